@@ -1,0 +1,1 @@
+"""The ingest service: read, decode, clean, identify and queue articles."""

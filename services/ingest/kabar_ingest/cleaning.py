@@ -1,0 +1,150 @@
+"""Strip web page furniture from article text and find its title.
+
+Scraped news carries ad slots, "read also" links, cookie banners, app promotions and
+editorial footers in Indonesian, Malay and English. Each pattern below names one kind
+of furniture; a line is dropped when it matches one as a whole. Footer markers (editor
+credits, "follow us" lines) near the end cut everything after them, because what
+follows a footer on a news page is the site's, not the article's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_QUOTES = "\"'“”‘’«»"
+
+# Whole-line furniture, matched case-insensitively after stripping quotes and bullets.
+_FURNITURE_PATTERNS = {
+    "ad slot": r"(article )?ad box|advertisement|iklan|sponsored( content)?|konten (ber)?sponsor",
+    "scroll prompt": r".*scroll (to see content|to continue|untuk melanjutkan|ke bawah).*",
+    "loading": r"loading\W*|memuat\W*",
+    "related link": r"(baca|simak|lihat|tonton) (juga|pula|selengkapnya)\b.*"
+    r"|(read|see|watch) (next|more|also)\b.*|baca artikel .{0,60} lainnya\b.*"
+    r"|artikel terkait\b.*|related( articles?| stories)?\W*",
+    "cookie notice": r".*\b(uses|use|menggunakan) cookies?\b.*|.*\bcookie (policy|settings|kebijakan)\b.*",
+    "app promo": r"(get|download|unduh) .{0,40}\b(app|aplikasi)\b.*",
+    "share widget": r"(share|bagikan|shares?) ?:?|aa text|font size|ukuran (huruf|teks)",
+    "trending bar": r"(sedang )?trending\b.{0,40}",
+    "call to action": r".{0,160}\b(klik|click) (di sini|here|lebih lanjut|untuk)\b.*",
+}
+_FOOTER_PATTERNS = (
+    r"(editor|penulis|pewarta|reporter|redaktur|penyunting|sumber)\s*:.{1,80}",
+    r"editor\s*[A-Z][\w .]{1,40}",
+    r"\(\s*[a-z]{2,5}(\s*/\s*[a-z]{2,5})+\s*\)",
+    r"(copyright|hak cipta)\b.*|©.*",
+    r"follow (whatsapp|telegram|google news|instagram|us)\b.*|ikuti (kami|berita|saluran)\b.*",
+    r"this article (is|was) written by\b.*|editorial team",
+)
+_FURNITURE = re.compile(
+    "|".join(f"(?:{pattern})" for pattern in _FURNITURE_PATTERNS.values()), re.IGNORECASE
+)
+_FOOTER = re.compile("|".join(f"(?:{pattern})" for pattern in _FOOTER_PATTERNS), re.IGNORECASE)
+# A footer marker only ends the article in its last part: "Editor:" in paragraph two is prose.
+_FOOTER_ZONE = 0.6
+_BULLET = re.compile(r"^[\s•·\-–—*>]+")
+_CAPTION_CREDIT = re.compile(r"\((?:foto|dok|ilustrasi|photo|[\w.@-]+\.(?:com|id|net|org|ru|go\.id)\b)[^)]*\)\s*$",
+                             re.IGNORECASE)
+# "Jakarta, IDN Times – " / "SEOUL, iNews.id - ": the dateline is not part of a sentence.
+_DATELINE = re.compile(r"^[\w .,/]{1,40}\s[–—-]\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
+_MAX_TITLE_CHARS = 200
+_TITLE_SEARCH_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CleanText:
+    title: str
+    text: str
+    removed_lines: int
+
+
+def normalise_line(line: str) -> str:
+    return _BULLET.sub("", line).strip().strip(_QUOTES).strip()
+
+
+def is_furniture(line: str) -> bool:
+    return bool(_FURNITURE.fullmatch(normalise_line(line)))
+
+
+def is_footer(line: str) -> bool:
+    return bool(_FOOTER.fullmatch(normalise_line(line)))
+
+
+def clean_text(raw: str, title_hint: str | None = None) -> CleanText:
+    """Remove furniture lines and repeats, cut the footer, and pick a title."""
+    lines = [unicodedata.normalize("NFC", line).rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
+    kept = _cut_footer(lines)
+    kept = [line for line in kept if not is_furniture(line)]
+    kept = _drop_repeated_lines(kept)
+    removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
+    title = (title_hint or "").strip() or pick_title(kept)
+    body = _join_paragraphs(_without_title_line(kept, title))
+    return CleanText(title=title, text=body, removed_lines=removed)
+
+
+def _cut_footer(lines: list[str]) -> list[str]:
+    start_of_zone = int(len(lines) * _FOOTER_ZONE)
+    for index in range(start_of_zone, len(lines)):
+        if lines[index].strip() and is_footer(lines[index]):
+            return lines[:index]
+    return lines
+
+
+def _drop_repeated_lines(lines: list[str]) -> list[str]:
+    """Pages repeat captions and headlines; keep each non-empty line once."""
+    seen: set[str] = set()
+    result = []
+    for line in lines:
+        key = normalise_line(line).casefold()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        result.append(line)
+    return result
+
+
+def pick_title(lines: list[str]) -> str:
+    """The first headline-like line near the top, else the first sentence of the text."""
+    candidates = [line.strip() for line in lines if line.strip()][:_TITLE_SEARCH_LINES]
+    for line in candidates:
+        if _looks_like_headline(line):
+            return line
+    first_paragraph = next(
+        (line.strip() for line in lines if len(line.split()) >= 8 and not _BULLET.match(line)), ""
+    )
+    return _first_sentence(_DATELINE.sub("", first_paragraph)) or (candidates[0][:_MAX_TITLE_CHARS] if candidates else "")
+
+
+def _looks_like_headline(line: str) -> bool:
+    words = line.split()
+    return (
+        3 <= len(words) <= 25
+        and len(line) <= _MAX_TITLE_CHARS
+        and not line.endswith((".", ":", "…", ","))
+        and not _BULLET.match(line)
+        and not re.match(r"^\d+[.)]\s", line)
+        and not _CAPTION_CREDIT.search(line)
+    )
+
+
+def _first_sentence(paragraph: str) -> str:
+    sentence = _SENTENCE_END.split(paragraph, maxsplit=1)[0].strip()
+    if len(sentence) <= _MAX_TITLE_CHARS:
+        return sentence
+    return sentence[:_MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _without_title_line(lines: list[str], title: str) -> list[str]:
+    """Drop the headline line from the body, with the masthead scraps (short lines) above it."""
+    for index, line in enumerate(lines[: _TITLE_SEARCH_LINES * 3]):
+        if line.strip() == title:
+            above = [kept for kept in lines[:index] if len(kept.split()) > 3]
+            return above + lines[index + 1:]
+    return lines
+
+
+def _join_paragraphs(lines: list[str]) -> str:
+    text = "\n".join(line.strip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,46 @@
+"""Exact-repeat detection: has this article (same id, same content) been ingested before?
+
+Recorded only after the article was handed on (``after_forward``), so a crash between
+the two re-sends the article instead of losing it; downstream stages are idempotent
+by article id.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+import redis
+
+
+class SeenStore(Protocol):
+    def seen(self, content_hash: str) -> bool: ...
+    def remember(self, article_id: str, content_hash: str) -> None: ...
+
+
+class RedisSeenStore:
+    def __init__(self, client: redis.Redis, key_prefix: str) -> None:
+        self._redis = client
+        self._key = f"{key_prefix}:ingest:seen"
+
+    def seen(self, content_hash: str) -> bool:
+        return self._redis.hget(self._key, content_hash) is not None
+
+    def remember(self, article_id: str, content_hash: str) -> None:
+        self._redis.hsetnx(self._key, content_hash, article_id)
+
+
+class SqliteSeenStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS seen (content_hash TEXT PRIMARY KEY, article_id TEXT)")
+
+    def seen(self, content_hash: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM seen WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row is not None
+
+    def remember(self, article_id: str, content_hash: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (content_hash, article_id))

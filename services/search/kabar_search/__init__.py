@@ -1,0 +1,1 @@
+"""The search service: index enriched articles and answer searches (API and CLI)."""

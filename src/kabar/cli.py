@@ -1,0 +1,271 @@
+"""The ``kabar`` command line.
+
+Imports are inside the commands: ``kabar search`` should not pay for loading NER models,
+and ``kabar worker`` must set up Prometheus' multiprocess directory before anything
+imports prometheus_client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from kabar.contract.messages import RawDocument
+    from kabar.contract.settings import KabarSettings
+
+app = typer.Typer(help="kabar: news ingestion, enrichment and search.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+dlq_app = typer.Typer(help="Inspect and replay dead letters.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+WORKER_MODULES = {"ingest": "kabar_ingest.tasks", "enrich": "kabar_enrich.tasks", "index": "kabar_search.tasks"}
+DEFAULT_SEEDS = Path("seeds")
+
+
+def _settings() -> KabarSettings:
+    from kabar.contract.settings import get_settings  # noqa: PLC0415
+
+    return get_settings()
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _read_all(path: Path, max_bytes: int) -> tuple[list[RawDocument], int]:
+    """Read every file under ``path``; one clear line on stderr per bad file."""
+    from kabar_ingest.reader import BadDocument, iter_files, read_path  # noqa: PLC0415
+
+    try:
+        files = list(iter_files(path))
+    except BadDocument as exc:
+        raise _fail(str(exc)) from None
+    documents: list[RawDocument] = []
+    failures = 0
+    for file in files:
+        result = read_path(file, max_bytes)
+        if result.error:
+            failures += 1
+            typer.echo(f"error: {file}: {result.error}", err=True)
+        documents.extend(result.documents)
+    return documents, failures
+
+
+def _run_inline(documents: list[RawDocument], settings: KabarSettings) -> tuple[Counter[str], int]:
+    from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415
+
+    pipeline = InlinePipeline(build_handlers(settings))
+    counts: Counter[str] = Counter()
+    failures = 0
+    for document in _progress(documents, "processing"):
+        outcome = pipeline.run(document.model_dump(mode="json"))
+        counts[outcome.status] += 1
+        if outcome.status == "failed":
+            failures += 1
+            typer.echo(f"error: {document.source}: {outcome.stage} failed: {outcome.reason}", err=True)
+    return counts, failures
+
+
+def _progress(items: list[RawDocument], label: str) -> Any:
+    """A progress bar on a terminal for long runs; plain iteration otherwise."""
+    if len(items) < 50 or not sys.stderr.isatty():
+        return items
+    from rich.progress import track  # noqa: PLC0415
+
+    return track(items, description=label, console=None, transient=True)
+
+
+def _summary(read: int, counts: Counter[str], bad_files: int) -> str:
+    parts = [f"{read} document(s) read", f"{counts['indexed']} indexed", f"{counts['unchanged']} unchanged",
+             f"{counts['repeat']} exact repeat(s) skipped", f"{counts['failed'] + bad_files} failed"]
+    return ", ".join(parts)
+
+
+@app.command()
+def ingest(path: Annotated[Path, typer.Argument(help="A file or a folder of .txt, .html and .json articles.")]) -> None:
+    """Ingest articles: in-process (embedded mode) or onto the ingest queue (services mode)."""
+    settings = _settings()
+    documents, bad_files = _read_all(path, settings.max_document_bytes)
+    if settings.mode == "services":
+        from kabar.contract.celery_app import enqueue  # noqa: PLC0415
+
+        for document in documents:
+            enqueue("ingest", document)
+        typer.echo(f"{len(documents)} document(s) queued for ingest, {bad_files} file(s) refused")
+    else:
+        counts, failed = _run_inline(documents, settings)
+        bad_files += failed
+        typer.echo(_summary(len(documents), counts, bad_files - failed))
+    if bad_files:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    path: Annotated[Path, typer.Argument(help="Articles to run through the pipeline.")] = DEFAULT_SEEDS,
+    limit: Annotated[int, typer.Option(help="At most this many rows in the table.")] = 20,
+) -> None:
+    """Run the whole pipeline in-process on PATH (default seeds/) and print what it found."""
+    settings = _settings().model_copy(update={"mode": "embedded"})
+    documents, bad_files = _read_all(path, settings.max_document_bytes)
+    counts, failed = _run_inline(documents, settings)
+    _print_articles(settings, limit)
+    typer.echo(_summary(len(documents), counts, bad_files))
+    typer.echo(f"Search the stored index: kabar search \"Kim Jong Un\"   (data in {settings.data_dir})")
+    if bad_files or failed:
+        raise typer.Exit(1)
+
+
+def _print_articles(settings: KabarSettings, limit: int) -> None:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kabar_search.backend import open_backend  # noqa: PLC0415
+
+    backend = open_backend(settings)
+    try:
+        docs = backend.recent(limit)
+    finally:
+        backend.close()
+    table = Table(title=f"kabar: {len(docs)} article(s) in the index", show_lines=True)
+    for column in ("id", "title", "lang", "people", "places", "organisations", "duplicate of", "story"):
+        table.add_column(column, overflow="fold")
+    for doc in docs:
+        table.add_row(
+            doc["id"][:12], doc["title"][:80], f"{doc['language']} {doc['language_confidence']:.2f}",
+            _top_entities(doc, "PER"), _top_entities(doc, "LOC"), _top_entities(doc, "ORG"),
+            (doc.get("duplicate_of") or "-")[:12], doc["story_id"][:12],
+        )
+    Console(width=max(160, Console().width)).print(table)
+
+
+def _top_entities(doc: dict[str, Any], label: str, top: int = 4) -> str:
+    counts = Counter(entity["canonical"] for entity in doc.get("entities", []) if entity["label"] == label)
+    return ", ".join(name for name, _ in counts.most_common(top)) or "-"
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases" and -excluded words.')],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Search the index of the configured backend."""
+    from kabar_search.backend import open_backend  # noqa: PLC0415
+    from kabar_search.query import QueryError, parse_query  # noqa: PLC0415
+
+    try:
+        parsed = parse_query(query)
+    except QueryError as exc:
+        raise _fail(str(exc)) from None
+    backend = open_backend(_settings())
+    try:
+        result = backend.search(parsed, query, limit)
+    finally:
+        backend.close()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    typer.echo(f"{result.total} article(s) match {query!r}")
+    for hit in result.hits:
+        typer.echo(f"{hit.id[:12]}  [{hit.language}]  {hit.title}")
+        typer.echo(f"              {hit.highlight.replace(chr(10), ' ')}")
+
+
+@app.command()
+def worker(
+    stage: Annotated[str, typer.Argument(help="ingest, enrich or index")],
+    concurrency: Annotated[int | None, typer.Option(help="Worker processes (default KABAR_WORKER_CONCURRENCY).")] = None,
+) -> None:
+    """Run the Celery worker of one stage, with its Prometheus metrics endpoint."""
+    if stage not in WORKER_MODULES:
+        raise _fail(f"unknown stage {stage!r}; choose one of {', '.join(WORKER_MODULES)}")
+    settings = _settings()
+    from kabar.contract.multiproc import prepare_multiprocess_dir  # noqa: PLC0415
+
+    prepare_multiprocess_dir(settings.data_dir / "prometheus" / f"{stage}-{os.getpid()}")
+    import importlib  # noqa: PLC0415
+
+    importlib.import_module(WORKER_MODULES[stage])
+    from kabar.contract.worker import run_worker  # noqa: PLC0415
+
+    run_worker(stage, concurrency or settings.worker_concurrency, settings.metrics_port)
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default KABAR_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default KABAR_API_PORT.")] = None,
+) -> None:
+    """Serve the search API (OpenAPI docs at /docs)."""
+    import uvicorn  # noqa: PLC0415
+
+    settings = _settings()
+    uvicorn.run("kabar_search.api:create_app", factory=True, host=host or settings.api_host,
+                port=port or settings.api_port, log_level="info")
+
+
+@dlq_app.command("list")
+def dlq_list(limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
+    """Dead letters, oldest first: id, stage, attempts, reason."""
+    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+
+    store = dead_letters()
+    letters = store.list(limit)
+    for letter in letters:
+        typer.echo(f"{letter.id}  {letter.stage:7} attempts={letter.attempts}  {letter.reason}")
+    typer.echo(f"{store.count()} dead letter(s)")
+
+
+@dlq_app.command("show")
+def dlq_show(letter_id: str) -> None:
+    """One dead letter with its message, as JSON."""
+    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+
+    letter = dead_letters().get(letter_id)
+    if letter is None:
+        raise _fail(f"no dead letter {letter_id!r}")
+    typer.echo(letter.model_dump_json(indent=2))
+
+
+@dlq_app.command("replay")
+def dlq_replay(letter_id: str) -> None:
+    """Send a dead letter's message to its stage again; removed once handed over."""
+    from kabar.contract.celery_app import dead_letters, enqueue_payload  # noqa: PLC0415
+
+    store = dead_letters()
+    letter = store.get(letter_id)
+    if letter is None:
+        raise _fail(f"no dead letter {letter_id!r}")
+    settings = _settings()
+    if settings.mode == "services":
+        enqueue_payload(letter.stage, letter.message)
+        store.remove(letter_id)
+        typer.echo(f"replayed {letter_id} to the {letter.stage} queue")
+        return
+    from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415
+
+    store.remove(letter_id)  # a renewed failure is dead-lettered again, under the same id
+    outcome = InlinePipeline(build_handlers(settings)).run(letter.message, letter.stage)
+    typer.echo(f"replayed {letter_id}: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
+    if outcome.status == "failed":
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("KABAR_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,89 @@
+"""All configuration, from environment variables prefixed ``KABAR_``.
+
+The defaults work on a laptop with nothing running: the *embedded* mode runs every
+stage in-process and keeps its state and search index in SQLite under ``data_dir``.
+The *services* mode sends work through Redis to Celery workers and indexes into
+Elasticsearch. Each backend can also be chosen on its own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["embedded", "services"]
+SearchBackendName = Literal["sqlite", "elasticsearch"]
+StateBackendName = Literal["sqlite", "redis"]
+
+
+class KabarSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KABAR_", extra="ignore")
+
+    mode: Mode = "embedded"
+    data_dir: Path = Path("./data")
+
+    # Backends: left unset they follow ``mode``.
+    search_backend: SearchBackendName | None = None
+    state_backend: StateBackendName | None = None
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_api_key: str | None = Field(default=None, repr=False)
+    elasticsearch_server_mode: Literal["stack", "serverless"] = "stack"
+    index_alias: str = "kabar-articles"
+    key_prefix: str = "kabar"
+
+    # Ingest limits: a file larger than this is refused with a clear error.
+    max_document_bytes: int = 10 * 1024 * 1024
+
+    # Near-duplicates: MinHash over word shingles.
+    minhash_permutations: int = 128
+    near_duplicate_threshold: float = 0.5
+
+    # Celery: with acks_late, a prefetch of 1 keeps a crashed worker from taking
+    # more than one unacknowledged message per process down with it.
+    worker_concurrency: int = 2
+    worker_prefetch_multiplier: int = 1
+    task_max_retries: int = 5
+    task_retry_backoff_max: int = 300
+
+    metrics_port: int = 9100
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @model_validator(mode="after")
+    def _backends_follow_mode(self) -> KabarSettings:
+        services = self.mode == "services"
+        if self.search_backend is None:
+            self.search_backend = "elasticsearch" if services else "sqlite"
+        if self.state_backend is None:
+            self.state_backend = "redis" if services else "sqlite"
+        return self
+
+    @property
+    def search_backend_name(self) -> SearchBackendName:
+        assert self.search_backend is not None  # set by the validator
+        return self.search_backend
+
+    @property
+    def state_backend_name(self) -> StateBackendName:
+        assert self.state_backend is not None  # set by the validator
+        return self.state_backend
+
+    @property
+    def sqlite_state_path(self) -> Path:
+        return self.data_dir / "state.sqlite3"
+
+    @property
+    def sqlite_index_path(self) -> Path:
+        return self.data_dir / "search.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> KabarSettings:
+    """The process-wide settings, read once from the environment."""
+    return KabarSettings()

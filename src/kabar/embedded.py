@@ -1,0 +1,69 @@
+"""Run every stage in this process, in pipeline order: the embedded mode.
+
+The same stage handlers as the Celery workers, called directly; a failure at any stage
+is dead-lettered exactly as a worker would, and the other documents carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from kabar.contract import metrics
+from kabar.contract.celery_app import NEXT_STAGE, Payload, StageHandler, dead_letters
+from kabar.contract.messages import IndexReceipt
+from kabar.contract.settings import KabarSettings
+
+log = logging.getLogger(__name__)
+
+Status = Literal["indexed", "unchanged", "repeat", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Status
+    stage: str
+    reason: str | None = None
+
+
+def build_handlers(settings: KabarSettings) -> dict[str, StageHandler]:
+    """The composition root: the one place that knows every service."""
+    from kabar_enrich.stage import build_handler as build_enrich  # noqa: PLC0415 - loads models
+    from kabar_ingest.stage import build_handler as build_ingest  # noqa: PLC0415
+    from kabar_search.stage import build_handler as build_index  # noqa: PLC0415
+
+    return {"ingest": build_ingest(settings), "enrich": build_enrich(settings), "index": build_index(settings)}
+
+
+class InlinePipeline:
+    def __init__(self, handlers: dict[str, StageHandler]) -> None:
+        self._handlers = handlers
+
+    def run(self, payload: Payload, stage: str = "ingest") -> Outcome:
+        """Take one message through ``stage`` and every stage after it."""
+        handler = self._handlers[stage]
+        with metrics.observe_stage(stage):
+            try:
+                result = handler.handle(payload)
+            except Exception as exc:
+                letter = dead_letters().put(stage, payload, exc, attempts=1)
+                metrics.STAGE_FAILED.labels(stage, "permanent").inc()
+                metrics.STAGE_DEAD_LETTERED.labels(stage).inc()
+                log.debug("dead-lettered %s at %s", letter.id, stage)
+                return Outcome("failed", stage, letter.reason)
+        metrics.STAGE_PROCESSED.labels(stage).inc()
+        return self._after(stage, result)
+
+    def _after(self, stage: str, result: BaseModel | None) -> Outcome:
+        next_stage = NEXT_STAGE.get(stage)
+        if result is None:
+            return Outcome("repeat", stage)
+        if next_stage is None:
+            changed = isinstance(result, IndexReceipt) and result.changed
+            return Outcome("indexed" if changed else "unchanged", stage)
+        outcome = self.run(result.model_dump(mode="json"), next_stage)
+        self._handlers[stage].after_forward(result)
+        return outcome
