@@ -183,7 +183,7 @@ def search(
 @app.command()
 def worker(
     stage: Annotated[str, typer.Argument(help="ingest, enrich or index")],
-    concurrency: Annotated[int | None, typer.Option(help="Worker processes (default KABAR_WORKER_CONCURRENCY).")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Processes (default KABAR_WORKER_CONCURRENCY).")] = None,
 ) -> None:
     """Run the Celery worker of one stage, with its Prometheus metrics endpoint."""
     if stage not in WORKER_MODULES:

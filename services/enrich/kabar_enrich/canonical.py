@@ -25,6 +25,6 @@ def canonicalise(spans: Sequence[EntitySpan]) -> list[Entity]:
         name = tidy(span.text) or span.text
         if span.label == "PER" and " " not in name:
             name = next((full for full in full_people if name in full.split()), name)
-        entities.append(Entity(text=span.text, label=span.label,  # type: ignore[arg-type]
+        entities.append(Entity(text=span.text, label=span.label,
                                start=span.start, end=span.end, canonical=name))
     return entities

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -78,7 +79,7 @@ class NearDuplicateIndex:
         return min(matches, key=lambda record: record.sequence, default=None)
 
 
-def _record(article_id: str, raw: dict[str, object]) -> LinkRecord:
+def _record(article_id: str, raw: Mapping[str, object]) -> LinkRecord:
     return LinkRecord(
         article_id=article_id,
         signature=np.frombuffer(bytes.fromhex(str(raw["sig"])), dtype="<u4"),
@@ -91,7 +92,7 @@ def _record(article_id: str, raw: dict[str, object]) -> LinkRecord:
 class RedisLinkStore:
     """Bands as Redis sets, one JSON record per article; calls pipelined per lookup."""
 
-    def __init__(self, client: redis.Redis, key_prefix: str) -> None:
+    def __init__(self, client: "redis.Redis[bytes]", key_prefix: str) -> None:
         self._redis = client
         self._prefix = f"{key_prefix}:lsh"
 

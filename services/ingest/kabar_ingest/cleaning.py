@@ -114,7 +114,8 @@ def pick_title(lines: list[str]) -> str:
     first_paragraph = next(
         (line.strip() for line in lines if len(line.split()) >= 8 and not _BULLET.match(line)), ""
     )
-    return _first_sentence(_DATELINE.sub("", first_paragraph)) or (candidates[0][:_MAX_TITLE_CHARS] if candidates else "")
+    fallback = candidates[0][:_MAX_TITLE_CHARS] if candidates else ""
+    return _first_sentence(_DATELINE.sub("", first_paragraph)) or fallback
 
 
 def _looks_like_headline(line: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import redis
 from pydantic import BaseModel
 
-import redis
 from kabar.contract.celery_app import Payload, PermanentError
 from kabar.contract.messages import Article, RawDocument
 from kabar.contract.metrics import STAGE_SKIPPED

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Final, Protocol
 
 from celery import Celery, Task
-from kombu import Queue
+from kombu import Queue  # type: ignore[attr-defined]
 from pydantic import BaseModel, ValidationError
 
 from kabar.contract import metrics
@@ -65,7 +65,7 @@ def create_celery_app(settings: KabarSettings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=settings.worker_prefetch_multiplier,
-        task_queues=[Queue(stage, routing_key=stage) for stage in STAGES],
+        task_queues=[Queue(stage, routing_key=stage) for stage in STAGES],  # type: ignore[no-untyped-call]
         task_routes={task_name(stage): {"queue": stage, "routing_key": stage} for stage in STAGES},
         task_default_queue="ingest",
         broker_connection_retry_on_startup=True,
@@ -110,7 +110,7 @@ def retry_delay(attempt: int, cap: int) -> float:
     return random.uniform(0, min(cap, 2 ** attempt))  # noqa: S311 - jitter, not crypto
 
 
-def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> Task:  # type: ignore[type-arg]
+def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> Task:
     """Register the Celery task for ``stage``; the handler is built once per worker process."""
     settings = get_settings()
     handler_cache: list[StageHandler] = []
@@ -121,7 +121,7 @@ def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> T
         return handler_cache[0]
 
     @app.task(name=task_name(stage), bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
-    def run(self: Task, payload: Payload) -> None:  # type: ignore[type-arg]
+    def run(self: Task, payload: Payload) -> None:
         attempt = self.request.retries + 1
         with metrics.observe_stage(stage):
             try:
@@ -141,7 +141,7 @@ def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> T
                 raise self.retry(exc=exc, countdown=retry_delay(attempt, settings.task_retry_backoff_max)) from exc
         metrics.STAGE_PROCESSED.labels(stage).inc()
 
-    return run  # type: ignore[no-any-return]
+    return run
 
 
 def _give_up(stage: str, payload: Payload, exc: BaseException, attempts: int, kind: str) -> None:

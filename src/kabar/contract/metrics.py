@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -21,10 +22,8 @@ from prometheus_client import (
     multiprocess,
     start_http_server,
 )
-from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
 from kabar.contract.multiproc import MULTIPROC_ENV
-
 
 STAGE_RECEIVED = Counter("kabar_stage_received_total", "Messages a stage started on.", ["stage"])
 STAGE_PROCESSED = Counter("kabar_stage_processed_total", "Messages a stage finished.", ["stage"])

@@ -11,12 +11,12 @@ from kabar.contract.celery_app import app
 
 
 def run_worker(stage: str, concurrency: int, metrics_port: int) -> None:
-    @worker_init.connect(weak=False)
+    @worker_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _serve_metrics(**_: Any) -> None:
         # The parent process serves the values its prefork children write to the shared directory.
         metrics.serve_metrics(metrics_port)
 
-    @worker_process_shutdown.connect(weak=False)
+    @worker_process_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
     def _forget_child(pid: int | None = None, **_: Any) -> None:
         if pid is not None:
             metrics.mark_process_dead(pid)

@@ -1,0 +1,123 @@
+"""Ingest: reading files, cleaning page furniture, titles and stable ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kabar.contract.celery_app import PermanentError
+from kabar.contract.messages import RawDocument
+from kabar_ingest.cleaning import clean_text, is_furniture
+from kabar_ingest.identity import InvalidUrl, article_id, canonical_url, content_hash
+from kabar_ingest.reader import read_path
+from kabar_ingest.stage import build_article
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+FURNITURE = [
+    "ARTICLE AD BOX", "Loading...", "Advertisement . Scroll to see content", "Iklan - Scroll untuk Melanjutkan",
+    "Baca Juga: Manfaat Skinbooster", "Simak Juga: Benang Merah Baru", "This website uses cookies.",
+    "Read Next : Indonesia Kerja Sama dengan Rusia", "Get iNews App with new looks!", "Share:",
+    "Baca artikel IDN Times lainnya di IDN App",
+]
+
+
+@pytest.mark.parametrize("line", FURNITURE)
+def test_furniture_lines_are_recognised(line: str) -> None:
+    assert is_furniture(line)
+    assert is_furniture(f"“{line}”")
+
+
+@pytest.mark.parametrize("line", [
+    "Lavrov berjumpa dengan mitranya di Wonsan, sebuah kota di pesisir timur negara itu.",
+    "Intelijen Korea Selatan menyatakan Korut mungkin bersiap mengirim tambahan pasukan.",
+    "Jakarta -",
+])
+def test_article_prose_is_kept(line: str) -> None:
+    assert not is_furniture(line)
+
+
+@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")), ids=lambda path: path.name[:3])
+def test_seed_cleaning_removes_furniture_and_keeps_the_story(seed: Path) -> None:
+    cleaned = clean_text(seed.read_text(encoding="utf-8"))
+    for line in cleaned.text.splitlines():
+        assert not is_furniture(line), line
+    for footer in ("Editor: Anton Suhartono", "EditorRama", "(ygs/imk)", "Follow WhatsApp Channel"):
+        assert footer not in cleaned.text
+    assert "Lavrov" in cleaned.text
+    assert cleaned.title and "\n" not in cleaned.title
+    assert len(cleaned.text) > 1000
+
+
+def test_titles_of_seeds_with_a_headline() -> None:
+    assert clean_text((SEEDS / "000_0dc7af725f29fc38.txt").read_text()).title.startswith("Menlu Rusia Bertemu Kim")
+    title_004 = clean_text((SEEDS / "004_425ca9fc8973de33.txt").read_text()).title
+    assert title_004 == "Rusia Berterima Kasih ke Korut karena Dukung Operasi Militer di Ukraina"
+
+
+def test_canonical_url_drops_tracking_and_normalises() -> None:
+    left = canonical_url("HTTPS://www.Example.com:443/news/a/?utm_source=x&b=2&a=1#top")
+    assert left == "https://example.com/news/a?a=1&b=2"
+    assert article_id(left, "x") == article_id(canonical_url("https://example.com/news/a?b=2&a=1&fbclid=z"), "y")
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a", "https://user:pw@example.com/a", "javascript:alert(1)", "/a"])
+def test_bad_urls_are_refused(url: str) -> None:
+    with pytest.raises(InvalidUrl):
+        canonical_url(url)
+
+
+def test_content_hash_ignores_case_and_spacing() -> None:
+    assert content_hash("Judul", "Satu  dua\ntiga") == content_hash("judul", "satu dua tiga")
+    assert content_hash("Judul", "satu dua") != content_hash("Judul", "satu tiga")
+
+
+def test_article_without_url_is_identified_by_its_text() -> None:
+    raw = RawDocument(source="t", format="text", content=(SEEDS / "001_546dc01b2ce7994a.txt").read_text())
+    article = build_article(raw)
+    assert article.id == article.content_hash
+    assert article.url is None
+
+
+def test_article_with_credentials_in_url_is_a_permanent_error() -> None:
+    raw = RawDocument(source="t", format="text", content="Judul berita\n\n" + "isi berita " * 20,
+                      url="https://user:secret@example.com/x")
+    with pytest.raises(PermanentError, match="credentials"):
+        build_article(raw)
+
+
+def test_html_page_is_extracted() -> None:
+    body = "".join(f"<p>Paragraf {i}: Menteri Luar Negeri Rusia bertemu Kim Jong Un di Wonsan hari ini.</p>"
+                   for i in range(8))
+    html = (f"<html><head><title>Lavrov di Wonsan</title></head><body><nav>Home | Berita</nav>"
+            f"<article><h1>Lavrov di Wonsan</h1>{body}</article><footer>Copyright</footer></body></html>")
+    article = build_article(RawDocument(source="t", format="html", content=html, url="https://example.com/a"))
+    assert "Kim Jong Un" in article.text
+    assert "Home | Berita" not in article.text
+    assert article.title == "Lavrov di Wonsan"
+    assert article.source_domain == "example.com"
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("empty.txt", b"", "empty file"),
+    ("latin1.txt", "Berita café".encode("cp1252"), "not valid UTF-8"),
+    ("blob.txt", bytes(range(256)) * 4, "binary file"),
+    ("spaces.txt", b"  \n\t \n", "only whitespace"),
+    ("bad.json", b'{"text": 5}', "non-empty string"),
+    ("extra.json", b'{"text": "isi", "colour": "red"}', "unknown fields: colour"),
+    ("broken.json", b'{"text": ', "invalid JSON"),
+    ("image.png", b"\x89PNG....", "unsupported file type"),
+])
+def test_bad_files_get_one_clear_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = read_path(path, max_bytes=1_000_000)
+    assert result.documents == []
+    assert result.error is not None and reason in result.error
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"kata " * 300_000)
+    result = read_path(path, max_bytes=1_000_000)
+    assert result.error is not None and "over the 1.0 MB limit" in result.error
