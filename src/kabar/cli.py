@@ -213,6 +213,40 @@ def api(
                 port=port or settings.api_port, log_level="info")
 
 
+@app.command()
+def enrich(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines on stdin, write JSON lines.")] = False,
+    store: Annotated[Path | None, typer.Option(help="SQLite file of near-duplicate/story state to use and keep.")]
+    = None,
+) -> None:
+    """Enrich JSON lines {"id","text"} or {"id","html"} from stdin: one output line per input, in order.
+
+    Output fields: id, language, language_confidence, entities[{text,label,start,end,canonical}],
+    published_at (UTC ISO 8601 or null), fingerprint, duplicate_of, story_id, and text for html input.
+    Links are made within this run only, unless --store names a state file.
+    """
+    if not jsonl:
+        raise _fail("only --jsonl input is supported")
+    from kabar.jsonl import enrich_lines  # noqa: PLC0415
+
+    failures = enrich_lines(sys.stdin, sys.stdout, _settings(), store)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def extract(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines on stdin, write JSON lines.")] = False,
+) -> None:
+    """Extract the main text of JSON lines {"id","html"} from stdin; writes {"id","text"} per line."""
+    if not jsonl:
+        raise _fail("only --jsonl input is supported")
+    from kabar.jsonl import extract_lines  # noqa: PLC0415
+
+    if extract_lines(sys.stdin, sys.stdout):
+        raise typer.Exit(1)
+
+
 @dlq_app.command("list")
 def dlq_list(limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """Dead letters, oldest first: id, stage, attempts, reason."""

@@ -1,10 +1,15 @@
 """Link each article to the first-seen article it nearly duplicates.
 
-Locality-sensitive hashing by bands (the banding scheme of datasketch's MinHashLSH, with
-its optimal band/row split for the threshold) over a small key-value store, so that the
-Redis store is shared by every enrich worker and the SQLite store serves the embedded
-mode with the same results. Candidates from the bands are confirmed by the estimated
-Jaccard similarity of the full signatures.
+Locality-sensitive hashing by bands (as in datasketch's MinHashLSH) over a small
+key-value store: Redis in the services mode, shared by every enrich worker, SQLite in
+the embedded mode, with the same answers. Two band sets are looked up: those of the
+whole-text signature (copies, light rewrites) and those of the lead signature (teasers).
+Every candidate is then confirmed on the whole-text signature: estimated Jaccard at
+least ``jaccard_threshold``, or the smaller text at least ``containment_threshold``
+inside the larger (a teaser inside its full article).
+
+``duplicate_of`` always names the first-seen article of the group (the root), so copies
+of copies point to the original.
 """
 
 from __future__ import annotations
@@ -19,89 +24,88 @@ from typing import Protocol
 
 import numpy as np
 import redis
-from datasketch.lsh import _optimal_param
 
-from kabar_enrich.fingerprint import similarity
+from kabar_enrich.fingerprint import Fingerprint, Signature, containment, jaccard
+
+# 32 bands of 4 rows on 128 permutations: a pair at Jaccard 0.6 shares a band with
+# probability 0.99, a pair of unrelated articles (Jaccard ~0.02) about once in 200,000.
+BAND_ROWS = 4
 
 
 @dataclass(frozen=True, slots=True)
 class LinkRecord:
     article_id: str
-    signature: np.ndarray
+    signature: Signature
+    shingle_count: int
     duplicate_of: str | None
-    story_id: str
     sequence: int
 
 
 class LinkStore(Protocol):
-    def get(self, article_id: str) -> LinkRecord | None: ...
-    def candidates(self, band_keys: list[str]) -> set[str]: ...
     def get_many(self, article_ids: list[str]) -> list[LinkRecord]: ...
-    def add(self, article_id: str, band_keys: list[str], signature: np.ndarray,
-            duplicate_of: str | None, story_id: str) -> LinkRecord: ...
+    def candidates(self, band_keys: list[str]) -> set[str]: ...
+    def add(self, article_id: str, band_keys: list[str], fingerprint: Fingerprint,
+            duplicate_of: str | None) -> LinkRecord: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Links:
-    duplicate_of: str | None
-    story_id: str
+def band_keys(signature: Signature, kind: str, rows: int = BAND_ROWS) -> list[str]:
+    keys = []
+    for band in range(len(signature) // rows):
+        chunk = signature[band * rows:(band + 1) * rows].astype("<u4").tobytes()
+        keys.append(f"{kind}{band}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
+    return keys
 
 
 class NearDuplicateIndex:
-    def __init__(self, store: LinkStore, num_perm: int, threshold: float) -> None:
+    def __init__(self, store: LinkStore, jaccard_threshold: float = 0.5,
+                 containment_threshold: float = 0.6) -> None:
         self._store = store
-        self._threshold = threshold
-        self._bands, self._rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
+        self._jaccard_threshold = jaccard_threshold
+        self._containment_threshold = containment_threshold
 
-    def band_keys(self, signature: np.ndarray) -> list[str]:
-        keys = []
-        for band in range(self._bands):
-            chunk = signature[band * self._rows:(band + 1) * self._rows].astype("<u4").tobytes()
-            keys.append(f"{band}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
-        return keys
+    def link(self, article_id: str, fingerprint: Fingerprint) -> str | None:
+        """The root this article duplicates, if any; asking again gives the same answer."""
+        known = self._store.get_many([article_id])
+        if known:
+            return known[0].duplicate_of
+        keys = band_keys(fingerprint.full, "f") + band_keys(fingerprint.lead, "l")
+        original = self._first_duplicate(article_id, keys, fingerprint)
+        duplicate_of = (original.duplicate_of or original.article_id) if original else None
+        return self._store.add(article_id, keys, fingerprint, duplicate_of).duplicate_of
 
-    def link(self, article_id: str, signature: np.ndarray) -> Links:
-        """The article's links; asking again for the same article gives the same answer."""
-        known = self._store.get(article_id)
-        if known is not None:
-            return Links(known.duplicate_of, known.story_id)
-        keys = self.band_keys(signature)
-        original = self._first_similar(article_id, keys, signature)
-        duplicate_of = original.duplicate_of or original.article_id if original else None
-        story_id = original.story_id if original else article_id
-        self._store.add(article_id, keys, signature, duplicate_of, story_id)
-        return Links(duplicate_of, story_id)
+    def is_duplicate(self, record: LinkRecord, fingerprint: Fingerprint) -> bool:
+        similarity = jaccard(record.signature, fingerprint.full)
+        if similarity >= self._jaccard_threshold:
+            return True
+        inside = containment(similarity, record.shingle_count, fingerprint.shingle_count)
+        return inside >= self._containment_threshold
 
-    def _first_similar(self, article_id: str, keys: list[str], signature: np.ndarray) -> LinkRecord | None:
+    def _first_duplicate(self, article_id: str, keys: list[str], fingerprint: Fingerprint) -> LinkRecord | None:
         candidate_ids = sorted(self._store.candidates(keys) - {article_id})
         matches = [record for record in self._store.get_many(candidate_ids)
-                   if similarity(record.signature, signature) >= self._threshold]
+                   if self.is_duplicate(record, fingerprint)]
         return min(matches, key=lambda record: record.sequence, default=None)
 
 
 def _record(article_id: str, raw: Mapping[str, object]) -> LinkRecord:
     return LinkRecord(
         article_id=article_id,
-        signature=np.frombuffer(bytes.fromhex(str(raw["sig"])), dtype="<u4"),
+        signature=np.frombuffer(bytes.fromhex(str(raw["sig"])), dtype="<u4").astype(np.uint32),
+        shingle_count=int(str(raw["size"])),
         duplicate_of=str(raw["dup"]) if raw.get("dup") else None,
-        story_id=str(raw["story"]),
         sequence=int(str(raw["seq"])),
     )
 
 
 class RedisLinkStore:
-    """Bands as Redis sets, one JSON record per article; calls pipelined per lookup."""
+    """Bands as Redis sets, one JSON record per article; every lookup is one pipelined round trip."""
 
-    def __init__(self, client: "redis.Redis[bytes]", key_prefix: str) -> None:
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
         self._redis = client
         self._prefix = f"{key_prefix}:lsh"
 
     def _doc_key(self, article_id: str) -> str:
         return f"{self._prefix}:doc:{article_id}"
-
-    def get(self, article_id: str) -> LinkRecord | None:
-        found = self.get_many([article_id])
-        return found[0] if found else None
 
     def get_many(self, article_ids: list[str]) -> list[LinkRecord]:
         if not article_ids:
@@ -116,18 +120,17 @@ class RedisLinkStore:
             pipe.smembers(f"{self._prefix}:band:{key}")
         return {member.decode() for members in pipe.execute() for member in members}
 
-    def add(self, article_id: str, band_keys: list[str], signature: np.ndarray,
-            duplicate_of: str | None, story_id: str) -> LinkRecord:
-        sequence = int(self._redis.incr(f"{self._prefix}:sequence"))
-        record = {"sig": signature.astype("<u4").tobytes().hex(), "dup": duplicate_of, "story": story_id,
-                  "seq": sequence}
+    def add(self, article_id: str, band_keys: list[str], fingerprint: Fingerprint,
+            duplicate_of: str | None) -> LinkRecord:
+        record = {"sig": fingerprint.full.astype("<u4").tobytes().hex(), "size": fingerprint.shingle_count,
+                  "dup": duplicate_of, "seq": int(self._redis.incr(f"{self._prefix}:sequence"))}
         pipe = self._redis.pipeline(transaction=True)
         # SET NX: a redelivered message must not overwrite the first answer.
         pipe.set(self._doc_key(article_id), json.dumps(record), nx=True)
         for key in band_keys:
             pipe.sadd(f"{self._prefix}:band:{key}", article_id)
         pipe.execute()
-        return _record(article_id, record)
+        return self.get_many([article_id])[0]
 
 
 class SqliteLinkStore:
@@ -138,36 +141,36 @@ class SqliteLinkStore:
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS lsh_docs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
-                                                 sig BLOB, dup TEXT, story TEXT);
+                                                 sig BLOB, size INTEGER, dup TEXT);
             CREATE TABLE IF NOT EXISTS lsh_bands (band TEXT, id TEXT, PRIMARY KEY (band, id)) WITHOUT ROWID;
             """
         )
-
-    def get(self, article_id: str) -> LinkRecord | None:
-        found = self.get_many([article_id])
-        return found[0] if found else None
 
     def get_many(self, article_ids: list[str]) -> list[LinkRecord]:
         if not article_ids:
             return []
         marks = ",".join("?" * len(article_ids))
-        rows = self._db.execute(f"SELECT id, sig, dup, story, seq FROM lsh_docs WHERE id IN ({marks})",
+        rows = self._db.execute(f"SELECT id, sig, size, dup, seq FROM lsh_docs WHERE id IN ({marks})",
                                 article_ids).fetchall()
-        return [LinkRecord(row[0], np.frombuffer(row[1], dtype="<u4"), row[2], row[3], row[4]) for row in rows]
+        return [LinkRecord(row[0], np.frombuffer(row[1], dtype="<u4").astype(np.uint32), row[2], row[3], row[4])
+                for row in rows]
 
     def candidates(self, band_keys: list[str]) -> set[str]:
         marks = ",".join("?" * len(band_keys))
         rows = self._db.execute(f"SELECT DISTINCT id FROM lsh_bands WHERE band IN ({marks})", band_keys)
         return {row[0] for row in rows}
 
-    def add(self, article_id: str, band_keys: list[str], signature: np.ndarray,
-            duplicate_of: str | None, story_id: str) -> LinkRecord:
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT OR IGNORE INTO lsh_docs (id, sig, dup, story) VALUES (?, ?, ?, ?)",
-                             (article_id, signature.astype("<u4").tobytes(), duplicate_of, story_id))
+    def add(self, article_id: str, band_keys: list[str], fingerprint: Fingerprint,
+            duplicate_of: str | None) -> LinkRecord:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT OR IGNORE INTO lsh_docs (id, sig, size, dup) VALUES (?, ?, ?, ?)",
+                             (article_id, fingerprint.full.astype("<u4").tobytes(), fingerprint.shingle_count,
+                              duplicate_of))
             self._db.executemany("INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)",
                                  [(key, article_id) for key in band_keys])
-        record = self.get(article_id)
-        assert record is not None
-        return record
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return self.get_many([article_id])[0]

@@ -1,57 +1,86 @@
-"""The enrich stage: ``Article`` in, ``EnrichedArticle`` (language, entities, links) out."""
+"""The enrich stage: ``Article`` in, ``EnrichedArticle`` (language, entities, date, links) out."""
 
 from __future__ import annotations
 
-import redis
+from datetime import timedelta
+from pathlib import Path
+
 from pydantic import BaseModel
 
+import redis
 from kabar.contract.celery_app import Payload
 from kabar.contract.messages import Article, EnrichedArticle
 from kabar.contract.settings import KabarSettings
 from kabar_enrich.canonical import canonicalise
+from kabar_enrich.dates import date_from_text
 from kabar_enrich.entities import EntityRecognizer
-from kabar_enrich.fingerprint import encode, minhash
+from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.language import LanguageDetector
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
+from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore
 
 
-class EnrichHandler:
-    def __init__(self, detector: LanguageDetector, recognizer: EntityRecognizer,
-                 links: NearDuplicateIndex, num_perm: int) -> None:
+class Enricher:
+    """Models are loaded once; the link and story state is whatever store it was given."""
+
+    def __init__(self, detector: LanguageDetector, recognizer: EntityRecognizer, links: NearDuplicateIndex,
+                 stories: StoryGrouper, num_perm: int) -> None:
         self._detector = detector
         self._recognizer = recognizer
         self._links = links
+        self._stories = stories
         self._num_perm = num_perm
-
-    def handle(self, payload: Payload) -> EnrichedArticle:
-        return self.enrich(Article.model_validate(payload))
 
     def enrich(self, article: Article) -> EnrichedArticle:
         guess = self._detector.detect(article.text)
-        spans = self._recognizer.extract(article.text, guess.code)
-        signature = minhash(f"{article.title}\n{article.text}", self._num_perm)
-        links = self._links.link(article.id, signature.hashvalues)
+        entities = canonicalise(self._recognizer.extract(article.text, guess.code))
+        published_at = article.published_at or date_from_text(article.text, not_after=article.received_at)
+        prints = fingerprint(article.title, article.text, self._num_perm)
+        duplicate_of = self._links.link(article.id, prints)
+        story_id = self._stories.assign(article.id, f"{article.title}\n{article.text}",
+                                        [entity.canonical for entity in entities], published_at, duplicate_of)
         return EnrichedArticle(
-            **article.model_dump(exclude={"schema_version"}),
+            **article.model_dump(exclude={"schema_version", "published_at"}),
+            published_at=published_at,
             language=guess.code,
             language_confidence=round(guess.confidence, 4),
-            entities=canonicalise(spans),
-            fingerprint=encode(signature),
-            duplicate_of=links.duplicate_of,
-            story_id=links.story_id,
+            entities=entities,
+            fingerprint=prints.encode(),
+            duplicate_of=duplicate_of,
+            story_id=story_id,
         )
 
+
+class EnrichHandler:
+    def __init__(self, enricher: Enricher) -> None:
+        self._enricher = enricher
+
+    def handle(self, payload: Payload) -> EnrichedArticle:
+        return self._enricher.enrich(Article.model_validate(payload))
+
     def after_forward(self, result: BaseModel) -> None:
-        """Links are recorded in ``enrich``; nothing more to remember."""
+        """Links and stories are recorded while enriching; nothing more to remember."""
 
 
-def open_link_store(settings: KabarSettings) -> LinkStore:
-    if settings.state_backend_name == "redis":
-        return RedisLinkStore(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
-    return SqliteLinkStore(settings.sqlite_state_path)
+def open_state(settings: KabarSettings, sqlite_path: Path | None = None) -> tuple[LinkStore, StoryStore]:
+    """The shared near-duplicate and story state: Redis, or a SQLite file (``:memory:`` for a fresh one)."""
+    if settings.state_backend_name == "redis" and sqlite_path is None:
+        client = redis.Redis.from_url(settings.redis_url)
+        return RedisLinkStore(client, settings.key_prefix), RedisStoryStore(client, settings.key_prefix)
+    path = sqlite_path or settings.sqlite_state_path
+    return SqliteLinkStore(path), SqliteStoryStore(path)
+
+
+def build_enricher(settings: KabarSettings, sqlite_path: Path | None = None) -> Enricher:
+    links, stories = open_state(settings, sqlite_path)
+    return Enricher(
+        LanguageDetector(),
+        EntityRecognizer(),
+        NearDuplicateIndex(links, settings.near_duplicate_threshold, settings.near_duplicate_containment),
+        StoryGrouper(stories, settings.story_similarity_threshold, timedelta(days=settings.story_window_days)),
+        settings.minhash_permutations,
+    )
 
 
 def build_handler(settings: KabarSettings) -> EnrichHandler:
-    index = NearDuplicateIndex(open_link_store(settings), settings.minhash_permutations,
-                               settings.near_duplicate_threshold)
-    return EnrichHandler(LanguageDetector(), EntityRecognizer(), index, settings.minhash_permutations)
+    return EnrichHandler(build_enricher(settings))

@@ -5,7 +5,8 @@ Errors are RFC 9457 problem details (``application/problem+json``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -39,6 +40,17 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
         state.pop("backend").close()
 
     app = FastAPI(title="kabar search API", version="0.1.0", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route's template, never the raw path: ids in paths would make unbounded labels.
+        name = getattr(route, "path", "unmatched")
+        metrics.API_REQUESTS.labels(name, request.method, str(response.status_code)).inc()
+        metrics.API_DURATION.labels(name).observe(time.perf_counter() - started)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -36,6 +36,10 @@ STAGE_DEAD_LETTERED = Counter(
 STAGE_SKIPPED = Counter(
     "kabar_stage_skipped_total", "Messages a stage dropped on purpose (exact repeats).", ["stage"]
 )
+API_REQUESTS = Counter(
+    "kabar_api_requests_total", "HTTP requests answered by the API.", ["route", "method", "status"]
+)
+API_DURATION = Histogram("kabar_api_request_duration_seconds", "Time to answer an API request.", ["route"])
 STAGE_DURATION = Histogram(
     "kabar_stage_duration_seconds",
     "Time a stage spends on one message.",

@@ -40,9 +40,14 @@ class KabarSettings(BaseSettings):
     # Ingest limits: a file larger than this is refused with a clear error.
     max_document_bytes: int = 10 * 1024 * 1024
 
-    # Near-duplicates: MinHash over word shingles.
+    # Near-duplicates: MinHash over word shingles; a copy has estimated Jaccard >= threshold,
+    # or the shorter text (a teaser) is at least ``containment`` inside the longer.
     minhash_permutations: int = 128
     near_duplicate_threshold: float = 0.5
+    near_duplicate_containment: float = 0.6
+    # Same story: TF-IDF cosine with the story at least this, published within the window.
+    story_similarity_threshold: float = 0.4
+    story_window_days: float = 4.0
 
     # Celery: with acks_late, a prefetch of 1 keeps a crashed worker from taking
     # more than one unacknowledged message per process down with it.

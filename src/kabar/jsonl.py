@@ -1,0 +1,85 @@
+"""The JSON-lines contract of ``kabar enrich --jsonl`` and ``kabar extract --jsonl``.
+
+One output line per input line, in order; a line that cannot be processed gets
+``{"id": ..., "error": "..."}`` and the rest carries on. Models load once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from kabar.contract.messages import Article, utc_now
+from kabar.contract.settings import KabarSettings
+
+MEMORY = Path(":memory:")
+
+
+def _parse(line: str, number: int) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"line {number}: invalid JSON: {exc.msg}"
+    if not isinstance(item, dict):
+        return None, f"line {number}: not a JSON object"
+    if not isinstance(item.get("id"), str | int):
+        return None, f"line {number}: needs an 'id'"
+    body = item.get("html", item.get("text"))
+    if not isinstance(body, str):
+        return item, f"line {number}: needs a string 'text' or 'html'"
+    return item, None
+
+
+def _write(out: TextIO, record: dict[str, Any]) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def extract_lines(lines: TextIO, out: TextIO) -> int:
+    from kabar_ingest.extraction import extract_html  # noqa: PLC0415
+
+    failures = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        item, error = _parse(line, number)
+        if error is None and item is not None and not isinstance(item.get("html"), str):
+            error = f"line {number}: needs a string 'html'"
+        if error or item is None:
+            failures += 1
+            _write(out, {"id": item.get("id") if item else None, "error": error})
+            continue
+        _write(out, {"id": item["id"], "text": extract_html(item["html"]).text})
+    return failures
+
+
+def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Path | None) -> int:
+    from kabar_enrich.dates import date_from_html  # noqa: PLC0415
+    from kabar_enrich.stage import build_enricher  # noqa: PLC0415
+    from kabar_ingest.extraction import extract_html  # noqa: PLC0415
+
+    enricher = build_enricher(settings, store or MEMORY)
+    failures = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        item, error = _parse(line, number)
+        if error or item is None:
+            failures += 1
+            _write(out, {"id": item.get("id") if item else None, "error": error})
+            continue
+        is_html = isinstance(item.get("html"), str)
+        text = extract_html(item["html"]).text if is_html else item["text"]
+        article = Article(id=str(item["id"]), title=str(item.get("title") or ""), text=text,
+                          content_hash=hashlib.sha256(text.encode()).hexdigest(), received_at=utc_now(),
+                          published_at=date_from_html(item["html"]) if is_html else None)
+        enriched = enricher.enrich(article).model_dump(mode="json")
+        record = {key: enriched[key] for key in ("id", "language", "language_confidence", "entities",
+                                                 "published_at", "fingerprint", "duplicate_of", "story_id")}
+        record["id"] = item["id"]
+        if is_html:
+            record["text"] = text
+        _write(out, record)
+    return failures

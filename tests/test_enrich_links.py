@@ -1,0 +1,104 @@
+"""Enrichment state: publication dates, near-duplicate links and same-story grouping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from kabar_enrich.dates import date_from_html, date_from_text
+from kabar_enrich.fingerprint import fingerprint
+from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
+from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore
+from kabar_ingest.cleaning import clean_text
+
+SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
+WIB = "+07:00"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("dilansir AFP, Sabtu (12/7/2025).", f"2025-07-12T00:00:00{WIB}"),
+    ("Kamis, 19 Oktober 2023 - 16:08:00 WIB\nRusia", f"2023-10-19T16:08:00{WIB}"),
+    ("Kemenlu Rusia pada Minggu (13/7/2025) saat", f"2025-07-13T00:00:00{WIB}"),
+    ("Selasa, 5 Maret 2024 10:15 WITA", "2024-03-05T10:15:00+08:00"),
+    ("Saturday, July 12, 2025 10:00 GMT", "2025-07-12T10:00:00+00:00"),
+])
+def test_dates_in_text_are_read_in_their_zone_and_stored_in_utc(text: str, expected: str) -> None:
+    found = date_from_text(text)
+    assert found == datetime.fromisoformat(expected)
+    assert found is not None and found.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("text", [
+    "Novanto ditetapkan KPK pada 17 Juli 2017.",  # an event date in the prose, no weekday
+    "Sabtu (13/7/2025) pertemuan",  # 13 July 2025 was a Sunday: a misreading
+    "Kamis, 31 Februari 2023",  # no such day
+    "Senin (1/1/2199)",  # in the future
+    "tanpa tanggal sama sekali",
+])
+def test_no_date_rather_than_a_guess(text: str) -> None:
+    assert date_from_text(text) is None
+
+
+def test_seed_dates() -> None:
+    found = [date_from_text(seed.read_text()) for seed in SEEDS]
+    assert found[0] == datetime(2025, 7, 11, 17, tzinfo=UTC)
+    assert found[1] is None
+    assert found[4] == datetime(2023, 10, 19, 9, 8, tzinfo=UTC)
+
+
+def test_date_from_html_metadata() -> None:
+    html = ('<html><head><meta property="article:published_time" content="2025-07-12T10:30:00+07:00">'
+            "</head><body><p>Isi</p></body></html>")
+    assert date_from_html(html) == datetime(2025, 7, 12, 3, 30, tzinfo=UTC)
+    assert date_from_html("<html><body><p>Tanpa tanggal</p></body></html>") is None
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[LinkStore, StoryStore]:
+    if request.param == "sqlite":
+        return SqliteLinkStore(tmp_path / "state.db"), SqliteStoryStore(tmp_path / "state.db")
+    url: str = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url)
+    return RedisLinkStore(client, "kabar-test"), RedisStoryStore(client, "kabar-test")
+
+
+def seed_text(index: int) -> tuple[str, str]:
+    cleaned = clean_text(SEEDS[index].read_text())
+    return cleaned.title, cleaned.text
+
+
+def test_copies_and_teasers_link_to_the_first_seen_article(stores: tuple[LinkStore, StoryStore]) -> None:
+    index = NearDuplicateIndex(stores[0])
+    title, text = seed_text(1)
+    paragraphs = text.split("\n\n")
+    teaser = "\n\n".join(paragraphs[: len(paragraphs) // 2])
+    furniture = "Iklan - Scroll untuk Melanjutkan\n\n" + text + "\n\nBaca juga: berita lain hari ini"
+    assert index.link("original", fingerprint(title, text, 128)) is None
+    assert index.link("copy", fingerprint(title, furniture, 128)) == "original"
+    assert index.link("teaser", fingerprint(title, teaser, 128)) == "original"
+    assert index.link("copy-of-copy", fingerprint(title, furniture + " Tambahan.", 128)) == "original"
+    # The same story told by another outlet is not a near-duplicate.
+    assert index.link("other", fingerprint(*seed_text(0), 128)) is None
+    # Asking again gives the first answer.
+    assert index.link("teaser", fingerprint("x", "y z", 128)) == "original"
+
+
+def test_seed_stories_follow_content_and_time(stores: tuple[LinkStore, StoryStore]) -> None:
+    grouper = StoryGrouper(stores[1], threshold=0.4, window=timedelta(days=4))
+    stories = []
+    for number, seed in enumerate(SEEDS):
+        title, text = seed_text(number)
+        stories.append(grouper.assign(seed.name, f"{title}\n{text}", [], date_from_text(text), None))
+    assert len(set(stories[:4])) == 1, stories
+    assert stories[4] != stories[0]
+    assert grouper.assign(SEEDS[2].name, "anything", [], None, None) == stories[2]
+
+
+def test_a_near_duplicate_joins_its_originals_story(stores: tuple[LinkStore, StoryStore]) -> None:
+    grouper = StoryGrouper(stores[1], threshold=0.4, window=timedelta(days=4))
+    title, text = seed_text(4)
+    first = grouper.assign("a", f"{title}\n{text}", [], None, None)
+    assert grouper.assign("b", "teks yang sangat berbeda tentang harga beras", [], None, "a") == first
