@@ -50,7 +50,9 @@ _PATTERNS = [
 ]
 
 
-def date_from_text(text: str, default_zone: tzinfo = DEFAULT_ZONE, not_after: datetime | None = None) -> datetime | None:
+def date_from_text(
+    text: str, default_zone: tzinfo = DEFAULT_ZONE, not_after: datetime | None = None
+) -> datetime | None:
     """The first weekday-confirmed date in the text, as an aware UTC datetime."""
     latest = (not_after or datetime.now(UTC)) + timedelta(days=1)
     candidates = [match for pattern in _PATTERNS for match in pattern.finditer(text)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import redis
 from pydantic import BaseModel
 
-import redis
 from kabar.contract.celery_app import Payload
 from kabar.contract.messages import Article, EnrichedArticle
 from kabar.contract.settings import KabarSettings

@@ -20,7 +20,7 @@ class SeenStore(Protocol):
 
 
 class RedisSeenStore:
-    def __init__(self, client: "redis.Redis[bytes]", key_prefix: str) -> None:
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
         self._redis = client
         self._key = f"{key_prefix}:ingest:seen"
 

@@ -54,7 +54,7 @@ def _merge(previous: DeadLetter | None, stage: str, message: dict[str, object],
 
 
 class RedisDeadLetterStore:
-    def __init__(self, client: "redis.Redis[bytes]", key_prefix: str) -> None:
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
         self._redis = client
         self._hash = f"{key_prefix}:deadletters"
         self._order = f"{key_prefix}:deadletters:order"

