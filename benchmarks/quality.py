@@ -162,7 +162,50 @@ def score_pairs(pairs: list[dict[str, Any]], linked: Callable[[str, str], bool])
     return {**prf(tp, fp, fn), "teaser_recall": round(teaser_recall, 4), "missed": dict(missed)}
 
 
+# ---------------------------------------------------------------- language
+REGIONAL = ("jv", "su", "min", "ban", "ace", "bjn", "mad", "bug", "bbc", "nij")
+FOCUS = ("id", "ms", "en", "jv", "su", "tl", "vi")
+
+
+def section_language() -> Results:
+    """Held-out half only: the split of training/train_langid.py, which trains on the other half."""
+    sys.path.insert(0, str(ROOT / "services" / "enrich" / "training"))
+    from train_langid import load_rows, split  # noqa: PLC0415
+
+    from kabar_enrich.language import LanguageDetector  # noqa: PLC0415
+
+    rows = load_rows()
+    if rows is None:
+        return {}
+    _, held_out = split(rows)
+    detector = LanguageDetector()
+    started = time.process_time()
+    predicted = [detector.detect(row["text"]).code for row in held_out]
+    cpu_ms = (time.process_time() - started) * 1000 / len(held_out)
+    gold = [row["lang"] for row in held_out]
+    correct = [g == p for g, p in zip(gold, predicted, strict=True)]
+
+    def accuracy(keep: Callable[[dict[str, Any]], bool]) -> float:
+        picked = [ok for ok, row in zip(correct, held_out, strict=True) if keep(row)]
+        return round(sum(picked) / len(picked), 4) if picked else 0.0
+
+    id_ms = [p for g, p in zip(gold, predicted, strict=True) if g in ("id", "ms")]
+    confused = sum(1 for g, p in zip(gold, predicted, strict=True) if {g, p} == {"id", "ms"})
+    regional = [p for g, p in zip(gold, predicted, strict=True) if g in REGIONAL]
+    return {
+        "rows": len(held_out),
+        "overall": accuracy(lambda _row: True),
+        "by_language": {lang: accuracy(lambda row, lang=lang: row["lang"] == lang) for lang in FOCUS},
+        "by_length": {bucket: accuracy(lambda row, bucket=bucket: row["length_bucket"] == bucket)
+                      for bucket in ("short", "sentence", "paragraph")},
+        "id_ms_confusion": round(confused / len(id_ms), 4) if id_ms else 0.0,
+        "regional_as_indonesian": round(regional.count("id") / len(regional), 4) if regional else 0.0,
+        "cpu_ms_per_text": round(cpu_ms, 3),
+    }
+
+
 SECTIONS: dict[str, Callable[[int | None], Results]] = {
+    "language": lambda _limit: section_language(),
     "extraction": section_extraction,
     "dedup": lambda _limit: section_dedup(),
 }

@@ -49,3 +49,16 @@ def test_extraction_is_at_least_trafilatura_default() -> None:
         assert ours["f1"] >= 0.93, (benchmark, ours)
     snippets = scores["trafilatura-eval"]
     assert snippets["kabar"]["snip"] >= snippets["trafilatura default"]["snip"] - 0.002, snippets
+
+
+def test_language_identification_floors() -> None:
+    scores = section("language")
+    assert scores["overall"] >= 0.87, scores
+    for language in ("en", "jv", "su", "tl", "vi"):
+        assert scores["by_language"][language] >= 0.90, (language, scores)
+    assert scores["by_language"]["id"] >= 0.86, scores
+    # Malay misses its 0.90 target: most "ms" rows from the lingua/Leipzig source are Indonesian
+    # text (see benchmarks/langid.py); this floor only guards against getting worse.
+    assert scores["by_language"]["ms"] >= 0.40, scores
+    assert scores["id_ms_confusion"] <= 0.30, scores
+    assert scores["regional_as_indonesian"] <= 0.05, scores
