@@ -35,7 +35,7 @@ def test_enrich_jsonl_links_within_the_run_and_keeps_order(embedded_env: dict[st
     assert status == 1  # one bad line
     assert [record.get("id") for record in out] == ["a", "b", "c", "d", None, "f"]
     a, b, c, d, bad, emoji = out
-    assert FIELDS <= set(a)
+    assert set(a) >= FIELDS
     assert a["language"] == "id"
     assert b["duplicate_of"] == "a"
     assert b["story_id"] == a["story_id"]

@@ -7,7 +7,7 @@ raise a floor when a change improves a score. Skips where ../shared/eval is abse
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -27,7 +27,7 @@ def quality() -> ModuleType:
     return module
 
 
-@lru_cache(maxsize=None)
+@cache
 def section(name: str) -> dict[str, Any]:
     results: dict[str, Any] = quality().run([name])[name]
     return results

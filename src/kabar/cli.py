@@ -281,8 +281,14 @@ def dlq_replay(letter_id: str) -> None:
         raise _fail(f"no dead letter {letter_id!r}")
     settings = _settings()
     if settings.mode == "services":
-        enqueue_payload(letter.stage, letter.message)
+        # Removed before it is queued: a worker that fails it again files a fresh dead letter
+        # under the same id, which a later removal would otherwise delete.
         store.remove(letter_id)
+        try:
+            enqueue_payload(letter.stage, letter.message)
+        except Exception:
+            store.restore(letter)
+            raise
         typer.echo(f"replayed {letter_id} to the {letter.stage} queue")
         return
     from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415

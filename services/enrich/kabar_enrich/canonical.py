@@ -92,7 +92,7 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None) ->
     entities = []
     for span, surface in zip(spans, surfaces, strict=True):
         label, name = _resolve(span.label, surface, table, full_people)
-        entities.append(Entity(text=span.text, label=label, start=span.start, end=span.end,  # type: ignore[arg-type]
+        entities.append(Entity(text=span.text, label=label, start=span.start, end=span.end,
                                canonical=name))
     return entities
 
@@ -106,7 +106,7 @@ def _resolve(label: str, name: str, table: NameTable, full_people: list[str]) ->
             return "PER", match
     place = table.place(name, fuzzy=label == "LOC" or (label == "PER" and single))
     # The recogniser sometimes calls a country an organisation ("Korut") or a city a person ("Moskwa").
-    if place is not None and (label == "LOC" or place.kind in _COUNTRY_KINDS and (label != "PER" or single)
+    if place is not None and (label == "LOC" or (place.kind in _COUNTRY_KINDS and (label != "PER" or single))
                               or (label == "PER" and single)):
         return "LOC", place.name
     if label == "PER":

@@ -8,6 +8,7 @@ from datetime import datetime
 import redis
 from pydantic import BaseModel
 
+from kabar.contract import metrics
 from kabar.contract.celery_app import Payload, PermanentError
 from kabar.contract.messages import Article, RawDocument
 from kabar.contract.metrics import STAGE_SKIPPED
@@ -47,7 +48,10 @@ def build_article(raw: RawDocument) -> Article:
     else:
         body, title_hint = raw.content, raw.title
     cleaned = clean_text(body, title_hint)
-    if len(cleaned.text) < MIN_BODY_CHARS:
+    has_body = len(cleaned.text) >= MIN_BODY_CHARS
+    metrics.observe_page(url, has_body)
+    if not has_body:
+        metrics.observe_source_failure(url, "no_body")
         raise PermanentError(f"no article text found ({len(cleaned.text)} characters after cleaning)")
     canonical = _canonical_or_refuse(url)
     text_hash = content_hash(cleaned.title, cleaned.text)
@@ -69,6 +73,7 @@ def _canonical_or_refuse(url: str | None) -> str | None:
     try:
         return canonical_url(url)
     except InvalidUrl as exc:
+        metrics.observe_source_failure(url, "bad_url")
         raise PermanentError(f"bad URL: {exc}") from exc
 
 

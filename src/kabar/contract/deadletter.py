@@ -36,6 +36,7 @@ class DeadLetterStore(Protocol):
     def get(self, letter_id: str) -> DeadLetter | None: ...
     def remove(self, letter_id: str) -> bool: ...
     def count(self) -> int: ...
+    def restore(self, letter: DeadLetter) -> None: ...
 
 
 def _merge(previous: DeadLetter | None, stage: str, message: dict[str, object],
@@ -62,10 +63,7 @@ class RedisDeadLetterStore:
     def put(self, stage: str, message: dict[str, object], exc: BaseException, attempts: int) -> DeadLetter:
         letter_id = dead_letter_id(stage, message)
         letter = _merge(self.get(letter_id), stage, message, exc, attempts)
-        pipe = self._redis.pipeline()
-        pipe.hset(self._hash, letter_id, letter.model_dump_json())
-        pipe.zadd(self._order, {letter_id: letter.first_failed_at.timestamp()})
-        pipe.execute()
+        self.restore(letter)
         return letter
 
     def list(self, limit: int = 100) -> list[DeadLetter]:
@@ -89,6 +87,12 @@ class RedisDeadLetterStore:
     def count(self) -> int:
         return int(self._redis.hlen(self._hash))
 
+    def restore(self, letter: DeadLetter) -> None:
+        pipe = self._redis.pipeline()
+        pipe.hset(self._hash, letter.id, letter.model_dump_json())
+        pipe.zadd(self._order, {letter.id: letter.first_failed_at.timestamp()})
+        pipe.execute()
+
 
 class SqliteDeadLetterStore:
     def __init__(self, path: Path) -> None:
@@ -101,11 +105,14 @@ class SqliteDeadLetterStore:
 
     def put(self, stage: str, message: dict[str, object], exc: BaseException, attempts: int) -> DeadLetter:
         letter = _merge(self.get(dead_letter_id(stage, message)), stage, message, exc, attempts)
+        self.restore(letter)
+        return letter
+
+    def restore(self, letter: DeadLetter) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO dead_letters (id, first_failed_at, body) VALUES (?, ?, ?)",
             (letter.id, letter.first_failed_at.isoformat(), letter.model_dump_json()),
         )
-        return letter
 
     def list(self, limit: int = 100) -> list[DeadLetter]:
         rows = self._db.execute(

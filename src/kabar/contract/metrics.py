@@ -126,7 +126,7 @@ class BoundedLabels:
         self._limit = limit
         self._pattern = pattern
         self._kept: set[str] = set()
-        self._lock = threading.Lock()  # the API answers from a thread pool
+        self._lock = threading.Lock()  # observations may come from several threads (the API's pool)
 
     def label(self, value: str | None) -> str:
         if not value:
