@@ -130,7 +130,7 @@ def section_dedup() -> Results:
         root = {doc_id: index.link(doc_id, fingerprint(title, text, 128)) or doc_id
                 for doc_id, title, text in ordered}
         per_doc_ms = (time.perf_counter() - started) * 1000 / len(ordered)
-        results[f"kabar ({order})"] = {**score_pairs(pairs, lambda a, b: root[a] == root[b]),
+        results[f"kabar ({order})"] = {**score_pairs(pairs, lambda a, b, root=root: root[a] == root[b]),
                                        "ms_per_doc": round(per_doc_ms, 2)}
     from datasketch import MinHash, MinHashLSH  # noqa: PLC0415
 

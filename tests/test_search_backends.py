@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import base64
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kabar.contract.messages import EnrichedArticle, Entity
+from kabar.contract.messages import EnrichedArticle, Entity, EntityLabel
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
-from kabar_search.query import QueryError, parse_query
+from kabar_search.query import QueryError, parse_query, words_of
+from kabar_search.request import (
+    Cursor,
+    Filters,
+    PageTokenError,
+    SearchOptions,
+    decode_token,
+    encode_token,
+    epoch_millis,
+)
+from kabar_search.sqlite_backend import SqliteBackend
 
 
 def article(article_id: str, title: str, text: str, story: str = "s1", content_hash: str | None = None,
@@ -111,12 +125,293 @@ def test_recent_lists_every_article(backend: SearchBackend) -> None:
 
 
 def test_query_syntax_from_users_is_never_passed_through(backend: SearchBackend) -> None:
-    for raw in ['Kim AND (Jong', 'title:Kim*', 'Kim NEAR/2 Un', '"Kim Jong', "Kim) OR 1=1 --"]:
+    for raw, expected in [("Kim AND (Jong)", 0), ("title:Kim*", 0), ("Kim NEAR/2 Un", 0), ("{Kim} [Jong] (Un)", 3),
+                          ("Kim OR 1=1 --", 0), ('"Kim Jong" +Un!', 3), ("Kim~ Jong?", 3)]:
         result = backend.search(parse_query(raw), raw, 10)
-        assert result.total >= 0
+        assert result.total == expected, raw
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "-kim", "!!!", "x" * 501])
+@pytest.mark.parametrize("raw", ["", "   ", "-kim", "!!!", "x" * 501, '"Kim Jong', 'Kim "Jong" "Un',
+                                 "Kim AND (Jong", "Kim) OR 1=1 --", "[Kim", "(Kim]", "Kim}", "((Kim)"])
 def test_unsearchable_queries_are_refused(raw: str) -> None:
     with pytest.raises(QueryError):
         parse_query(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# The full contract: filters, facets, collapse by story, search_after pages, stories, versions.
+# Expected values come from an oracle over NEWSROOM in plain Python, never from a backend.
+# ---------------------------------------------------------------------------------------------
+
+def news(article_id: str, title: str, text: str, story: str, *, language: str = "id", source: str | None = None,
+         published: datetime | None = None, entities: Sequence[tuple[EntityLabel, str]] = (),
+         duplicate_of: str | None = None, content_hash: str | None = None) -> EnrichedArticle:
+    """An article whose entities are (label, canonical) pairs found in its text or title."""
+    found = []
+    for label, name in entities:
+        start = text.find(name)
+        found.append(Entity(text=name, label=label, start=max(start, 0), end=max(start, 0) + len(name),
+                            canonical=name))
+    return EnrichedArticle(
+        id=article_id, title=title, text=text, content_hash=content_hash or f"hash-{article_id}",
+        url=f"https://{source}/{article_id}" if source else None, source_domain=source,
+        published_at=published, received_at=datetime(2025, 7, 20, 8, tzinfo=UTC), language=language,
+        language_confidence=0.97, entities=found, fingerprint="AAAA", duplicate_of=duplicate_of, story_id=story,
+    )
+
+
+def day(d: int, month: int = 7, hour: int = 9) -> datetime:
+    return datetime(2025, month, d, hour, tzinfo=UTC)
+
+
+Named = tuple[EntityLabel, str]  # (label, canonical name)
+KIM: Named = ("PER", "Kim Jong Un")
+LAVROV: Named = ("PER", "Sergei Lavrov")
+WONSAN: Named = ("LOC", "Wonsan")
+RUSIA: Named = ("LOC", "Rusia")
+KCNA: Named = ("ORG", "KCNA")
+JAKARTA: Named = ("LOC", "Jakarta")
+BULOG: Named = ("ORG", "Bulog")
+NEWSROOM = [
+    news("n01", "Lavrov bertemu Kim Jong Un di Wonsan", "Berita: Sergei Lavrov bertemu Kim Jong Un di Wonsan.",
+         "story-a", source="detik.com", published=day(12), entities=[KIM, LAVROV, WONSAN]),
+    news("n02", "Kim Jong Un dukung Rusia", "Berita: Kim Jong Un mendukung Rusia, lapor KCNA.", "story-a",
+         source="cnnindonesia.com", published=day(13), entities=[KIM, RUSIA, KCNA]),
+    news("n03", "Kim Jong Un dukung Rusia", "Berita: Kim Jong Un mendukung Rusia, lapor KCNA.", "story-a",
+         source="kompas.com", published=day(13, hour=11), entities=[KIM, RUSIA, KCNA], duplicate_of="n02"),
+    news("n04", "Kremlin talks in Wonsan", "Berita in English: Sergei Lavrov met Kim Jong Un in Wonsan.",
+         "story-a", language="en", source="reuters.com", published=day(12, hour=15), entities=[KIM, LAVROV, WONSAN]),
+    news("n05", "Kim Jong Un tinjau pabrik rudal", "Berita: Kim Jong Un meninjau pabrik rudal, kata KCNA.",
+         "story-b", source="detik.com", published=day(1, month=8), entities=[KIM, KCNA]),
+    news("n06", "Harga beras naik di Jakarta", "Berita: harga beras di Jakarta naik, Bulog menambah stok.",
+         "story-c", source="kompas.com", published=day(30, month=6), entities=[JAKARTA, BULOG]),
+    news("n07", "Bulog tambah stok beras", "Berita: Bulog menambah stok beras di Jakarta.", "story-c",
+         source="detik.com", published=None, entities=[JAKARTA, BULOG]),
+    news("n08", "Banjir di Jakarta", "Berita: banjir melanda Jakarta utara.", "story-d", source="detik.com",
+         published=day(2, month=8), entities=[JAKARTA]),
+    news("n09", "Rusia uji rudal", "Berita: Rusia menguji rudal baru.", "story-e", source="reuters.com",
+         published=day(5, month=8), entities=[RUSIA]),
+    news("n10", "Kim Jong Un dan rudal baru", "Berita: Kim Jong Un memamerkan rudal baru.", "story-b",
+         source="cnnindonesia.com", published=day(2, month=8, hour=7), entities=[KIM]),
+]
+
+
+def matches(item: EnrichedArticle, words: list[str]) -> bool:
+    tokens = set(words_of(f"{item.title} {item.text} {' '.join(e.canonical for e in item.entities)}"))
+    return all(word in tokens for word in words)
+
+
+def dated(item: EnrichedArticle) -> datetime:
+    return item.published_at or item.received_at
+
+
+def top(counter: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))[:10]
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
+    if request.param == "sqlite":
+        settings = KabarSettings(search_backend="sqlite", data_dir=tmp_path)
+    else:
+        clone: Any = request.getfixturevalue("osmem_clone")
+        settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
+                                 elasticsearch_server_mode="serverless", data_dir=tmp_path)
+    opened = open_backend(settings)
+    outcomes = opened.upsert_many(NEWSROOM, refresh=True)
+    assert [outcome.status for outcome in outcomes] == ["created"] * len(NEWSROOM)
+    yield opened
+    opened.close()
+
+
+def search(backend: SearchBackend, raw: str, limit: int = 50, **options: Any) -> Any:
+    return backend.search(parse_query(raw), raw, limit, SearchOptions(**options))
+
+
+def every_page(backend: SearchBackend, raw: str, limit: int, **options: Any) -> list[Any]:
+    hits, token, pages = [], None, 0
+    query = parse_query(raw)
+    while True:
+        after: Cursor | None = decode_token(token, query, SearchOptions(**options)) if token else None
+        result = backend.search(query, raw, limit, SearchOptions(**options, after=after))
+        hits += result.hits
+        token, pages = result.next_search_after, pages + 1
+        assert pages <= 20, "paging does not end"
+        if token is None:
+            return hits
+
+
+def test_filters_narrow_the_results(newsroom: SearchBackend) -> None:
+    def ids(**filters: Any) -> set[str]:
+        return {hit.id for hit in search(newsroom, "berita", filters=Filters(**filters)).hits}
+
+    assert ids(languages=("en",)) == {"n04"}
+    assert ids(sources=("reuters.com", "kompas.com")) == {"n03", "n04", "n06", "n09"}
+    assert ids(entities=("Kim Jong Un", "Wonsan")) == {"n01", "n04"}
+    assert ids(entities=("KCNA",), sources=("detik.com",)) == {"n05"}
+    assert ids(story_ids=("story-c",)) == {"n06", "n07"}
+    july_12 = Filters(since_ms=epoch_millis(day(12, hour=0)), until_ms=epoch_millis(day(13, hour=0)))
+    assert ids(since_ms=july_12.since_ms, until_ms=july_12.until_ms) == {"n01", "n04"}
+    # n07 has no publication date: it is dated by its receipt (20 July)
+    assert ids(since_ms=epoch_millis(day(20, hour=0)), until_ms=epoch_millis(day(21, hour=0))) == {"n07"}
+    assert ids(languages=("fr",)) == set()
+
+
+def test_facets_count_every_matching_article(newsroom: SearchBackend) -> None:
+    for raw in ("berita", "kim", "jakarta -banjir"):
+        words = [w for w in raw.split() if not w.startswith("-")]
+        hits = [item for item in NEWSROOM if matches(item, words) and not (
+            "-banjir" in raw and matches(item, ["banjir"]))]
+        result = search(newsroom, raw, facets=True, interval="month")
+        facets = result.facets
+        assert result.total == len(hits)
+        assert [(b.value, b.count) for b in facets.language] == top(Counter(item.language for item in hits))
+        assert [(b.value, b.count) for b in facets.source] == top(Counter(i.source_domain for i in hits
+                                                                          if i.source_domain))
+        for label in ("PER", "ORG", "LOC", "MISC"):
+            expected = top(Counter(name for item in hits for name in {e.canonical for e in item.entities
+                                                                      if e.label == label}))
+            assert [(b.value, b.count) for b in facets.entities[label]] == expected, (raw, label)
+        months = Counter(dated(item).date().replace(day=1) for item in hits)
+        assert [(b.start, b.count) for b in facets.dates] == sorted(months.items())
+
+
+def test_date_histogram_intervals(newsroom: SearchBackend) -> None:
+    for interval in ("day", "week", "year"):
+        buckets = search(newsroom, "berita", facets=True, interval=interval).facets.dates
+        starts = [dated(item).date() for item in NEWSROOM]
+        if interval == "week":
+            starts = [d - timedelta(days=d.weekday()) for d in starts]
+        if interval == "year":
+            starts = [d.replace(month=1, day=1) for d in starts]
+        assert [(b.start, b.count) for b in buckets] == sorted(Counter(starts).items()), interval
+
+
+def test_collapse_gives_one_hit_per_story_with_its_article_count(newsroom: SearchBackend) -> None:
+    flat = search(newsroom, "kim").hits
+    collapsed = search(newsroom, "kim", collapse=True)
+    expected = Counter(item.story_id for item in NEWSROOM if matches(item, ["kim"]))
+    assert collapsed.total == sum(expected.values())
+    assert collapsed.total_stories == len(expected)
+    assert [hit.story_id for hit in collapsed.hits] == list(dict.fromkeys(hit.story_id for hit in flat))
+    for hit in collapsed.hits:
+        assert hit.story_articles == expected[hit.story_id]
+        best = next(flat_hit for flat_hit in flat if flat_hit.story_id == hit.story_id)
+        assert hit.id == best.id, "a story is represented by its best hit"
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+@pytest.mark.parametrize("collapse", [False, True])
+def test_search_after_pages_cover_every_hit_once_in_order(newsroom: SearchBackend, sort: str,
+                                                          collapse: bool) -> None:
+    whole = search(newsroom, "berita", limit=100, sort=sort, collapse=collapse)
+    assert whole.next_search_after is None
+    for size in (1, 3):
+        paged = every_page(newsroom, "berita", size, sort=sort, collapse=collapse)
+        assert [hit.id for hit in paged] == [hit.id for hit in whole.hits], size
+    expected = len({i.story_id for i in NEWSROOM}) if collapse else len(NEWSROOM)
+    assert len(whole.hits) == expected
+
+
+def test_sort_by_date_is_newest_first(newsroom: SearchBackend) -> None:
+    hits = search(newsroom, "berita", sort="date").hits
+    expected = sorted(NEWSROOM, key=lambda item: (-dated(item).timestamp(), item.id))
+    assert [hit.id for hit in hits] == [item.id for item in expected]
+
+
+def test_title_matches_are_highlighted_too(newsroom: SearchBackend) -> None:
+    hit = search(newsroom, "banjir").hits[0]
+    assert hit.id == "n08"
+    assert hit.title_highlight == "<mark>Banjir</mark> di Jakarta"
+    assert "<mark>banjir</mark>" in hit.highlight
+
+
+def test_story_lists_all_coverage_oldest_first_with_duplicates_marked(newsroom: SearchBackend) -> None:
+    story = newsroom.story("story-a", 100)
+    assert story is not None
+    expected = sorted((item for item in NEWSROOM if item.story_id == "story-a"), key=lambda i: (dated(i), i.id))
+    assert [a.id for a in story.articles] == [item.id for item in expected]
+    assert story.total == len(expected)
+    assert {a.id for a in story.articles if a.is_duplicate} == {"n03"}
+    first_two = newsroom.story("story-a", 2)
+    assert first_two is not None
+    assert first_two.total == len(expected)
+    assert len(first_two.articles) == 2
+    assert newsroom.story("no-such-story", 10) is None
+
+
+def test_a_batch_reports_each_article_and_applies_in_order(newsroom: SearchBackend) -> None:
+    fresh = news("n20", "Gempa di Sulawesi", "Berita: gempa mengguncang Sulawesi.", "story-f")
+    changed = news("n20", "Gempa di Sulawesi (update)", "Berita: gempa 6,1 mengguncang Sulawesi.", "story-f",
+                   content_hash="hash-n20-v2")
+    outcomes = newsroom.upsert_many([NEWSROOM[0], fresh, fresh, changed, NEWSROOM[1]], refresh=True)
+    assert [(o.id, o.status, o.version) for o in outcomes] == [
+        ("n01", "unchanged", 1), ("n20", "created", 1), ("n20", "unchanged", 1), ("n20", "updated", 2),
+        ("n02", "unchanged", 1)]
+    assert newsroom.count() == len(NEWSROOM) + 1
+    assert search(newsroom, "gempa").hits[0].title == "Gempa di Sulawesi (update)"
+
+
+def test_each_content_change_is_a_new_version_keeping_the_previous_hashes(newsroom: SearchBackend) -> None:
+    for version in (2, 3):
+        edited = news("n08", f"Banjir di Jakarta (v{version})", "Berita: banjir surut.", "story-d",
+                      content_hash=f"hash-n08-v{version}")
+        assert newsroom.upsert(edited) is True
+    stored = newsroom.get("n08")
+    assert stored is not None
+    assert stored["version"] == 3
+    assert stored["content_hash"] == "hash-n08-v3"
+    assert stored["previous_content_hashes"] == ["hash-n08", "hash-n08-v2"]
+    assert newsroom.count() == len(NEWSROOM)
+    assert search(newsroom, "surut").total == 1
+    assert search(newsroom, "melanda").total == 0, "the old text is no longer searchable"
+
+
+def test_a_token_from_another_query_is_refused() -> None:
+    query, other = parse_query("kim"), parse_query("rusia")
+    token = encode_token(query, SearchOptions(), Cursor(key=1.5, id="n01"))
+    assert decode_token(token, query, SearchOptions()) == Cursor(key=1.5, id="n01")
+    for wrong_query, wrong_options in [(other, SearchOptions()), (query, SearchOptions(sort="date")),
+                                       (query, SearchOptions(collapse=True)),
+                                       (query, SearchOptions(filters=Filters(languages=("en",))))]:
+        with pytest.raises(PageTokenError, match="different query"):
+            decode_token(token, wrong_query, wrong_options)
+
+
+@pytest.mark.parametrize("token", ["", "x", "!!!!", "e30", "W10", "eyJ2IjoxfQ", "a" * 2000])
+def test_malformed_tokens_are_refused(token: str) -> None:
+    with pytest.raises(PageTokenError):
+        decode_token(token or "=", parse_query("kim"), SearchOptions())
+
+
+def test_a_token_with_a_forged_sort_key_is_refused() -> None:
+    query = parse_query("kim")
+    fingerprint_of = encode_token(query, SearchOptions(sort="date"), Cursor(key=1, id="a")).rstrip("=")
+    body = json.loads(base64.urlsafe_b64decode(fingerprint_of + "=" * (-len(fingerprint_of) % 4)))
+    for key, article_id in [(1e300, "a"), ("1", "a"), (1.5, "a"), (1, ""), (1, 7), (True, "a")]:
+        forged = base64.urlsafe_b64encode(json.dumps({**body, "k": key, "i": article_id}).encode()).decode()
+        with pytest.raises(PageTokenError):
+            decode_token(forged, query, SearchOptions(sort="date"))
+
+
+def test_an_index_from_before_facets_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE articles (id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+                               language TEXT, story_id TEXT, published_at TEXT, doc TEXT NOT NULL);
+        CREATE VIRTUAL TABLE articles_fts USING fts5(id UNINDEXED, title, text, entities);""")
+    item = NEWSROOM[0]
+    old.execute("INSERT INTO articles VALUES (?, ?, 4, ?, ?, NULL, ?)",
+                (item.id, item.content_hash, item.language, item.story_id, item.model_dump_json()))
+    old.execute("INSERT INTO articles_fts VALUES (?, ?, ?, ?)", (item.id, item.title, item.text, "Kim Jong Un"))
+    old.commit()
+    old.close()
+    upgraded = SqliteBackend(path)
+    try:
+        assert search(upgraded, "wonsan", facets=True).facets.entities["PER"][0].value == "Kim Jong Un"
+        stored = upgraded.get(item.id)
+        assert stored is not None and stored["version"] == 4
+        assert upgraded.upsert(item) is False
+    finally:
+        upgraded.close()

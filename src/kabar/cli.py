@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from kabar.contract.messages import RawDocument
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from kabar.contract.deadletter import DeadLetterStore
+    from kabar.contract.messages import DeadLetter, RawDocument
     from kabar.contract.settings import KabarSettings
 
 app = typer.Typer(help="kabar: news ingestion, enrichment and search.", no_args_is_help=True,
@@ -197,7 +201,11 @@ def worker(
     importlib.import_module(WORKER_MODULES[stage])
     from kabar.contract.worker import run_worker  # noqa: PLC0415
 
-    run_worker(stage, concurrency or settings.worker_concurrency, settings.metrics_port)
+    if stage == "index":
+        # Threads, so that many messages wait in one bulk write (kabar_search.buffer).
+        run_worker(stage, concurrency or settings.index_worker_concurrency, settings.metrics_port, pool="threads")
+    else:
+        run_worker(stage, concurrency or settings.worker_concurrency, settings.metrics_port)
 
 
 @app.command()
@@ -247,16 +255,44 @@ def extract(
         raise typer.Exit(1)
 
 
+STAGE_NAMES = ("ingest", "enrich", "index")
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}" if moment else "?"
+
+
+def _stage_option(stage: str | None) -> str | None:
+    if stage is not None and stage not in STAGE_NAMES:
+        raise _fail(f"unknown stage {stage!r}; choose one of {', '.join(STAGE_NAMES)}")
+    return stage
+
+
 @dlq_app.command("list")
-def dlq_list(limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
-    """Dead letters, oldest first: id, stage, attempts, reason."""
+def dlq_list(
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    stage: Annotated[str | None, typer.Option(help="Only this stage's dead letters.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line, message excluded.")] = False,
+) -> None:
+    """Dead letters, oldest first: id, stage, attempts, first and last failure, reason."""
     from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
 
     store = dead_letters()
-    letters = store.list(limit)
-    for letter in letters:
-        typer.echo(f"{letter.id}  {letter.stage:7} attempts={letter.attempts}  {letter.reason}")
-    typer.echo(f"{store.count()} dead letter(s)")
+    stage = _stage_option(stage)
+    for letter in store.list(limit, offset, stage):
+        if as_json:
+            typer.echo(letter.model_dump_json(exclude={"message"}))
+            continue
+        typer.echo(f"{letter.id}  {letter.stage:7} attempts={letter.attempts}  first={_when(letter.first_failed_at)}"
+                   f"  last={_when(letter.last_failed_at)}  {letter.reason}")
+    if not as_json:
+        typer.echo(f"{store.count(stage)} dead letter(s)")
+        interrupted = store.replaying()
+        if interrupted:
+            typer.echo(f"{len(interrupted)} replay(s) in progress or interrupted: "
+                       f"{', '.join(letter.id for letter in interrupted)} (`kabar dlq replay ID` takes one over "
+                       "once its lease has run out)")
 
 
 @dlq_app.command("show")
@@ -271,33 +307,96 @@ def dlq_show(letter_id: str) -> None:
 
 
 @dlq_app.command("replay")
-def dlq_replay(letter_id: str) -> None:
-    """Send a dead letter's message to its stage again; removed once handed over."""
-    from kabar.contract.celery_app import dead_letters, enqueue_payload  # noqa: PLC0415
+def dlq_replay(
+    letter_ids: Annotated[list[str] | None, typer.Argument(help="Dead letter ids (see `kabar dlq list`).")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter (of --stage).")] = False,
+    stage: Annotated[str | None, typer.Option(help="With --all: only this stage's dead letters.")] = None,
+) -> None:
+    """Send dead letters' messages to their stage again. Idempotent: a letter is sent once per failure.
+
+    Services mode: onto the stage's queue. Embedded mode: through the pipeline, here and now.
+    A message that fails again is dead-lettered afresh, under the same id.
+    """
+    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+    from kabar.contract.deadletter import replay  # noqa: PLC0415
 
     store = dead_letters()
-    letter = store.get(letter_id)
-    if letter is None:
-        raise _fail(f"no dead letter {letter_id!r}")
-    settings = _settings()
+    stage = _stage_option(stage)
+    if replay_all == bool(letter_ids):
+        raise _fail("name dead letter ids, or pass --all")
+    ids = letter_ids or [letter.id for letter in _all_letters(store, stage)]
+    send = _replay_sender(_settings())
+    failed = False
+    for letter_id in ids:
+        result = replay(store, letter_id, send)
+        if result.status == "replayed":
+            outcome = result.outcome or "queued"
+            failed = failed or outcome.startswith("failed")
+            typer.echo(f"replayed {letter_id} to the {result.stage} stage: {outcome}")
+        elif result.status == "already-replayed":
+            typer.echo(f"{letter_id} was already replayed at {_when(result.replayed_at)}; not sent again")
+        elif result.status == "in-progress":
+            typer.echo(f"{letter_id} is being replayed by someone else; not sent again")
+        else:
+            typer.echo(f"error: no dead letter {letter_id!r}", err=True)
+            failed = True
+    if replay_all:
+        typer.echo(f"{len(ids)} dead letter(s) replayed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _all_letters(store: DeadLetterStore, stage: str | None) -> list[DeadLetter]:
+    letters: list[DeadLetter] = []
+    while batch := store.list(500, len(letters), stage):
+        letters.extend(batch)
+    return letters
+
+
+def _replay_sender(settings: KabarSettings) -> Callable[[str, Any], str | None]:
+    """How a replay hands a message to its stage: the stage's queue, or the in-process pipeline."""
     if settings.mode == "services":
-        # Removed before it is queued: a worker that fails it again files a fresh dead letter
-        # under the same id, which a later removal would otherwise delete.
-        store.remove(letter_id)
-        try:
-            enqueue_payload(letter.stage, letter.message)
-        except Exception:
-            store.restore(letter)
-            raise
-        typer.echo(f"replayed {letter_id} to the {letter.stage} queue")
-        return
+        from kabar.contract.celery_app import enqueue_payload  # noqa: PLC0415
+
+        def queue(stage: str, payload: Any) -> str | None:
+            enqueue_payload(stage, payload)
+            return None
+
+        return queue
     from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415
 
-    store.remove(letter_id)  # a renewed failure is dead-lettered again, under the same id
-    outcome = InlinePipeline(build_handlers(settings)).run(letter.message, letter.stage)
-    typer.echo(f"replayed {letter_id}: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
-    if outcome.status == "failed":
-        raise typer.Exit(1)
+    pipelines: list[InlinePipeline] = []
+
+    def inline(stage: str, payload: Any) -> str | None:
+        if not pipelines:
+            pipelines.append(InlinePipeline(build_handlers(settings)))
+        outcome = pipelines[0].run(payload, stage)
+        return outcome.status + (f" at {outcome.stage} ({outcome.reason})" if outcome.reason else "")
+
+    return inline
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    letter_ids: Annotated[list[str] | None, typer.Argument(help="Only these dead letters (default: all).")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage's dead letters.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Really delete them: without it, nothing is deleted.")] = False,
+) -> None:
+    """Delete dead letters for good (their messages are gone). Needs --yes."""
+    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+
+    store = dead_letters()
+    stage = _stage_option(stage)
+    if letter_ids:
+        chosen = [letter.id for letter_id in letter_ids if (letter := store.get(letter_id)) is not None
+                  and (stage is None or letter.stage == stage)]
+    else:
+        chosen = [letter.id for letter in _all_letters(store, stage)]
+    if not yes:
+        raise _fail(f"this would delete {len(chosen)} dead letter(s) and their messages for good; "
+                    "run again with --yes to delete them")
+    removed = store.purge(chosen)
+    typer.echo(f"purged {removed} dead letter(s)")
 
 
 def main() -> None:

@@ -19,6 +19,10 @@ from kabar_enrich.language import LanguageDetector
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
 from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore
 
+# A guess on too little or mixed text is reported with at most this confidence, so that
+# consumers reading only the number do not trust it (the detector's ``reliable`` flag).
+UNRELIABLE_CONFIDENCE_CAP = 0.5
+
 
 class Enricher:
     """Models are loaded once; the link and story state is whatever store it was given."""
@@ -43,7 +47,8 @@ class Enricher:
             **article.model_dump(exclude={"schema_version", "published_at"}),
             published_at=published_at,
             language=guess.code,
-            language_confidence=round(guess.confidence, 4),
+            language_confidence=round(guess.confidence if guess.reliable
+                                      else min(guess.confidence, UNRELIABLE_CONFIDENCE_CAP), 4),
             entities=entities,
             fingerprint=prints.encode(),
             duplicate_of=duplicate_of,

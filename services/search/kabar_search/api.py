@@ -1,27 +1,39 @@
-"""The search API (FastAPI): ``GET /search``, ``GET /articles/{id}``, health and metrics.
+"""The search API (FastAPI): ``GET /search``, ``/articles/{id}``, ``/stories/{id}``, the search
+page at ``/``, health and metrics. OpenAPI at ``/docs`` and ``/openapi.json``.
 
-Errors are RFC 9457 problem details (``application/problem+json``).
+Every error is an RFC 9457 problem detail (``application/problem+json``), a 4xx for
+anything a client sent: words the query syntax cannot search, unknown parameters,
+dates that do not parse, page sizes over the limit, a ``search_after`` token from
+another query. A failing search server is a 503, never a 500 with a traceback.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import FastAPI, Query, Request, Response
+from elasticsearch import ApiError, TransportError
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract import metrics
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar_search.backend import MAX_PAGE_SIZE, SearchBackend, open_backend
-from kabar_search.models import SearchResult
-from kabar_search.query import QueryError, parse_query
+from kabar_search import web
+from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend, open_backend
+from kabar_search.models import SearchResult, StoryResult
+from kabar_search.params import SearchParameters, reject_unknown_parameters
+from kabar_search.query import QueryError
+from kabar_search.request import PageTokenError
 
-PROBLEM = "application/problem+json"
+log = logging.getLogger(__name__)
+
+PROBLEM: Final = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str) -> JSONResponse:
@@ -39,19 +51,58 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
         yield
         state.pop("backend").close()
 
-    app = FastAPI(title="kabar search API", version="0.1.0", lifespan=lifespan)
+    def backend() -> SearchBackend:
+        return state["backend"]
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        # The route's template, never the raw path: ids in paths would make unbounded labels.
-        name = getattr(route, "path", "unmatched")
-        metrics.API_REQUESTS.labels(name, request.method, str(response.status_code)).inc()
-        metrics.API_DURATION.labels(name).observe(time.perf_counter() - started)
-        return response
+    app = FastAPI(title="kabar search API", version="0.2.0", lifespan=lifespan,
+                  description="Search Indonesian, Malay and English news: full text, filters, facets, "
+                              "stories. Errors are RFC 9457 problem details.")
+    _install_error_handlers(app)
+    _install_metrics(app)
+    if config.mode == "services":  # the queues exist only there
+        metrics.register_queue_collector(config.redis_url, config.key_prefix)
 
+    @app.get("/search", response_model=SearchResult, summary="Search articles",
+             dependencies=[Depends(reject_unknown_parameters)], responses=_PROBLEMS)
+    def search(params: Annotated[SearchParameters, Depends()]) -> SearchResult:
+        query, options = params.parsed()
+        return backend().search(query, params.raw_query, params.limit, options)
+
+    @app.get("/articles/{article_id:path}", summary="One article, as indexed", responses=_PROBLEMS)
+    def article(article_id: str) -> dict[str, Any]:
+        found = backend().get(article_id)
+        if found is None:
+            raise StarletteHTTPException(404, f"no article with id {article_id!r}")
+        return found
+
+    @app.get("/stories/{story_id:path}", response_model=StoryResult, summary="All coverage of one story",
+             responses=_PROBLEMS)
+    def story(story_id: str, limit: Annotated[int, Query(ge=1, le=MAX_STORY_ARTICLES)] = 100) -> StoryResult:
+        found = backend().story(story_id, limit)
+        if found is None:
+            raise StarletteHTTPException(404, f"no story with id {story_id!r}")
+        return found
+
+    @app.get("/healthz", summary="Liveness and the number of indexed articles")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "articles": backend().count()}
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.render_latest(), media_type="text/plain; version=0.0.4")
+
+    app.include_router(web.router(backend))
+    return app
+
+
+_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"description": title, "content": {PROBLEM: {}}}
+    for status, title in ((400, "Bad request (problem detail)"), (404, "Not found (problem detail)"),
+                          (422, "Invalid parameter (problem detail)"), (503, "Search unavailable (problem detail)"))
+}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, "Request failed", str(exc.detail))
@@ -64,28 +115,30 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
 
     @app.exception_handler(QueryError)
     async def query_problem(_: Request, exc: QueryError) -> JSONResponse:
-        return problem(400, "Invalid query", str(exc))
+        title = "Invalid search_after" if isinstance(exc, PageTokenError) else "Invalid query"
+        return problem(400, title, str(exc))
 
-    @app.get("/search", response_model=SearchResult, summary="Search articles")
-    def search(
-        q: Annotated[str, Query(min_length=1, description="Words, \"phrases\" and -excluded words.")],
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
-    ) -> SearchResult:
-        return state["backend"].search(parse_query(q), q, limit)
+    @app.exception_handler(TransportError)
+    @app.exception_handler(ApiError)
+    @app.exception_handler(sqlite3.OperationalError)
+    async def backend_problem(_: Request, exc: Exception) -> JSONResponse:
+        log.error("search backend failed: %s", exc)
+        return problem(503, "Search unavailable", "the search backend did not answer; try again shortly")
 
-    @app.get("/articles/{article_id}", summary="One article, as indexed", responses={404: {}})
-    def article(article_id: str) -> dict[str, Any]:
-        found = state["backend"].get(article_id)
-        if found is None:
-            raise StarletteHTTPException(404, f"no article with id {article_id!r}")
-        return found
+    @app.exception_handler(Exception)
+    async def unexpected_problem(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error answering a request", exc_info=exc)
+        return problem(500, "Internal error", "the search service failed; the error is logged")
 
-    @app.get("/healthz", summary="Liveness and the number of indexed articles")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "articles": state["backend"].count()}
 
-    @app.get("/metrics", include_in_schema=False)
-    def prometheus_metrics() -> Response:
-        return Response(metrics.render_latest(), media_type="text/plain; version=0.0.4")
-
-    return app
+def _install_metrics(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route's template, never the raw path: ids in paths would make unbounded labels.
+        name = getattr(route, "path", "unmatched")
+        metrics.API_REQUESTS.labels(name, request.method, str(response.status_code)).inc()
+        metrics.API_DURATION.labels(name).observe(time.perf_counter() - started)
+        return response

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
-from kabar_search.models import SearchResult
+from kabar_search.models import IndexOutcome, SearchResult, StoryResult
 from kabar_search.query import SimpleQuery
+from kabar_search.request import SearchOptions
 
 MAX_PAGE_SIZE = 100
+MAX_STORY_ARTICLES = 500
 
 
 class SearchBackend(Protocol):
@@ -17,14 +20,25 @@ class SearchBackend(Protocol):
         """Create indices/tables if missing (idempotent)."""
 
     def upsert(self, article: EnrichedArticle) -> bool:
-        """Store the article under its id; False when the same content was already stored."""
+        """Store one article under its id, searchable on return; False when that content was stored already."""
+
+    def upsert_many(self, articles: Sequence[EnrichedArticle], refresh: bool = False) -> list[IndexOutcome]:
+        """Store a batch; one outcome per article, in order. ``refresh``: searchable on return."""
+
+    def refresh(self) -> None:
+        """Make every write so far visible to searches."""
 
     def get(self, article_id: str) -> dict[str, Any] | None: ...
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The most recently ingested articles, newest first."""
 
-    def search(self, query: SimpleQuery, raw_query: str, limit: int) -> SearchResult: ...
+    def story(self, story_id: str, limit: int) -> StoryResult | None:
+        """Every article of one story, oldest first; None when the story has none."""
+
+    def search(self, query: SimpleQuery, raw_query: str, limit: int,
+               options: SearchOptions | None = None) -> SearchResult:
+        """Without options: the best ``limit`` articles by relevance, no facets, not collapsed."""
 
     def count(self) -> int: ...
 

@@ -1,106 +1,120 @@
 """The Elasticsearch backend, through the official client.
 
-The index template lives in ``ops/elasticsearch/index-template.json`` (shipped inside the
-package too) and is applied at start, idempotently, with a first index behind the write
-alias.
+Writes go through ``es_bulk.BulkWriter``; the index is set up from ``ops/elasticsearch``
+by ``es_index.ensure_index``. Reads go through the alias, which may span several backing
+indices after a rollover: single documents are read with a real-time ``mget`` over
+every backing index (a plain ``get`` refuses an alias with more than one index).
+
+Collapse by story with ``search_after``: Elasticsearch refuses ``collapse`` together
+with ``search_after`` unless both are on the same field, so a collapsed page is built
+in two steps. (1) The uncollapsed hits after the cursor, in sort order, give the
+stories in the order they first appear. (2) One collapsed query over just those
+stories gives each story's best hit (its representative), its highlight and, through a
+terms aggregation, its article count. A story belongs to this page only if its
+representative comes after the cursor; otherwise an earlier page showed it. The next
+cursor is the last representative's sort key. Both steps use the same query, so their
+scores agree.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-from importlib import resources
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
 
-from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import Elasticsearch
 
 from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
-from kabar_search.es_compat import connect
-from kabar_search.models import SearchHit, SearchResult
+from kabar_search import es_query as q
+from kabar_search.documents import DERIVED_FIELDS, public_document
+from kabar_search.es_bulk import BulkWriter, RetryPolicy
+from kabar_search.es_compat import ServerFeatures, connect, detect_features, search_after_score
+from kabar_search.es_index import ensure_index
+from kabar_search.models import IndexOutcome, SearchHit, SearchResult, StoryArticle, StoryResult
 from kabar_search.query import SimpleQuery
+from kabar_search.request import Cursor, SearchOptions, encode_token
 
-TEMPLATE_NAME = "kabar-articles"
-
-
-def load_index_template() -> dict[str, Any]:
-    text = resources.files("kabar_search").joinpath("index-template.json").read_text(encoding="utf-8")
-    template: dict[str, Any] = json.loads(text)
-    return template
+_COLLAPSE_ROUNDS: Final = 5
+_TIE_ROUNDS: Final = 6
+_STORY_SOURCE: Final = ["id", "title", "url", "source_domain", "language", "published_at", "duplicate_of"]
 
 
-def es_query(query: SimpleQuery) -> dict[str, Any]:
-    """The parsed query as a bool query; user text never reaches a query parser."""
-    fields = ["title^4", "text", "entity_names^2"]
-    must: list[dict[str, Any]] = [
-        {"multi_match": {"query": term, "fields": fields}} for term in query.terms
-    ]
-    must += [{"multi_match": {"query": " ".join(phrase), "type": "phrase", "fields": fields}}
-             for phrase in query.phrases]
-    must_not = [{"multi_match": {"query": word, "fields": fields}} for word in query.excluded]
-    return {"bool": {"must": must, "must_not": must_not}}
+@dataclass(slots=True)
+class _Page:
+    hits: list[SearchHit] = field(default_factory=list)
+    next_cursor: Cursor | None = None
+    total: int = 0
+    aggs: dict[str, Any] = field(default_factory=dict)
 
 
 class ElasticsearchBackend:
-    def __init__(self, client: Elasticsearch, alias: str) -> None:
+    def __init__(self, client: Elasticsearch, alias: str, features: ServerFeatures,
+                 retry: RetryPolicy | None = None) -> None:
         self._es = client
         self._alias = alias
+        self.features = features
+        self._writer = BulkWriter(client, alias, retry)
 
     @classmethod
-    def from_settings(cls, settings: KabarSettings) -> ElasticsearchBackend:
-        backend = cls(connect(settings), settings.index_alias)
+    def from_settings(cls, settings: KabarSettings, retry: RetryPolicy | None = None) -> ElasticsearchBackend:
+        client = connect(settings)
+        backend = cls(client, settings.index_alias, detect_features(client, settings), retry)
         backend.ensure_ready()
         return backend
 
+    @property
+    def client(self) -> Elasticsearch:
+        return self._es
+
     def ensure_ready(self) -> None:
-        template = load_index_template()
-        template["index_patterns"] = [f"{self._alias}-*"]
-        self._es.indices.put_index_template(name=TEMPLATE_NAME, **template)
-        if not self._es.indices.exists_alias(name=self._alias):
-            try:
-                self._es.indices.create(index=f"{self._alias}-000001",
-                                        aliases={self._alias: {"is_write_index": True}})
-            except ConflictError:
-                pass  # another process created it first
-            except Exception as exc:
-                if "resource_already_exists" not in str(exc):
-                    raise
+        ensure_index(self._es, self._alias, self.features)
 
     def upsert(self, article: EnrichedArticle) -> bool:
-        current = self.get(article.id)
-        if current is not None and current.get("content_hash") == article.content_hash:
-            return False
-        doc = article.model_dump(mode="json")
-        doc["entity_names"] = " ".join(sorted({entity.canonical for entity in article.entities}))
-        doc["version"] = int(current.get("version", 1)) + 1 if current else 1
-        doc["indexed_at"] = datetime.now(UTC).isoformat()
-        self._es.index(index=self._alias, id=article.id, document=doc, refresh=True)
-        return True
+        """One article, visible to searches on return; raises when it could not be written."""
+        outcome = self.upsert_many([article], refresh=True)[0]
+        if outcome.status in ("rejected", "failed"):
+            raise RuntimeError(f"could not index {article.id}: {outcome.reason}")
+        return outcome.changed
+
+    def upsert_many(self, articles: Sequence[EnrichedArticle], refresh: bool = False) -> list[IndexOutcome]:
+        return self._writer.write(articles, refresh=refresh)
+
+    def refresh(self) -> None:
+        self._es.indices.refresh(index=self._alias)
 
     def get(self, article_id: str) -> dict[str, Any] | None:
-        try:
-            found = self._es.get(index=self._alias, id=article_id)
-        except NotFoundError:
+        located = self._writer.locate([article_id]).get(article_id)
+        if located is None:
             return None
-        source: dict[str, Any] = found["_source"]
-        source.pop("entity_names", None)
-        return source
+        found = self._es.get(index=located.index, id=article_id)
+        return public_document(found["_source"])
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         response = self._es.search(index=self._alias, query={"match_all": {}}, size=limit,
-                                   sort=[{"ingested_at": "desc"}, {"id": "asc"}],
-                                   source_excludes=["entity_names"])
-        return [hit["_source"] for hit in response["hits"]["hits"]]
+                                   sort=[{"ingested_at": "desc"}, {"id": "asc"}], source_excludes=list(DERIVED_FIELDS))
+        return [public_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
-    def search(self, query: SimpleQuery, raw_query: str, limit: int) -> SearchResult:
-        response = self._es.search(
-            index=self._alias, query=es_query(query), size=limit, track_total_hits=True,
-            source_excludes=["text", "entities", "fingerprint", "entity_names"],
-            highlight={"pre_tags": ["<mark>"], "post_tags": ["</mark>"],
-                       "fields": {"text": {"fragment_size": 160, "number_of_fragments": 1}}},
-        )
-        hits = [_hit(hit) for hit in response["hits"]["hits"]]
-        return SearchResult(query=raw_query, total=int(response["hits"]["total"]["value"]), hits=hits)
+    def story(self, story_id: str, limit: int) -> StoryResult | None:
+        response = self._es.search(index=self._alias, query={"term": {"story_id": story_id}}, size=limit,
+                                   sort=[{"dated_at": "asc"}, {"id": "asc"}], source_includes=_STORY_SOURCE,
+                                   track_total_hits=True)
+        total = int(response["hits"]["total"]["value"])
+        if total == 0:
+            return None
+        articles = [StoryArticle(**hit["_source"], is_duplicate=hit["_source"].get("duplicate_of") is not None)
+                    for hit in response["hits"]["hits"]]
+        return StoryResult(story_id=story_id, total=total, articles=articles)
+
+    def search(self, query: SimpleQuery, raw_query: str, limit: int,
+               options: SearchOptions | None = None) -> SearchResult:
+        opts = options or SearchOptions()
+        page = self._collapsed(query, opts, limit) if opts.collapse else self._flat(query, opts, limit)
+        facets = q.parse_facets(page.aggs, opts.interval) if opts.facets else None
+        stories = int(page.aggs["stories"]["value"]) if opts.collapse else None
+        token = encode_token(query, opts, page.next_cursor) if page.next_cursor else None
+        return SearchResult(query=raw_query, total=page.total, total_stories=stories, hits=page.hits,
+                            facets=facets, next_search_after=token)
 
     def count(self) -> int:
         return int(self._es.count(index=self._alias)["count"])
@@ -108,13 +122,109 @@ class ElasticsearchBackend:
     def close(self) -> None:
         self._es.close()
 
+    def _search(self, **body: Any) -> dict[str, Any]:
+        response: dict[str, Any] = self._es.search(index=self._alias, **body).body
+        return response
+
+    def _after(self, cursor: Cursor | None) -> list[Any] | None:
+        if cursor is None:
+            return None
+        key = cursor.key if isinstance(cursor.key, int) else search_after_score(cursor.key, self.features)
+        return [key, cursor.id]
+
+    def _hits_after(self, body: dict[str, Any], start: Cursor | None,
+                    want: int) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+        """Up to ``want`` hits strictly after ``start``, the first response, and whether the hits ran out.
+
+        A server may hand back hits tied with the cursor's score (see es_compat); those are
+        dropped here and the request made larger until ``want`` hits remain.
+        """
+        size, first = want, None
+        for _ in range(_TIE_ROUNDS):
+            response = self._search(**body, size=size, search_after=self._after(start))
+            first = first or response
+            raw = response["hits"]["hits"]
+            kept = [hit for hit in raw if q.is_after(q.cursor_of(hit), start)]
+            if len(kept) >= want or len(raw) < size:
+                return kept[:want], first, len(raw) < size
+            size *= 2
+        return kept, first or {}, False
+
+    def _flat(self, query: SimpleQuery, opts: SearchOptions, limit: int) -> _Page:
+        body = {"query": q.search_query(query, opts.filters), "sort": q.sort_clause(opts.sort),
+                "track_total_hits": True, "track_scores": True, "highlight": q.highlight_spec(),
+                "source_includes": q.HIT_SOURCE, "aggs": q.facet_aggs(opts.interval, opts.facets, False) or None}
+        raw, response, _ = self._hits_after(body, opts.after, limit + 1)
+        page = _Page(hits=[_hit(hit) for hit in raw[:limit]], total=int(response["hits"]["total"]["value"]),
+                     aggs=response.get("aggregations", {}))
+        if len(raw) > limit:
+            page.next_cursor = q.cursor_of(raw[limit - 1])
+        return page
+
+    def _collapsed(self, query: SimpleQuery, opts: SearchOptions, limit: int) -> _Page:
+        page = _Page()
+        shown: list[tuple[SearchHit, Cursor]] = []
+        decided: set[str] = set()
+        cursor, fetch = opts.after, max(50, 4 * (limit + 1))
+        for round_number in range(_COLLAPSE_ROUNDS):
+            first = round_number == 0
+            body = {"query": q.search_query(query, opts.filters), "sort": q.sort_clause(opts.sort),
+                    "track_total_hits": first, "source_includes": ["story_id"],
+                    "aggs": q.facet_aggs(opts.interval, opts.facets, True) if first else None}
+            docs, response, exhausted = self._hits_after(body, cursor, fetch)
+            if first:
+                page.total, page.aggs = int(response["hits"]["total"]["value"]), response.get("aggregations", {})
+            self._take_new_stories(query, opts, docs, decided=decided, shown=shown, wanted=limit + 1)
+            if len(shown) > limit or exhausted or not docs:
+                break
+            cursor, fetch = q.cursor_of(docs[-1]), fetch * 2
+        else:
+            # Rounds used up with more hits to come: the next page carries on from the last hit examined.
+            page.next_cursor = cursor
+        page.hits = [hit for hit, _ in shown[:limit]]
+        if len(shown) > limit:
+            page.next_cursor = shown[limit - 1][1]
+        return page
+
+    def _take_new_stories(self, query: SimpleQuery, opts: SearchOptions, docs: list[dict[str, Any]], *,
+                          decided: set[str], shown: list[tuple[SearchHit, Cursor]], wanted: int) -> None:
+        """Add, in order of first appearance, each story whose best hit lies after the page's cursor."""
+        order = list(dict.fromkeys(doc["_source"]["story_id"] for doc in docs))
+        new = [story for story in order if story not in decided]
+        if not new:
+            return
+        representatives = self._representatives(query, opts, new)
+        for story in new:
+            decided.add(story)
+            found = representatives.get(story)
+            if found is not None and q.is_after(found[1], opts.after):
+                shown.append(found)
+                if len(shown) >= wanted:
+                    return
+
+    def _representatives(self, query: SimpleQuery, opts: SearchOptions,
+                         stories: list[str]) -> dict[str, tuple[SearchHit, Cursor]]:
+        response = self._search(
+            query=q.search_query(query, opts.filters, {"terms": {"story_id": stories}}), size=len(stories),
+            sort=q.sort_clause(opts.sort), collapse={"field": "story_id"}, track_scores=True,
+            highlight=q.highlight_spec(), source_includes=q.HIT_SOURCE,
+            aggs={"per_story": {"terms": {"field": "story_id", "size": len(stories)}}},
+        )
+        counts = {b["key"]: int(b["doc_count"]) for b in response["aggregations"]["per_story"]["buckets"]}
+        found = {}
+        for raw in response["hits"]["hits"]:
+            hit = _hit(raw).model_copy(update={"story_articles": counts.get(raw["_source"]["story_id"], 1)})
+            found[hit.story_id] = (hit, q.cursor_of(raw))
+        return found
+
 
 def _hit(hit: dict[str, Any]) -> SearchHit:
     source = hit["_source"]
-    fragments = hit.get("highlight", {}).get("text", [])
+    highlight = hit.get("highlight", {})
     return SearchHit(
         id=hit["_id"], title=source["title"], url=source.get("url"), source_domain=source.get("source_domain"),
         language=source["language"], published_at=source.get("published_at"), story_id=source["story_id"],
         duplicate_of=source.get("duplicate_of"), score=round(float(hit.get("_score") or 0.0), 4),
-        highlight=fragments[0] if fragments else "",
+        highlight=q.pick_highlight(highlight, q.TEXT_HIGHLIGHT, fallback=True) or "",
+        title_highlight=q.pick_highlight(highlight, q.TITLE_HIGHLIGHT, fallback=False),
     )

@@ -1,10 +1,16 @@
-"""What a search returns, whichever backend answered."""
+"""What the search service returns, whichever backend answered."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+EntityType = Literal["PER", "ORG", "LOC", "MISC"]
+Interval = Literal["day", "week", "month", "year"]
+IndexStatus = Literal["created", "updated", "unchanged", "rejected", "failed"]
 
 
 class SearchHit(BaseModel):
@@ -17,10 +23,72 @@ class SearchHit(BaseModel):
     story_id: str
     duplicate_of: str | None = None
     score: float
-    highlight: str = Field(description="A passage with the matched words in <mark> tags.")
+    highlight: str = Field(description="A passage of the text with the matched words in <mark> tags. The text "
+                                        "itself is NOT HTML-escaped: escape it, then restore the <mark> tags.")
+    title_highlight: str | None = Field(default=None, description="The title with matched words in <mark> tags "
+                                                                  "(not escaped either), when the title matched.")
+    story_articles: int | None = Field(default=None, description="With collapse=true: how many matching "
+                                                                 "articles the story of this hit has.")
+
+
+class FacetBucket(BaseModel):
+    value: str
+    count: int = Field(description="Matching articles with this value.")
+
+
+class DateBucket(BaseModel):
+    start: date = Field(description="First day of the bucket (UTC); weeks start on Monday.")
+    count: int
+
+
+class Facets(BaseModel):
+    language: list[FacetBucket]
+    source: list[FacetBucket]
+    entities: dict[EntityType, list[FacetBucket]] = Field(description="Top canonical entities per type.")
+    dates: list[DateBucket] = Field(description="Matching articles per interval (empty intervals left out).")
+    interval: Interval
 
 
 class SearchResult(BaseModel):
     query: str
-    total: int
+    total: int = Field(description="Matching articles.")
+    total_stories: int | None = Field(default=None, description="Matching stories (with collapse=true).")
     hits: list[SearchHit]
+    facets: Facets | None = None
+    next_search_after: str | None = Field(default=None, description="Pass as search_after, with the same query, "
+                                                                    "filters and sort, for the next page.")
+
+
+class StoryArticle(BaseModel):
+    id: str
+    title: str
+    url: str | None = None
+    source_domain: str | None = None
+    language: str
+    published_at: datetime | None = None
+    duplicate_of: str | None = None
+    is_duplicate: bool = Field(description="A near-copy of another article in the story.")
+
+
+class StoryResult(BaseModel):
+    story_id: str
+    total: int
+    articles: list[StoryArticle] = Field(description="Oldest first; at most the requested limit.")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOutcome:
+    """What happened to one article in a (bulk) write.
+
+    ``rejected``: the server refused the document itself (mapping error); retrying cannot help.
+    ``failed``: a transient failure that outlasted the retries; the caller should retry later.
+    """
+
+    id: str
+    status: IndexStatus
+    version: int | None = None
+    reason: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.status in ("created", "updated")

@@ -2,7 +2,9 @@
 
 Words are ANDed, ``"quoted phrases"`` match as phrases, ``-word`` excludes. Anything
 else (operators, brackets, field syntax) is treated as plain words, so no user input
-ever reaches a backend as raw query syntax and unbalanced quotes cannot fail a search.
+ever reaches a backend as raw query syntax. A query that is visibly unfinished (an odd
+number of quotes, brackets that do not pair up) is refused with a message saying so,
+rather than searched as something the user did not mean.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PIECE = re.compile(r'(-?)"([^"]*)"|(-?)([^\s"]+)')
+_OPENING = {"(": ")", "[": "]", "{": "}"}
+_CLOSING = frozenset(_OPENING.values())
 
 
 class QueryError(ValueError):
@@ -36,12 +40,24 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def check_balanced(text: str) -> None:
+    if text.count('"') % 2:
+        raise QueryError('the query has an unbalanced quote: close the "phrase" or remove the quote')
+    depth: list[str] = []
+    for char in text:
+        if char in _OPENING:
+            depth.append(_OPENING[char])
+        elif char in _CLOSING and (not depth or depth.pop() != char):
+            raise QueryError(f"the query has an unbalanced {char!r}; brackets are not query syntax, remove them")
+    if depth:
+        raise QueryError(f"the query has an unclosed bracket (expected {depth[-1]!r}); remove it")
+
+
 def parse_query(raw: str) -> SimpleQuery:
     if len(raw) > MAX_QUERY_CHARS:
         raise QueryError(f"query is {len(raw)} characters; the limit is {MAX_QUERY_CHARS}")
     text = raw.strip()
-    if text.count('"') % 2:
-        text = text.replace('"', " ")  # an unbalanced quote: search the words instead
+    check_balanced(text)
     terms: list[str] = []
     phrases: list[tuple[str, ...]] = []
     excluded: list[str] = []

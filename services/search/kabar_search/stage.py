@@ -1,30 +1,49 @@
-"""The index stage: ``EnrichedArticle`` in, stored in the search backend under its id."""
+"""The index stage: ``EnrichedArticle`` in, stored in the search backend under its id.
+
+Articles go through an ``IndexBuffer`` (see ``buffer``): concurrent tasks of one worker
+process share bulk requests, and each task still answers for its own article.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from kabar.contract.celery_app import Payload
+from kabar.contract import metrics
+from kabar.contract.celery_app import Payload, PermanentError
 from kabar.contract.messages import EnrichedArticle, IndexReceipt
 from kabar.contract.metrics import STAGE_SKIPPED
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
+from kabar_search.buffer import IndexBuffer
+
+
+class IndexingFailed(RuntimeError):
+    """A transient failure that outlasted the bulk writer's retries: Celery retries the message."""
 
 
 class IndexHandler:
-    def __init__(self, backend: SearchBackend) -> None:
-        self._backend = backend
+    def __init__(self, backend: SearchBackend, buffer: IndexBuffer) -> None:
+        self.backend = backend
+        self.buffer = buffer
 
     def handle(self, payload: Payload) -> IndexReceipt:
         article = EnrichedArticle.model_validate(payload)
-        changed = self._backend.upsert(article)
-        if not changed:
+        outcome = self.buffer.submit(article)
+        if outcome.status == "rejected":
+            raise PermanentError(f"the search server refused article {article.id}: {outcome.reason}")
+        if outcome.status == "failed":
+            raise IndexingFailed(f"article {article.id} not indexed yet: {outcome.reason}")
+        if outcome.status == "unchanged":
             STAGE_SKIPPED.labels("index").inc()
-        return IndexReceipt(id=article.id, changed=changed)
+        metrics.observe_indexed(article, outcome.changed)
+        return IndexReceipt(id=article.id, changed=outcome.changed)
 
     def after_forward(self, result: BaseModel) -> None:
         """The last stage forwards nothing."""
 
 
 def build_handler(settings: KabarSettings) -> IndexHandler:
-    return IndexHandler(open_backend(settings))
+    backend = open_backend(settings)
+    buffer = IndexBuffer(backend.upsert_many, max_batch=settings.index_batch_size,
+                         max_wait=settings.index_batch_wait_ms / 1000)
+    return IndexHandler(backend, buffer)

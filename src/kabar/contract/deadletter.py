@@ -2,8 +2,18 @@
 
 Two implementations with one interface: Redis (services mode, shared by all workers)
 and SQLite (embedded mode). A dead letter's id is derived from the stage and the message,
-so the same message failing again updates one entry instead of adding another, and a
-replay that succeeds removes it.
+so the same message failing again updates one entry instead of adding another.
+
+Replay is idempotent and loses nothing:
+1. *claim*: the letter moves, atomically, from the store to a "replaying" area. Of two
+   replays of one letter only one claims it; the other is told it is in progress.
+2. *send*: the message goes back to its stage. A failure there is filed afresh under
+   the same id, because the letter is no longer in the store.
+3. *finish*: the claim is dropped and the replay recorded for ``REPLAYED_TTL``, so a
+   second replay of the same id answers "already replayed" instead of sending it twice.
+   If the send fails, the letter goes back into the store (*abort*).
+A replay that dies between 1 and 3 leaves the letter in the replaying area, never
+nowhere: after ``REPLAY_LEASE`` seconds the next replay of that id claims it again.
 """
 
 from __future__ import annotations
@@ -11,16 +21,47 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import redis
 
 from kabar.contract.messages import DeadLetter, utc_now
 
+REPLAY_LEASE: Final = 300.0  # seconds before an unfinished replay may be claimed again
+REPLAYED_TTL: Final = 7 * 24 * 3600  # how long "already replayed" is remembered
+RAW_PAYLOAD_KEY: Final = "_kabar_raw_payload"  # a message that was not a JSON object, kept as it came
 
-def dead_letter_id(stage: str, message: dict[str, object]) -> str:
-    canonical = json.dumps(message, sort_keys=True, ensure_ascii=False, default=str)
+Letters: TypeAlias = list[DeadLetter]
+Ids: TypeAlias = list[bytes]
+ClaimStatus = Literal["claimed", "in-progress", "already-replayed", "not-found"]
+ReplayStatus = Literal["replayed", "in-progress", "already-replayed", "not-found"]
+_UNCLAIMED: Final[dict[ClaimStatus, ReplayStatus]] = {
+    "in-progress": "in-progress", "already-replayed": "already-replayed", "not-found": "not-found",
+    "claimed": "not-found",  # never: a claim always carries its letter
+}
+
+
+def letter_message(payload: Any) -> dict[str, object]:
+    """The message as a dead letter keeps it: a JSON object, or the raw value wrapped in one."""
+    return payload if isinstance(payload, dict) else {RAW_PAYLOAD_KEY: payload}
+
+
+def original_payload(letter: DeadLetter) -> Any:
+    """The message exactly as the stage received it (what a replay sends)."""
+    if set(letter.message) == {RAW_PAYLOAD_KEY}:
+        return letter.message[RAW_PAYLOAD_KEY]
+    return letter.message
+
+
+def dead_letter_id(stage: str, message: Any) -> str:
+    canonical = json.dumps(letter_message(message), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{stage}\n{canonical}".encode()).hexdigest()[:24]
 
 
@@ -30,17 +71,52 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"[:2000]
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    status: ClaimStatus
+    letter: DeadLetter | None = None
+    replayed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    id: str
+    status: ReplayStatus
+    stage: str | None = None
+    replayed_at: datetime | None = None
+    outcome: str | None = None  # what the send reported (embedded mode: the pipeline's outcome)
+
+
 class DeadLetterStore(Protocol):
-    def put(self, stage: str, message: dict[str, object], exc: BaseException, attempts: int) -> DeadLetter: ...
-    def list(self, limit: int = 100) -> list[DeadLetter]: ...
+    def put(self, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter: ...
+    def list(self, limit: int = 100, offset: int = 0, stage: str | None = None) -> Letters: ...
     def get(self, letter_id: str) -> DeadLetter | None: ...
     def remove(self, letter_id: str) -> bool: ...
-    def count(self) -> int: ...
+    def count(self, stage: str | None = None) -> int: ...
     def restore(self, letter: DeadLetter) -> None: ...
+    def purge(self, letter_ids: Iterable[str]) -> int: ...
+    def claim(self, letter_id: str, lease: float = REPLAY_LEASE) -> Claim: ...
+    def finish_replay(self, letter: DeadLetter) -> datetime: ...
+    def abort_replay(self, letter: DeadLetter) -> None: ...
+    def replaying(self) -> Letters: ...
 
 
-def _merge(previous: DeadLetter | None, stage: str, message: dict[str, object],
-           exc: BaseException, attempts: int) -> DeadLetter:
+def replay(store: DeadLetterStore, letter_id: str, send: Callable[[str, Any], str | None]) -> ReplayResult:
+    """Send a dead letter's message to its stage again, at most once per failure (see the module doc)."""
+    claim = store.claim(letter_id)
+    if claim.status != "claimed" or claim.letter is None:
+        return ReplayResult(letter_id, _UNCLAIMED[claim.status], claim.letter.stage if claim.letter else None,
+                            claim.replayed_at)
+    letter = claim.letter
+    try:
+        outcome = send(letter.stage, original_payload(letter))
+    except BaseException:
+        store.abort_replay(letter)
+        raise
+    return ReplayResult(letter_id, "replayed", letter.stage, store.finish_replay(letter), outcome)
+
+
+def _merge(previous: DeadLetter | None, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter:
     now = utc_now()
     return DeadLetter(
         id=dead_letter_id(stage, message),
@@ -50,8 +126,43 @@ def _merge(previous: DeadLetter | None, stage: str, message: dict[str, object],
         attempts=attempts + (previous.attempts if previous else 0),
         first_failed_at=previous.first_failed_at if previous else now,
         last_failed_at=now,
-        message=message,
+        message=letter_message(message),
     )
+
+
+# Atomically move a letter to the replaying area (or take over a replay whose lease ran out).
+_CLAIM_SCRIPT: Final = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if raw then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], raw)
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+  return {'claimed', raw}
+end
+local held = redis.call('HGET', KEYS[3], ARGV[1])
+if held then
+  local since = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
+  if tonumber(ARGV[2]) - since >= tonumber(ARGV[3]) then
+    redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+    return {'claimed', held}
+  end
+  return {'in-progress', held}
+end
+local done = redis.call('GET', KEYS[5])
+if done then return {'already-replayed', done} end
+return {'not-found', ''}
+"""
+# Put a letter back unless the stage has filed a fresh one meanwhile; drop the claim.
+_ABORT_SCRIPT: Final = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+end
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+return 1
+"""
 
 
 class RedisDeadLetterStore:
@@ -59,19 +170,46 @@ class RedisDeadLetterStore:
         self._redis = client
         self._hash = f"{key_prefix}:deadletters"
         self._order = f"{key_prefix}:deadletters:order"
+        self._replaying = f"{key_prefix}:deadletters:replaying"
+        self._replaying_since = f"{key_prefix}:deadletters:replaying:since"
+        self._replayed_prefix = f"{key_prefix}:deadletters:replayed:"
+        self._claim = client.register_script(_CLAIM_SCRIPT)
+        self._abort = client.register_script(_ABORT_SCRIPT)
 
-    def put(self, stage: str, message: dict[str, object], exc: BaseException, attempts: int) -> DeadLetter:
+    def put(self, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter:
         letter_id = dead_letter_id(stage, message)
-        letter = _merge(self.get(letter_id), stage, message, exc, attempts)
-        self.restore(letter)
-        return letter
+        with self._redis.pipeline() as pipe:
+            for _ in range(100):  # WATCH: a concurrent put of the same letter makes this one merge again
+                try:
+                    pipe.watch(self._hash)
+                    raw = cast("bytes | None", pipe.hget(self._hash, letter_id))
+                    previous = DeadLetter.model_validate_json(raw) if raw else None
+                    letter = _merge(previous, stage, message, exc, attempts)
+                    pipe.multi()
+                    self._write(pipe, letter)
+                    pipe.execute()
+                except redis.WatchError:
+                    continue
+                return letter
+        raise redis.WatchError(f"dead letter {letter_id} kept changing")
 
-    def list(self, limit: int = 100) -> list[DeadLetter]:
-        ids = self._redis.zrange(self._order, 0, limit - 1)
-        if not ids:
-            return []
-        raw = self._redis.hmget(self._hash, ids)
-        return [DeadLetter.model_validate_json(item) for item in raw if item is not None]
+    def list(self, limit: int = 100, offset: int = 0, stage: str | None = None) -> Letters:
+        if stage is None:
+            ids = self._redis.zrange(self._order, offset, offset + limit - 1)
+            return self._load(ids)
+        found: Letters = []
+        skipped = 0
+        for chunk in self._chunks_of_ids():
+            for letter in self._load(chunk):
+                if letter.stage != stage:
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                found.append(letter)
+                if len(found) >= limit:
+                    return found
+        return found
 
     def get(self, letter_id: str) -> DeadLetter | None:
         raw = self._redis.hget(self._hash, letter_id)
@@ -84,28 +222,101 @@ class RedisDeadLetterStore:
         removed, _ = pipe.execute()
         return bool(removed)
 
-    def count(self) -> int:
-        return int(self._redis.hlen(self._hash))
+    def count(self, stage: str | None = None) -> int:
+        if stage is None:
+            return int(self._redis.hlen(self._hash))
+        return sum(letter.stage == stage for chunk in self._chunks_of_ids() for letter in self._load(chunk))
 
     def restore(self, letter: DeadLetter) -> None:
         pipe = self._redis.pipeline()
+        self._write(pipe, letter)
+        pipe.execute()
+
+    def purge(self, letter_ids: Iterable[str]) -> int:
+        removed = 0
+        ids = list(letter_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            pipe = self._redis.pipeline()
+            pipe.hdel(self._hash, *chunk)
+            pipe.zrem(self._order, *chunk)
+            removed += int(pipe.execute()[0])
+        return removed
+
+    def claim(self, letter_id: str, lease: float = REPLAY_LEASE) -> Claim:
+        keys = [self._hash, self._order, self._replaying, self._replaying_since, self._replayed_prefix + letter_id]
+        status, raw = self._claim(keys=keys, args=[letter_id, repr(time.time()), repr(lease)])
+        state = status.decode()
+        if state in ("claimed", "in-progress"):
+            return Claim(state, DeadLetter.model_validate_json(raw))
+        if state == "already-replayed":
+            return Claim(state, replayed_at=datetime.fromisoformat(raw.decode()))
+        return Claim("not-found")
+
+    def finish_replay(self, letter: DeadLetter) -> datetime:
+        now = utc_now()
+        pipe = self._redis.pipeline()
+        pipe.hdel(self._replaying, letter.id)
+        pipe.hdel(self._replaying_since, letter.id)
+        pipe.set(self._replayed_prefix + letter.id, now.isoformat(), ex=REPLAYED_TTL)
+        pipe.execute()
+        return now
+
+    def abort_replay(self, letter: DeadLetter) -> None:
+        keys = [self._hash, self._order, self._replaying, self._replaying_since]
+        self._abort(keys=keys, args=[letter.id, letter.model_dump_json(), repr(letter.first_failed_at.timestamp())])
+
+    def replaying(self) -> Letters:
+        return [DeadLetter.model_validate_json(raw) for raw in self._redis.hvals(self._replaying)]
+
+    def _write(self, pipe: redis.client.Pipeline[bytes], letter: DeadLetter) -> None:
         pipe.hset(self._hash, letter.id, letter.model_dump_json())
         pipe.zadd(self._order, {letter.id: letter.first_failed_at.timestamp()})
-        pipe.execute()
+
+    def _load(self, ids: Ids) -> Letters:
+        if not ids:
+            return []
+        raw = self._redis.hmget(self._hash, ids)
+        return [DeadLetter.model_validate_json(item) for item in raw if item is not None]
+
+    def _chunks_of_ids(self, size: int = 500) -> Iterator[Ids]:
+        start = 0
+        while True:
+            ids = self._redis.zrange(self._order, start, start + size - 1)
+            if not ids:
+                return
+            yield ids
+            start += size
 
 
 class SqliteDeadLetterStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._lock = threading.RLock()  # one connection shared by threads (the API): one transaction at a time
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS dead_letters (id TEXT PRIMARY KEY, first_failed_at TEXT, body TEXT)"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters_replaying "
+                         "(id TEXT PRIMARY KEY, since REAL NOT NULL, body TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters_replayed (id TEXT PRIMARY KEY, at TEXT NOT NULL)")
 
-    def put(self, stage: str, message: dict[str, object], exc: BaseException, attempts: int) -> DeadLetter:
-        letter = _merge(self.get(dead_letter_id(stage, message)), stage, message, exc, attempts)
-        self.restore(letter)
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def put(self, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter:
+        with self._transaction():
+            letter = _merge(self.get(dead_letter_id(stage, message)), stage, message, exc, attempts)
+            self.restore(letter)
         return letter
 
     def restore(self, letter: DeadLetter) -> None:
@@ -114,9 +325,10 @@ class SqliteDeadLetterStore:
             (letter.id, letter.first_failed_at.isoformat(), letter.model_dump_json()),
         )
 
-    def list(self, limit: int = 100) -> list[DeadLetter]:
+    def list(self, limit: int = 100, offset: int = 0, stage: str | None = None) -> Letters:
         rows = self._db.execute(
-            "SELECT body FROM dead_letters ORDER BY first_failed_at LIMIT ?", (limit,)
+            "SELECT body FROM dead_letters WHERE (? IS NULL OR json_extract(body, '$.stage') = ?) "
+            "ORDER BY first_failed_at, id LIMIT ? OFFSET ?", (stage, stage, limit, offset),
         ).fetchall()
         return [DeadLetter.model_validate_json(body) for (body,) in rows]
 
@@ -127,10 +339,56 @@ class SqliteDeadLetterStore:
     def remove(self, letter_id: str) -> bool:
         return self._db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,)).rowcount > 0
 
-    def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+    def count(self, stage: str | None = None) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM dead_letters WHERE (? IS NULL OR json_extract(body, '$.stage') = ?)", (stage, stage),
+        ).fetchone()
+        return int(row[0])
 
+    def purge(self, letter_ids: Iterable[str]) -> int:
+        removed = 0
+        with self._transaction() as db:
+            for letter_id in letter_ids:
+                removed += db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,)).rowcount
+        return removed
 
+    def claim(self, letter_id: str, lease: float = REPLAY_LEASE) -> Claim:
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT body FROM dead_letters WHERE id = ?", (letter_id,)).fetchone()
+            if row:
+                db.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
+                db.execute("INSERT OR REPLACE INTO dead_letters_replaying VALUES (?, ?, ?)", (letter_id, now, row[0]))
+                return Claim("claimed", DeadLetter.model_validate_json(row[0]))
+            held = db.execute("SELECT since, body FROM dead_letters_replaying WHERE id = ?", (letter_id,)).fetchone()
+            if held:
+                if now - float(held[0]) >= lease:
+                    db.execute("UPDATE dead_letters_replaying SET since = ? WHERE id = ?", (now, letter_id))
+                    return Claim("claimed", DeadLetter.model_validate_json(held[1]))
+                return Claim("in-progress", DeadLetter.model_validate_json(held[1]))
+            done = db.execute("SELECT at FROM dead_letters_replayed WHERE id = ?", (letter_id,)).fetchone()
+            if done:
+                return Claim("already-replayed", replayed_at=datetime.fromisoformat(done[0]))
+        return Claim("not-found")
+
+    def finish_replay(self, letter: DeadLetter) -> datetime:
+        now = utc_now()
+        expired = datetime.fromtimestamp(now.timestamp() - REPLAYED_TTL, UTC).isoformat()
+        with self._transaction() as db:
+            db.execute("DELETE FROM dead_letters_replaying WHERE id = ?", (letter.id,))
+            db.execute("INSERT OR REPLACE INTO dead_letters_replayed VALUES (?, ?)", (letter.id, now.isoformat()))
+            db.execute("DELETE FROM dead_letters_replayed WHERE at < ?", (expired,))
+        return now
+
+    def abort_replay(self, letter: DeadLetter) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO dead_letters (id, first_failed_at, body) VALUES (?, ?, ?)",
+                       (letter.id, letter.first_failed_at.isoformat(), letter.model_dump_json()))
+            db.execute("DELETE FROM dead_letters_replaying WHERE id = ?", (letter.id,))
+
+    def replaying(self) -> Letters:
+        rows = self._db.execute("SELECT body FROM dead_letters_replaying ORDER BY since").fetchall()
+        return [DeadLetter.model_validate_json(body) for (body,) in rows]
 
 
 def open_dead_letter_store(state_backend: str, redis_url: str, key_prefix: str,

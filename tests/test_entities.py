@@ -1,0 +1,158 @@
+"""Behaviour tests of the enrich service's named-entity recogniser (kabar_enrich.entities)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
+
+from kabar_enrich.entities import (  # noqa: E402
+    MAX_CHARS,
+    EntityRecognizer,
+    EntitySpan,
+    bio_to_spans,
+    split_sentences,
+    tokenize,
+)
+
+SEED_DIRS = (REPO_ROOT / "seeds", REPO_ROOT.parent / "shared" / "seeds")
+LAVROV_SEED = "000_0dc7af725f29fc38.txt"
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> EntityRecognizer:
+    return EntityRecognizer()
+
+
+def _seed(name: str) -> str:
+    for directory in SEED_DIRS:
+        if (directory / name).is_file():
+            return (directory / name).read_text(encoding="utf-8")
+    pytest.skip(f"seed article {name} not found")
+
+
+def _found(spans: list[EntitySpan], label: str) -> set[str]:
+    return {s.text for s in spans if s.label == label}
+
+
+def test_seed_article_people_places_and_offsets(recognizer: EntityRecognizer) -> None:
+    text = _seed(LAVROV_SEED)
+    spans = recognizer.extract(text, "id")
+    assert all(text[s.start : s.end] == s.text for s in spans)
+    assert all(s.label in {"PER", "ORG", "LOC", "MISC"} for s in spans)
+    people = _found(spans, "PER")
+    assert "Kim Jong Un" in people
+    assert "Sergei Lavrov" in people or "Lavrov" in people
+    assert {"Rusia", "Korea Utara", "Pyongyang"} <= _found(spans, "LOC")
+    assert any("Kementerian Luar Negeri" in org for org in _found(spans, "ORG"))
+
+
+def test_all_seed_articles_have_exact_offsets(recognizer: EntityRecognizer) -> None:
+    for directory in SEED_DIRS:
+        for path in sorted(directory.glob("*.txt")):
+            text = path.read_text(encoding="utf-8")
+            spans = recognizer.extract(text, "id")
+            assert spans, path.name
+            assert all(text[s.start : s.end] == s.text for s in spans), path.name
+            assert [s.start for s in spans] == sorted(s.start for s in spans)
+
+
+def test_english_sentence(recognizer: EntityRecognizer) -> None:
+    text = "Russian Foreign Minister Sergei Lavrov met Kim Jong Un in Pyongyang on Saturday, the BBC said."
+    spans = recognizer.extract(text, "en")
+    assert "Sergei Lavrov" in _found(spans, "PER")
+    assert "Pyongyang" in _found(spans, "LOC")
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_malay_uses_indonesian_model(recognizer: EntityRecognizer) -> None:
+    text = "Presiden Joko Widodo bertemu Perdana Menteri Anwar Ibrahim di Kuala Lumpur."
+    assert recognizer.extract(text, "ms") == recognizer.extract(text, "id")
+    assert "Joko Widodo" in _found(recognizer.extract(text, "ms"), "PER")
+
+
+@pytest.mark.parametrize("language", ["fr", "zh", "", "xx-YY"])
+def test_unsupported_language_returns_empty(recognizer: EntityRecognizer, language: str) -> None:
+    assert recognizer.extract("Emmanuel Macron est à Paris.", language) == []
+
+
+@pytest.mark.parametrize("language", ["id-ID", "EN", "ms_MY"])
+def test_language_codes_are_normalised(recognizer: EntityRecognizer, language: str) -> None:
+    assert recognizer.extract("Joko Widodo tiba di Jakarta.", language)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "🙂🔥🇮🇩" * 50,
+        "ข่าวการเมืองไทยวันนี้ กรุงเทพมหานคร",  # Thai script
+        "Новости из Москвы",
+        "\u200b\u200d\ufeff",
+        "." * 1000,
+    ],
+)
+def test_odd_inputs_return_valid_lists(recognizer: EntityRecognizer, text: str) -> None:
+    for language in ("id", "en"):
+        spans = recognizer.extract(text, language)
+        assert isinstance(spans, list)
+        assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_huge_input_is_capped_and_fast(recognizer: EntityRecognizer) -> None:
+    for text in ("Jakarta " * 130_000, "a" * 1_000_000):  # ~1 MB each
+        started = time.perf_counter()
+        spans = recognizer.extract(text, "id")
+        assert time.perf_counter() - started < 5.0
+        assert all(s.end <= MAX_CHARS for s in spans)
+
+
+def test_extract_many_aligns_and_validates(recognizer: EntityRecognizer) -> None:
+    texts = ["Joko Widodo tiba di Jakarta.", "Boris Johnson visited London.", "Bonjour Paris"]
+    results = recognizer.extract_many(texts, ["id", "en", "fr"])
+    assert len(results) == 3
+    assert results[0] == recognizer.extract(texts[0], "id")
+    assert results[2] == []
+    with pytest.raises(ValueError, match="languages"):
+        recognizer.extract_many(texts, ["id"])
+
+
+def test_tokenizer_offsets_and_hyphen_split() -> None:
+    text = 'Konflik Rusia-Ukraina (12/7/2025) dilaporkan Tribunnews.com, kata "Lavrov".'
+    tokens = tokenize(text)
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+    words = [t.text for t in tokens]
+    assert words[1:4] == ["Rusia", "-", "Ukraina"]
+    assert "12/7/2025" in words
+    assert "Tribunnews.com" in words
+
+
+def test_hyphenated_entities_are_split_into_separate_spans(recognizer: EntityRecognizer) -> None:
+    text = "Perang Rusia-Ukraina belum berakhir."
+    assert {"Rusia", "Ukraina"} <= _found(recognizer.extract(text, "id"), "LOC")
+
+
+def test_sentence_splitting_keeps_initials_and_breaks_lines() -> None:
+    text = "Presiden AS Joe Biden bertemu H. Prabowo. Dia tiba kemarin.\nJudul baru"
+    sentences = split_sentences(text, tokenize(text))
+    assert [" ".join(t.text for t in s) for s in sentences] == [
+        "Presiden AS Joe Biden bertemu H . Prabowo .",
+        "Dia tiba kemarin .",
+        "Judul baru",
+    ]
+
+
+def test_bio_to_spans_follows_seqeval_rules() -> None:
+    tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-ORG", "I-PER"]
+    assert list(bio_to_spans(tags)) == [("PER", 0, 2), ("LOC", 3, 5), ("ORG", 5, 6), ("PER", 6, 7)]
+
+
+def test_missing_model_dir_fails_loudly(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        EntityRecognizer(tmp_path)
