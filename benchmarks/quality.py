@@ -204,7 +204,30 @@ def section_language() -> Results:
     }
 
 
+# ---------------------------------------------------------------- ner
+def section_ner() -> Results:
+    """The shipped models on the dev files (train_ner.py trains on the train files only)."""
+    sys.path.insert(0, str(ROOT / "services" / "enrich" / "training"))
+    from train_ner import DATA_DIR, load_corpus, score  # noqa: PLC0415
+
+    from kabar_enrich.entities import EntityRecognizer  # noqa: PLC0415
+
+    if not DATA_DIR.is_dir():
+        return {}
+    recognizer = EntityRecognizer()
+    results: Results = {}
+    for language in ("id", "en"):
+        for name, dev in load_corpus(language).dev.items():
+            gold = [[tag for _, tag in sentence] for sentence in dev]
+            predicted = [recognizer.tag_tokens([word for word, _ in sentence], language) for sentence in dev]
+            results[name] = {item.label: {"precision": round(item.precision, 4), "recall": round(item.recall, 4),
+                                          "f1": round(item.f1, 4), "support": item.support}
+                             for item in score(gold, predicted)}
+    return results
+
+
 SECTIONS: dict[str, Callable[[int | None], Results]] = {
+    "ner": lambda _limit: section_ner(),
     "language": lambda _limit: section_language(),
     "extraction": section_extraction,
     "dedup": lambda _limit: section_dedup(),
