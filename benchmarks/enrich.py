@@ -1,0 +1,75 @@
+"""CPU cost of enrichment per article on the IndoSum corpus, step by step.
+
+    python benchmarks/enrich.py [--limit N]
+
+Runs the enrich stage in-process (fresh in-memory near-duplicate and story state) over
+../shared/corpus/indosum.jsonl and prints CPU milliseconds per article for language ID,
+entities, canonical names, dates, fingerprints, near-duplicate links and stories, and the
+whole. Extraction is not included: the corpus is plain text. Skips where the corpus is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
+for folder in ("src", "services/ingest", "services/enrich"):
+    sys.path.insert(0, str(ROOT / folder))
+
+from kabar_enrich.canonical import canonicalise  # noqa: E402
+from kabar_enrich.dates import date_from_text  # noqa: E402
+from kabar_enrich.entities import EntityRecognizer  # noqa: E402
+from kabar_enrich.fingerprint import fingerprint  # noqa: E402
+from kabar_enrich.language import LanguageDetector  # noqa: E402
+from kabar_enrich.neardup import NearDuplicateIndex, SqliteLinkStore  # noqa: E402
+from kabar_enrich.stories import SqliteStoryStore, StoryGrouper  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    if not CORPUS.exists():
+        print(f"skipped: {CORPUS} not found")
+        return
+    with CORPUS.open(encoding="utf-8") as lines:
+        articles = [json.loads(line) for line in lines][: args.limit]
+    detector, recognizer = LanguageDetector(), EntityRecognizer()
+    links = NearDuplicateIndex(SqliteLinkStore(Path(":memory:")))
+    stories = StoryGrouper(SqliteStoryStore(Path(":memory:")), 0.4, timedelta(days=4))
+    costs: dict[str, list[float]] = defaultdict(list)
+
+    def timed(step: str, work):  # type: ignore[no-untyped-def]
+        started = time.process_time()
+        result = work()
+        costs[step].append((time.process_time() - started) * 1000)
+        return result
+
+    for article in articles:
+        text = article["text"]
+        guess = timed("language", lambda: detector.detect(text))
+        spans = timed("entities", lambda: recognizer.extract(text, guess.code))
+        entities = timed("canonical names", lambda: canonicalise(spans))
+        timed("date", lambda: date_from_text(text))
+        prints = timed("fingerprints", lambda: fingerprint("", text, 128))
+        duplicate = timed("near-duplicate link", lambda: links.link(article["id"], prints))
+        timed("story", lambda: stories.assign(article["id"], text, [e.canonical for e in entities], None, duplicate))
+    chars = statistics.mean(len(article["text"]) for article in articles)
+    total = [sum(values) for values in zip(*costs.values(), strict=True)]
+    print(f"{len(articles)} articles, mean {chars:,.0f} characters")
+    print(f"{'step':22} {'mean ms':>8} {'p50':>7} {'p95':>7}")
+    for step, values in [*costs.items(), ("TOTAL", total)]:
+        p95 = statistics.quantiles(values, n=20)[-1]
+        print(f"{step:22} {statistics.mean(values):8.2f} {statistics.median(values):7.2f} {p95:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
