@@ -16,6 +16,8 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,21 +49,28 @@ def main() -> None:
     stories = StoryGrouper(SqliteStoryStore(Path(":memory:")), 0.4, timedelta(days=4))
     costs: dict[str, list[float]] = defaultdict(list)
 
-    def timed(step: str, work):  # type: ignore[no-untyped-def]
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
         started = time.process_time()
-        result = work()
-        costs[step].append((time.process_time() - started) * 1000)
-        return result
+        yield
+        costs[name].append((time.process_time() - started) * 1000)
 
     for article in articles:
         text = article["text"]
-        guess = timed("language", lambda: detector.detect(text))
-        spans = timed("entities", lambda: recognizer.extract(text, guess.code))
-        entities = timed("canonical names", lambda: canonicalise(spans))
-        timed("date", lambda: date_from_text(text))
-        prints = timed("fingerprints", lambda: fingerprint("", text, 128))
-        duplicate = timed("near-duplicate link", lambda: links.link(article["id"], prints))
-        timed("story", lambda: stories.assign(article["id"], text, [e.canonical for e in entities], None, duplicate))
+        with step("language"):
+            guess = detector.detect(text)
+        with step("entities"):
+            spans = recognizer.extract(text, guess.code)
+        with step("canonical names"):
+            entities = canonicalise(spans)
+        with step("date"):
+            date_from_text(text)
+        with step("fingerprints"):
+            prints = fingerprint("", text, 128)
+        with step("near-duplicate link"):
+            duplicate = links.link(article["id"], prints)
+        with step("story"):
+            stories.assign(article["id"], text, [entity.canonical for entity in entities], None, duplicate)
     chars = statistics.mean(len(article["text"]) for article in articles)
     total = [sum(values) for values in zip(*costs.values(), strict=True)]
     print(f"{len(articles)} articles, mean {chars:,.0f} characters")
