@@ -142,9 +142,10 @@ def _print_articles(settings: KabarSettings, limit: int) -> None:
     table = Table(title=f"kabar: {len(docs)} article(s) in the index", show_lines=True)
     for column in ("id", "title", "lang", "people", "places", "organisations", "duplicate of", "story"):
         table.add_column(column, overflow="fold")
-    for doc in docs:
+    for doc in reversed(docs):  # oldest first: the order they were ingested in
+        title = doc["title"] if len(doc["title"]) <= 90 else doc["title"][:89] + "…"
         table.add_row(
-            doc["id"][:12], doc["title"][:80], f"{doc['language']} {doc['language_confidence']:.2f}",
+            doc["id"][:12], title, f"{doc['language']} {doc['language_confidence']:.2f}",
             _top_entities(doc, "PER"), _top_entities(doc, "LOC"), _top_entities(doc, "ORG"),
             (doc.get("duplicate_of") or "-")[:12], doc["story_id"][:12],
         )
