@@ -39,6 +39,7 @@ _WEEKDAY = "(?P<weekday>" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) +
 _MONTH = "(?P<month_name>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _TIME = r"(?:\s*[-–,|/]?\s*(?:pukul\s*)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?" \
         r"\s*(?P<zone>WIB|WITA|WIT|UTC|GMT)?)?"
+_WEEKDAY_ONLY = re.compile(r"\b" + _WEEKDAY + r"\b", re.IGNORECASE)
 _PATTERNS = [
     # Sabtu (12/7/2025)  ·  Senin (13/3/ 2017)  ·  Sabtu, 12/07/2025 10:00 WIB
     re.compile(_WEEKDAY + r"\s*[,(]\s*(?P<day>\d{1,2})\s*/\s*(?P<month>\d{1,2})\s*/\s*(?P<year>\d{4})\s*\)?" + _TIME,
@@ -55,11 +56,14 @@ def date_from_text(
 ) -> datetime | None:
     """The first weekday-confirmed date in the text, as an aware UTC datetime."""
     latest = (not_after or datetime.now(UTC)) + timedelta(days=1)
-    candidates = [match for pattern in _PATTERNS for match in pattern.finditer(text)]
-    for match in sorted(candidates, key=lambda found: found.start()):
-        parsed = _parse(match, default_zone)
-        if parsed is not None and EARLIEST <= parsed <= latest:
-            return parsed
+    # Every pattern starts with a weekday: find those first (one cheap scan), then try the
+    # full patterns only there.
+    for weekday in _WEEKDAY_ONLY.finditer(text):
+        for pattern in _PATTERNS:
+            match = pattern.match(text, weekday.start())
+            parsed = _parse(match, default_zone) if match else None
+            if parsed is not None and EARLIEST <= parsed <= latest:
+                return parsed
     return None
 
 
