@@ -46,9 +46,9 @@ def test_extraction_is_at_least_trafilatura_default() -> None:
     for benchmark in ("scrapinghub-aeb", "fundus-parser-tests"):
         ours, theirs = scores[benchmark]["kabar"], scores[benchmark]["trafilatura default"]
         assert ours["f1"] >= theirs["f1"], (benchmark, ours, theirs)
-        assert ours["f1"] >= 0.93, (benchmark, ours)
+        assert ours["f1"] >= 0.95, (benchmark, ours)
     snippets = scores["trafilatura-eval"]
-    assert snippets["kabar"]["snip"] >= snippets["trafilatura default"]["snip"] - 0.002, snippets
+    assert snippets["kabar"]["snip"] >= snippets["trafilatura default"]["snip"], snippets
 
 
 def test_language_identification_floors() -> None:

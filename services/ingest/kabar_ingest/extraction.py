@@ -1,4 +1,9 @@
-"""Main text, title and date of an HTML page, by trafilatura."""
+"""Main text, title and date of an HTML page, by trafilatura.
+
+trafilatura's defaults without comments, then kabar's furniture cleaning (cleaning.py):
+on the gold pages in ../shared/eval this beat both trafilatura's plain defaults and its
+favor_precision mode (benchmarks/quality.py --section extraction).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,7 @@ class ExtractedPage:
 
 
 def extract_html(html: str, url: str | None = None) -> ExtractedPage:
-    text = trafilatura.extract(
-        html, url=url, include_comments=False, include_tables=False, favor_precision=True, deduplicate=True,
-    ) or ""
+    text = trafilatura.extract(html, url=url, include_comments=False) or ""
     metadata = trafilatura.extract_metadata(html, default_url=url)
     if metadata is None:
         return ExtractedPage(text=text, title=None, url=url, date=None)
