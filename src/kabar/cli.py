@@ -29,7 +29,12 @@ app = typer.Typer(help="kabar: news ingestion, enrichment and search.", no_args_
 dlq_app = typer.Typer(help="Inspect and replay dead letters.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 
-WORKER_MODULES = {"ingest": "kabar_ingest.tasks", "enrich": "kabar_enrich.tasks", "index": "kabar_search.tasks"}
+WORKER_MODULES = {
+    "feeds": "kabar_ingest.schedule",
+    "ingest": "kabar_ingest.tasks",
+    "enrich": "kabar_enrich.tasks",
+    "index": "kabar_search.tasks",
+}
 DEFAULT_SEEDS = Path("seeds")
 
 
@@ -256,7 +261,7 @@ def extract(
         raise typer.Exit(1)
 
 
-STAGE_NAMES = ("ingest", "enrich", "index")
+STAGE_NAMES = ("feeds", "ingest", "enrich", "index")
 
 
 def _when(moment: datetime | None) -> str:
@@ -400,6 +405,92 @@ def dlq_purge(
     typer.echo(f"purged {removed} dead letter(s)")
 
 
+# --- watchlists: saved searches that post an alert to a webhook (kabar_search.watch) ------------
+
+watchlists_app = typer.Typer(help="Saved searches that alert a webhook once per new matching story.",
+                             no_args_is_help=True)
+app.add_typer(watchlists_app, name="watchlists")
+
+
+@watchlists_app.command("add")
+def watchlists_add(  # noqa: PLR0917 - one parameter per option
+    query: Annotated[str, typer.Argument(help='Words, "phrases" and -excluded words, as in `kabar search`.')],
+    webhook: Annotated[str, typer.Option(help="http(s) URL the alerts are POSTed to.")],
+    name: Annotated[str | None, typer.Option(help="A label for people.")] = None,
+    language: Annotated[list[str] | None, typer.Option(help="Only this language (repeatable; ORed).")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source domain (repeatable; ORed).")] = None,
+    entity: Annotated[list[str] | None, typer.Option(help="Only articles naming this entity (repeatable; "
+                                                          "all required).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the watchlist as JSON.")] = False,
+) -> None:
+    """Create a watchlist; prints its id."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from kabar_search.watch.config import get_watch_settings  # noqa: PLC0415
+    from kabar_search.watch.models import Watchlist, WatchlistSpec, first_problem  # noqa: PLC0415
+    from kabar_search.watch.store import TooManyWatchlists, open_watchlist_store  # noqa: PLC0415
+
+    try:
+        spec = WatchlistSpec(query=query, webhook=webhook, name=name, languages=language or [],
+                             sources=source or [], entities=entity or [])
+    except ValidationError as exc:
+        raise _fail(first_problem(exc)) from None
+    watchlist = Watchlist.create(spec)
+    store = open_watchlist_store(_settings())
+    try:
+        store.add(watchlist, get_watch_settings().max_watchlists)
+    except TooManyWatchlists as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    typer.echo(watchlist.model_dump_json(indent=2) if as_json else watchlist.id)
+
+
+@watchlists_app.command("list")
+def watchlists_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Every watchlist: id, alerts so far, query, filters, webhook."""
+    import json  # noqa: PLC0415
+
+    from kabar_search.watch.store import open_watchlist_store  # noqa: PLC0415
+
+    store = open_watchlist_store(_settings())
+    try:
+        found = store.list()
+        counts = store.alert_counts(watchlist.id for watchlist in found)
+    finally:
+        store.close()
+    for watchlist in found:
+        if as_json:
+            typer.echo(json.dumps({**watchlist.model_dump(mode="json"), "alert_count": counts[watchlist.id]},
+                                  ensure_ascii=False))
+            continue
+        filters = " ".join([*(f"language={v}" for v in watchlist.languages),
+                            *(f"source={v}" for v in watchlist.sources),
+                            *(f"entity={v!r}" for v in watchlist.entities)])
+        typer.echo(f"{watchlist.id}  alerts={counts[watchlist.id]}  {watchlist.query!r}"
+                   f"{'  ' + filters if filters else ''}  -> {watchlist.webhook}")
+    if not as_json:
+        typer.echo(f"{len(found)} watchlist(s)")
+
+
+@watchlists_app.command("remove")
+def watchlists_remove(watchlist_id: Annotated[str, typer.Argument(help="The id `kabar watchlists add` printed.")],
+                      ) -> None:
+    """Remove a watchlist and its alerts; alerts still queued for it are dropped."""
+    from kabar_search.watch.store import open_watchlist_store  # noqa: PLC0415
+
+    store = open_watchlist_store(_settings())
+    try:
+        removed = store.remove(watchlist_id)
+    finally:
+        store.close()
+    if not removed:
+        raise _fail(f"no watchlist {watchlist_id!r}")
+    typer.echo(f"removed {watchlist_id}")
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("KABAR_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -409,3 +500,144 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
+
+
+# kabar feeds: RSS/Atom feeds (kabar_ingest.feeds). Kept at the end of the file on purpose.
+
+feeds_app = typer.Typer(help="RSS/Atom feeds: add, list, remove, poll now, and the beat scheduler.",
+                        no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's URL (http or https).")],
+    name: Annotated[str | None, typer.Option(help="A name to show (default: the feed's title).")] = None,
+    interval: Annotated[float | None, typer.Option(min=60, help="Seconds between polls (default KABAR_FEED_INTERVAL).")]
+    = None,
+) -> None:
+    """Add a feed to poll. Its host must not be a private address unless KABAR_FETCH_ALLOW_HOSTS allows it."""
+    from kabar_ingest.config import get_tuning  # noqa: PLC0415
+    from kabar_ingest.feeds import new_feed, open_feed_store  # noqa: PLC0415
+    from kabar_ingest.fetch import AddressPolicy, FetchError  # noqa: PLC0415
+
+    tuning = get_tuning()
+    try:
+        feed = new_feed(url, name, interval, tuning)
+        AddressPolicy.from_tuning(tuning).check_host(feed.url)
+    except FetchError as exc:
+        raise _fail(str(exc)) from None
+    store = open_feed_store(_settings())
+    try:
+        stored, created = store.add(feed)
+    finally:
+        store.close()
+    typer.echo(f"{'added' if created else 'already there:'} {stored.id}  {stored.url}")
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """The feeds, with their last poll's outcome."""
+    from kabar_ingest.feeds import open_feed_store  # noqa: PLC0415
+
+    store = open_feed_store(_settings())
+    try:
+        feeds = store.all()
+    finally:
+        store.close()
+    for feed in feeds:
+        if as_json:
+            typer.echo(feed.model_dump_json())
+            continue
+        outcome: str = feed.last_status or "never polled"
+        if feed.last_error:
+            outcome += f" ({feed.last_error})"
+        typer.echo(f"{feed.id}  {feed.url}  every {feed.interval:g} s  next {_when(feed.next_poll_at)}  "
+                   f"sent {feed.entries_sent}  {outcome}")
+    if not as_json:
+        typer.echo(f"{len(feeds)} feed(s)")
+
+
+@feeds_app.command("remove")
+def feeds_remove(feed_id: Annotated[str, typer.Argument(help="The feed's id (see `kabar feeds list`).")]) -> None:
+    """Stop polling a feed."""
+    from kabar_ingest.feeds import open_feed_store  # noqa: PLC0415
+
+    store = open_feed_store(_settings())
+    try:
+        removed = store.remove(feed_id)
+    finally:
+        store.close()
+    if not removed:
+        raise _fail(f"no feed {feed_id!r}")
+    typer.echo(f"removed {feed_id}")
+
+
+@feeds_app.command("poll")
+def feeds_poll(
+    feed_ids: Annotated[list[str] | None, typer.Argument(help="Only these feeds (default: every feed).")] = None,
+) -> None:
+    """Poll feeds once, now. Embedded mode: new entries' pages are fetched and run through the pipeline
+    here. Services mode: they are queued for the feeds workers."""
+    from kabar_ingest.config import get_tuning  # noqa: PLC0415
+    from kabar_ingest.feeds import open_feed_store, open_fetcher  # noqa: PLC0415
+    from kabar_ingest.sinks import InlineDocuments, InlinePages, poll_round, queue_page  # noqa: PLC0415
+
+    settings, tuning = _settings(), get_tuning()
+    store = open_feed_store(settings)
+    fetcher = open_fetcher(settings, tuning)
+    try:
+        feeds = store.all()
+        if feed_ids:
+            unknown = sorted(set(feed_ids) - {feed.id for feed in feeds})
+            if unknown:
+                raise _fail(f"no feed {', '.join(unknown)}")
+            feeds = [feed for feed in feeds if feed.id in feed_ids]
+        if not feeds:
+            typer.echo("no feeds; add one with `kabar feeds add URL`")
+            return
+        pages = None if settings.mode == "services" else InlinePages(fetcher, InlineDocuments(settings),
+                                                                     settings.max_document_bytes)
+        reports = poll_round(feeds, store, fetcher, tuning, queue_page if pages is None else pages)
+    finally:
+        fetcher.close()
+        store.close()
+    failed = _print_poll_reports(reports, pages)
+    if settings.mode == "services":
+        typer.echo(f"{sum(report.sent for report in reports)} page(s) queued for the feeds workers")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_poll_reports(reports: list[Any], pages: Any) -> bool:
+    """One line per feed (and, embedded, what became of its pages); True when anything failed."""
+    failed = False
+    for report in reports:
+        line = f"{report.feed_id}  {report.url}: {report.status.replace('_', ' ')}"
+        if report.status == "fetched":
+            line += f", {report.entries} entries, {report.new} new, {report.sent} sent"
+        if report.error:
+            line += f": {report.error}"
+            failed = True
+        typer.echo(line, err=bool(report.error))
+        outcomes = pages.outcomes.get(report.feed_id, []) if pages is not None else []
+        if outcomes:
+            counts = Counter(outcome.status for outcome in outcomes)
+            typer.echo("    pages: " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items())))
+        for outcome in outcomes:
+            if outcome.status == "failed":
+                failed = True
+                typer.echo(f"    error: {outcome.reason}", err=True)
+    return failed
+
+
+@feeds_app.command("beat")
+def feeds_beat() -> None:
+    """Run the Celery beat scheduler that polls due feeds every KABAR_FEED_TICK seconds (run exactly one)."""
+    settings = _settings()
+    import kabar_ingest.schedule  # noqa: PLC0415, F401 - registers the tasks and the beat schedule
+    from kabar.contract.celery_app import app as celery_app  # noqa: PLC0415
+
+    schedule_dir = settings.data_dir / "beat"
+    schedule_dir.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", "--schedule", str(schedule_dir / "schedule"), "--loglevel", "INFO"])

@@ -30,6 +30,7 @@ from kabar_search.models import SearchResult, StoryResult
 from kabar_search.params import SearchParameters, reject_unknown_parameters
 from kabar_search.query import QueryError
 from kabar_search.request import PageTokenError
+from kabar_search.watch.api import watchlist_router
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
                               "stories. Errors are RFC 9457 problem details.")
     _install_error_handlers(app)
     _install_metrics(app)
+    # The ingest service's HTTP front door (push, feeds, article versions) lives in this process too.
+    from kabar_ingest.push_api import install_ingest_api  # noqa: PLC0415
+
+    install_ingest_api(app, config)
     if config.mode == "services":  # the queues exist only there
         metrics.register_queue_collector(config.redis_url, config.key_prefix)
 
@@ -92,6 +97,7 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
         return Response(metrics.render_latest(), media_type="text/plain; version=0.0.4")
 
     app.include_router(web.router(backend))
+    app.include_router(watchlist_router(config))  # POST/GET/DELETE /watchlists (kabar_search.watch.api)
     return app
 
 

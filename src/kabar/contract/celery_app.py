@@ -51,8 +51,9 @@ from kabar.contract.settings import KabarSettings, get_settings
 
 log = logging.getLogger(__name__)
 
-STAGES: Final = ("ingest", "enrich", "index")
-NEXT_STAGE: Final[dict[str, str]] = {"ingest": "enrich", "enrich": "index"}
+STAGES: Final = ("feeds", "ingest", "enrich", "index")
+# feeds: fetch a page a feed announced; its RawDocument then goes through ingest like a file's.
+NEXT_STAGE: Final[dict[str, str]] = {"feeds": "ingest", "ingest": "enrich", "enrich": "index"}
 
 Payload = dict[str, Any]
 T = TypeVar("T")
@@ -124,12 +125,14 @@ def task_name(stage: str) -> str:
 
 def create_celery_app(settings: KabarSettings, tuning: ReliabilityTuning | None = None) -> Celery:
     tuning = tuning or ReliabilityTuning()
-    longest_hold = max(settings.task_retry_backoff_max, tuning.handoff_timeout)
+    longest_countdown = min(settings.task_retry_backoff_max,
+                            tuning.task_retry_backoff_base * 2 ** max(0, settings.task_max_retries - 1))
+    longest_hold = max(longest_countdown, tuning.handoff_timeout)
     if tuning.broker_visibility_timeout <= longest_hold:
         raise ValueError(
-            f"KABAR_BROKER_VISIBILITY_TIMEOUT ({tuning.broker_visibility_timeout} s) must be longer than "
-            f"KABAR_TASK_RETRY_BACKOFF_MAX and KABAR_HANDOFF_TIMEOUT ({longest_hold:g} s): a worker holds a "
-            f"message that long, and Redis would hand it to a second worker meanwhile"
+            f"KABAR_BROKER_VISIBILITY_TIMEOUT ({tuning.broker_visibility_timeout} s) must be longer than the longest "
+            f"retry countdown and KABAR_HANDOFF_TIMEOUT ({longest_hold:g} s): a worker holds a message that long, "
+            "and Redis would hand it to a second worker meanwhile"
         )
     app = Celery("kabar", broker=settings.redis_url)
     app.conf.update(
@@ -148,6 +151,9 @@ def create_celery_app(settings: KabarSettings, tuning: ReliabilityTuning | None 
             "visibility_timeout": tuning.broker_visibility_timeout,
             "unacked_restore_interval": tuning.broker_restore_interval,
             "unacked_restore_throttle": 1,  # look every interval (kombu's default: every 10th)
+            # The lock of that look outlives a worker or a Redis that dies holding it (it is in the AOF):
+            # kombu's 300 s would hold every restore up that long; a third of the visibility timeout will not.
+            "unacked_mutex_expire": max(5, min(300, tuning.broker_visibility_timeout // 3)),
         },
         # A task running when the broker connection drops carries on: its hand-offs wait for Redis.
         worker_cancel_long_running_tasks_on_connection_loss=False,

@@ -53,6 +53,9 @@ API_REQUESTS = Counter(
     "kabar_api_requests_total", "HTTP requests answered by the API.", ["route", "method", "status"]
 )
 API_DURATION = Histogram("kabar_api_request_duration_seconds", "Time to answer an API request.", ["route"])
+CORRECTIONS = Counter(
+    "kabar_corrections_total", "Known articles whose content changed enough to be indexed as a new version."
+)
 STAGE_DURATION = Histogram(
     "kabar_stage_duration_seconds",
     "Time a stage spends on one message.",

@@ -62,6 +62,47 @@ class KabarSettings(BaseSettings):
     index_batch_size: int = 200
     index_batch_wait_ms: int = 100
 
+    # ---- Fetching, feeds, HTTP push and corrections (the ingest service) ----
+    # SSRF guard: URLs resolving to loopback, private, link-local, … addresses are refused unless
+    # their host name or address is in this comma-separated list of host names, addresses or networks
+    # ("127.0.0.1", "10.0.0.0/8", "intranet.example").
+    fetch_allow_hosts: str = ""
+    fetch_user_agent: str = "kabar/0.1 (news ingestion; respects robots.txt)"
+    fetch_connect_timeout: float = Field(5.0, gt=0)
+    # The whole response (headers and body) must arrive within this many seconds.
+    fetch_timeout: float = Field(20.0, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    # Politeness: at least this many seconds between two requests to one host (robots.txt's
+    # Crawl-delay, when larger, wins up to fetch_max_crawl_delay).
+    fetch_host_interval: float = Field(1.0, ge=0)
+    fetch_max_crawl_delay: float = Field(30.0, ge=0)
+    # A fetch that would have to wait longer than this for its host's turn fails (and is retried later).
+    fetch_max_wait: float = Field(60.0, gt=0)
+    fetch_respect_robots: bool = True
+    robots_cache_seconds: float = Field(3600.0, ge=0)
+    robots_max_bytes: int = Field(512 * 1024, gt=0)
+
+    # Feeds: polled every feed_interval seconds each (per feed, overridable); beat looks for
+    # feeds that are due every feed_tick seconds. A failing feed backs off exponentially.
+    feed_interval: float = Field(900.0, ge=10)
+    feed_tick: float = Field(60.0, gt=0)
+    feed_max_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    feed_max_entries: int = Field(50, ge=1)  # new entries taken from one poll of one feed
+    feed_backoff_max: float = Field(6 * 3600.0, gt=0)
+    feed_poll_concurrency: int = Field(4, ge=1)  # feeds polled at once by `kabar feeds poll`
+    feed_lease_seconds: float = Field(600.0, gt=0)  # a dispatched poll that did not finish is retried after this
+
+    # HTTP push: request body and batch limits.
+    push_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    push_max_items: int = Field(100, ge=1)
+
+    # Corrections: a known article whose title changed, or whose body changed in more than this
+    # share of its tokens, is a new version; smaller edits are skipped.
+    correction_threshold: float = Field(0.02, ge=0, le=1)
+    versions_kept: int = Field(20, ge=2)
+    # Keep each fetched or pushed page's HTML, gzip-compressed, under KABAR_DATA_DIR/raw/.
+    keep_raw_html: bool = True
+
     metrics_port: int = 9100
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -1,0 +1,126 @@
+"""Where pushed documents and feed entries go: onto the queues (services) or through the pipeline here (embedded).
+
+- ``DocumentSink``: a ``RawDocument`` → the ingest queue, or ``InlinePipeline`` in this process.
+- ``PageSink``: a feed entry's ``PageRequest`` → the ``feeds`` queue (the page is fetched by a
+  feeds worker, with retries), or fetched here and run through the pipeline. Here a page that
+  cannot be fetched is dead-lettered at once under the ``feeds`` stage, with its reason.
+- ``poll_round``: poll the given feeds now, several at a time, so a slow feed does not hold
+  up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from kabar.contract.messages import RawDocument
+from kabar.contract.settings import KabarSettings
+from kabar_ingest.config import IngestTuning
+from kabar_ingest.feeds import Feed, FeedPoller, FeedStore, PageRequest, PageUnavailable, PollReport, fetch_page
+from kabar_ingest.fetch import Fetcher
+
+if TYPE_CHECKING:
+    from kabar.embedded import InlinePipeline
+
+log = logging.getLogger(__name__)
+
+FEEDS_STAGE: Final = "feeds"  # the stage (queue, task kabar.feeds, dead letters) that fetches entries' pages
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    status: str  # "queued" (services), or the pipeline's outcome: indexed, unchanged, repeat, failed
+    reason: str | None = None
+
+
+DocumentSink = Callable[[RawDocument], Submitted]
+
+
+class InlineDocuments:
+    """The embedded pipeline, built on first use and run by one thread at a time."""
+
+    def __init__(self, settings: KabarSettings) -> None:
+        self._settings = settings
+        self._pipeline: InlinePipeline | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, document: RawDocument) -> Submitted:
+        from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415 - loads the enrich models
+
+        with self._lock:
+            if self._pipeline is None:
+                self._pipeline = InlinePipeline(build_handlers(self._settings))
+            outcome = self._pipeline.run(document.model_dump(mode="json"))
+        reason = f"{outcome.stage}: {outcome.reason}" if outcome.reason else None
+        return Submitted(outcome.status, reason)
+
+
+def queue_document(document: RawDocument) -> Submitted:
+    from kabar.contract.celery_app import enqueue  # noqa: PLC0415
+
+    enqueue("ingest", document)
+    return Submitted("queued")
+
+
+def document_sink(settings: KabarSettings) -> DocumentSink:
+    return queue_document if settings.mode == "services" else InlineDocuments(settings)
+
+
+def queue_page(request: PageRequest) -> None:
+    from kabar.contract.celery_app import enqueue  # noqa: PLC0415
+
+    enqueue(FEEDS_STAGE, request)
+
+
+class InlinePages:
+    """Fetch an entry's page here and hand it to the document sink; failures are dead-lettered."""
+
+    def __init__(self, fetcher: Fetcher, documents: DocumentSink, max_bytes: int) -> None:
+        self.fetcher = fetcher
+        self.documents = documents
+        self.max_bytes = max_bytes
+        self.outcomes: dict[str, list[Submitted]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: PageRequest) -> None:
+        from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+
+        try:
+            document = fetch_page(self.fetcher, request, self.max_bytes)
+        except Exception as exc:
+            letter = dead_letters().put(FEEDS_STAGE, request.model_dump(mode="json"), exc, attempts=1)
+            kind = "will work later: `kabar dlq replay`" if isinstance(exc, PageUnavailable) else "dead-lettered"
+            self._record(request, Submitted("failed", f"{letter.reason} ({kind} {letter.id})"))
+            return
+        self._record(request, self.documents(document))
+
+    def _record(self, request: PageRequest, submitted: Submitted) -> None:
+        with self._lock:
+            self.outcomes.setdefault(request.feed_id or request.source, []).append(submitted)
+
+
+def poll_round(feeds: Iterable[Feed], store: FeedStore, fetcher: Fetcher, tuning: IngestTuning,
+               send: Callable[[PageRequest], None]) -> list[PollReport]:
+    """Poll these feeds now, ``KABAR_FEED_POLL_CONCURRENCY`` at a time; one report per feed, in order."""
+    poller = FeedPoller(store, fetcher, tuning, send)
+    chosen = list(feeds)
+    if not chosen:
+        return []
+    with ThreadPoolExecutor(max_workers=min(tuning.feed_poll_concurrency, len(chosen)),
+                            thread_name_prefix="feed") as pool:
+        return list(pool.map(_safe_poll(poller), chosen))
+
+
+def _safe_poll(poller: FeedPoller) -> Callable[[Feed], PollReport]:
+    def poll(feed: Feed) -> PollReport:
+        try:
+            return poller.poll(feed)
+        except Exception as exc:
+            log.exception("polling feed %s failed", feed.id)
+            return PollReport(feed.id, feed.url, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    return poll
