@@ -34,6 +34,7 @@ WORKER_MODULES = {
     "ingest": "kabar_ingest.tasks",
     "enrich": "kabar_enrich.tasks",
     "index": "kabar_search.tasks",
+    "alerts": "kabar_search.watch.tasks",
 }
 DEFAULT_SEEDS = Path("seeds")
 
@@ -210,6 +211,9 @@ def worker(
     if stage == "index":
         # Threads, so that many messages wait in one bulk write (kabar_search.buffer).
         run_worker(stage, concurrency or settings.index_worker_concurrency, settings.metrics_port, pool="threads")
+    elif stage == "alerts":
+        # Threads: a webhook that answers slowly holds one thread for at most KABAR_ALERT_TIMEOUT, not a process.
+        run_worker(stage, concurrency or 16, settings.metrics_port, pool="threads")
     else:
         run_worker(stage, concurrency or settings.worker_concurrency, settings.metrics_port)
 
@@ -261,7 +265,7 @@ def extract(
         raise typer.Exit(1)
 
 
-STAGE_NAMES = ("feeds", "ingest", "enrich", "index")
+STAGE_NAMES = ("feeds", "ingest", "enrich", "index", "alert")
 
 
 def _when(moment: datetime | None) -> str:

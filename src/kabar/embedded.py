@@ -19,7 +19,7 @@ from kabar.contract.settings import KabarSettings
 
 log = logging.getLogger(__name__)
 
-Status = Literal["indexed", "unchanged", "repeat", "failed"]
+Status = Literal["indexed", "unchanged", "repeat", "delivered", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,11 @@ class InlinePipeline:
 
     def run(self, payload: Payload, stage: str = "ingest") -> Outcome:
         """Take one message through ``stage`` and every stage after it."""
+        if stage == "alert":  # a dead-lettered watchlist alert: post it again, now (a failure is filed again)
+            from kabar_search.watch.delivery import replay_inline  # noqa: PLC0415
+
+            delivered, what = replay_inline(payload)
+            return Outcome("delivered", stage) if delivered else Outcome("failed", stage, what)
         handler = self._handlers[stage]
         with metrics.observe_stage(stage):
             try:

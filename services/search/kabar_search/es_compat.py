@@ -14,6 +14,9 @@ this module for what differs:
 - Language analyzers: Elasticsearch has ``indonesian`` and ``english``; a server that
   lacks one gets the ``standard`` analyzer under the same name, so mappings and queries
   never change (``language_analysis``: THE switch).
+- The percolator (watchlists): Elasticsearch has it; osmem-server refuses ``percolate``
+  queries. ``has_percolator`` is THE switch: without it watchlists are matched by the
+  equivalent in ``kabar_search.watch.matching``.
 - ``search_after`` on ``_score``: Elasticsearch keeps scores in float32 and compares
   the cursor in float32. osmem-server keeps them in float64 but prints them rounded to
   float32, so the printed score of the cursor's hit is not the score it compares with:
@@ -80,6 +83,18 @@ def _has_analyzer(client: Elasticsearch, analyzer: str) -> bool:
         client.indices.analyze(analyzer=analyzer, text="kabar")
     except ApiError as exc:
         if exc.status_code == 400:
+            return False
+        raise
+    return True
+
+
+def has_percolator(client: Elasticsearch, index: str) -> bool:
+    """Whether this server answers ``percolate`` queries on ``index`` (which maps ``query`` as a percolator)."""
+    try:
+        client.search(index=index, size=0, query={"percolate": {"field": "query", "document": {}}})
+    except ApiError as exc:
+        if exc.status_code == 400:
+            log.warning("search server refuses percolate queries: %s", exc)
             return False
         raise
     return True

@@ -6,6 +6,8 @@ process share bulk requests, and each task still answers for its own article.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
 from kabar.contract import metrics
@@ -15,6 +17,7 @@ from kabar.contract.metrics import STAGE_SKIPPED
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.buffer import IndexBuffer
+from kabar_search.watch.hook import build_watch_hook
 
 
 class IndexingFailed(RuntimeError):
@@ -22,9 +25,12 @@ class IndexingFailed(RuntimeError):
 
 
 class IndexHandler:
-    def __init__(self, backend: SearchBackend, buffer: IndexBuffer) -> None:
+    def __init__(self, backend: SearchBackend, buffer: IndexBuffer,
+                 after_indexed: Callable[[EnrichedArticle], object] | None = None) -> None:
         self.backend = backend
         self.buffer = buffer
+        # Runs once the article is stored (or found stored already): the watchlists (kabar_search.watch).
+        self.after_indexed = after_indexed
 
     def handle(self, payload: Payload) -> IndexReceipt:
         article = EnrichedArticle.model_validate(payload)
@@ -36,6 +42,8 @@ class IndexHandler:
         if outcome.status == "unchanged":
             STAGE_SKIPPED.labels("index").inc()
         metrics.observe_indexed(article, outcome.changed)
+        if self.after_indexed is not None:
+            self.after_indexed(article)
         return IndexReceipt(id=article.id, changed=outcome.changed)
 
     def after_forward(self, result: BaseModel) -> None:
@@ -46,4 +54,4 @@ def build_handler(settings: KabarSettings) -> IndexHandler:
     backend = open_backend(settings)
     buffer = IndexBuffer(backend.upsert_many, max_batch=settings.index_batch_size,
                          max_wait=settings.index_batch_wait_ms / 1000)
-    return IndexHandler(backend, buffer)
+    return IndexHandler(backend, buffer, build_watch_hook(settings, backend))

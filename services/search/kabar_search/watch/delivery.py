@@ -1,0 +1,148 @@
+"""Getting an alert to its webhook: queued (services) or inline (embedded), never lost.
+
+``deliver`` makes one attempt. Around it:
+
+- services mode: the index stage puts an ``AlertDelivery`` on the ``alerts`` queue
+  (``QueueDispatcher``) and goes on; ``kabar worker alerts`` (``tasks``) attempts it, retries
+  a passing failure (timeout, refused connection, 5xx, 429) with exponential backoff and
+  jitter, and dead-letters it (stage ``alert``) once ``KABAR_ALERT_MAX_RETRIES`` retries have
+  failed, or at once when retrying cannot help (a 4xx answer, a redirect, an address that is
+  not allowed, an invalid message);
+- embedded mode: ``InlineDispatcher`` attempts it right after indexing, once, with
+  ``KABAR_ALERT_INLINE_TIMEOUT``, and dead-letters any failure (and, for a minute, the next
+  alerts to a webhook that could not be reached, without trying);
+- either way ``kabar dlq replay ID`` sends a dead-lettered alert again (``replay_inline`` in
+  embedded mode).
+
+Delivery is at least once. An alert already delivered is not posted again, and each
+alert carries a stable ``alert_id`` (also in the ``X-Kabar-Alert-Id`` header) by which a
+receiver can drop the rare repeat (a worker that died between posting and recording it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Final, Literal
+
+from kabar.contract import metrics
+from kabar.contract.messages import DeadLetter, utc_now
+from kabar.contract.settings import KabarSettings, get_settings
+from kabar_search.watch.config import WatchSettings, get_watch_settings
+from kabar_search.watch.models import AlertDelivery, AlertState, Watchlist
+from kabar_search.watch.store import WatchlistStore, open_watchlist_store
+from kabar_search.watch.webhooks import DeliveryFailed, post_json
+
+log = logging.getLogger(__name__)
+
+ALERT_TASK: Final = "kabar.alert"
+ALERT_QUEUE: Final = "alerts"
+ALERT_STAGE: Final = "alert"  # the stage name of its dead letters
+CHANNEL: Final = "webhook"
+
+Delivered = Literal["delivered", "already-delivered", "dropped"]
+
+
+def deliver(payload: Any, store: WatchlistStore, timeout: float, settings: WatchSettings) -> Delivered:
+    """One attempt at an alert. Raises ``ValidationError`` (invalid message), ``WebhookRefused``
+    (retrying cannot help), ``DeliveryFailed`` or a store error (retrying may help)."""
+    delivery = AlertDelivery.model_validate(payload)
+    story_id = delivery.alert.story_id
+    if store.get(delivery.watchlist_id) is None:
+        log.info("alert %s dropped: watchlist %s was removed", delivery.alert.alert_id, delivery.watchlist_id)
+        return "dropped"
+    state = store.alert(delivery.watchlist_id, story_id)
+    if state is not None and state.status == "delivered":
+        return "already-delivered"
+    post_json(delivery.webhook, delivery.alert.model_dump_json().encode(),
+              {"X-Kabar-Alert-Id": delivery.alert.alert_id, "X-Kabar-Watchlist-Id": delivery.watchlist_id},
+              timeout, settings.allowed_networks)
+    store.set_status(delivery.watchlist_id, story_id, "delivered", utc_now())
+    metrics.observe_alert_delivery(CHANNEL, "delivered")
+    log.info("alert %s delivered (watchlist %s, story %s)", delivery.alert.alert_id, delivery.watchlist_id, story_id)
+    return "delivered"
+
+
+def file_dead_letter(payload: Any, exc: BaseException, attempts: int, store: WatchlistStore) -> DeadLetter:
+    """Give up on an alert: keep it with its reason (replayable), and show it as failed."""
+    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415 - the Celery app, only when needed
+
+    letter = dead_letters().put(ALERT_STAGE, payload, exc, attempts)
+    metrics.observe_alert_delivery(CHANNEL, "failed")
+    log.error("alert dead-lettered as %s after %d attempt(s): %s", letter.id, attempts, letter.reason)
+    try:
+        delivery = AlertDelivery.model_validate(payload)
+        store.set_status(delivery.watchlist_id, delivery.alert.story_id, "failed", utc_now())
+    except Exception as problem:  # the dead letter is what counts; the status is for people
+        log.warning("could not mark the alert failed: %s", problem)
+    return letter
+
+
+def deliver_once(payload: Any, store: WatchlistStore, timeout: float, settings: WatchSettings) -> tuple[bool, str]:
+    """One attempt; a failure is dead-lettered at once. ``(delivered, what happened)``."""
+    try:
+        return True, deliver(payload, store, timeout, settings)
+    except Exception as exc:
+        letter = file_dead_letter(payload, exc, 1, store)
+        return False, f"dead-lettered as {letter.id}: {letter.reason}"
+
+
+class QueueDispatcher:
+    """Services mode: hand the alert to the ``alerts`` queue; the index stage does not wait."""
+
+    def __init__(self, store: WatchlistStore) -> None:
+        self._store = store
+
+    def dispatch(self, watchlist: Watchlist, state: AlertState) -> None:
+        from kabar.contract.celery_app import app  # noqa: PLC0415
+
+        delivery = AlertDelivery.of(watchlist, state)
+        app.send_task(ALERT_TASK, args=[delivery.model_dump(mode="json")], queue=ALERT_QUEUE)
+        self._store.set_status(watchlist.id, state.story_id, "queued", utc_now())
+
+
+class InlineDispatcher:
+    """Embedded mode: post now, once, with a short timeout; dead-letter a failure.
+
+    A webhook that timed out or could not be reached is not tried again for ``SKIP_FAILING``
+    seconds in this process: its next alerts are dead-lettered at once (replayable like any
+    other), so a large ``kabar ingest`` does not wait a timeout for every new story.
+    """
+
+    SKIP_FAILING: Final = 60.0
+
+    def __init__(self, store: WatchlistStore, settings: WatchSettings) -> None:
+        self._store = store
+        self._settings = settings
+        self._failing: dict[str, tuple[float, str]] = {}  # webhook → (when it failed, why)
+
+    def dispatch(self, watchlist: Watchlist, state: AlertState) -> None:
+        payload = AlertDelivery.of(watchlist, state).model_dump(mode="json")
+        failed = self._failing.get(watchlist.webhook)
+        if failed is not None and time.monotonic() - failed[0] < self.SKIP_FAILING:
+            skipped = DeliveryFailed(f"not attempted: this webhook failed {time.monotonic() - failed[0]:.0f} s ago "
+                                     f"in this run ({failed[1]})")
+            file_dead_letter(payload, skipped, 0, self._store)
+            return
+        try:
+            deliver(payload, self._store, self._settings.alert_inline_timeout, self._settings)
+        except DeliveryFailed as exc:
+            self._failing[watchlist.webhook] = (time.monotonic(), str(exc))
+            file_dead_letter(payload, exc, 1, self._store)
+        except Exception as exc:
+            file_dead_letter(payload, exc, 1, self._store)
+        else:
+            self._failing.pop(watchlist.webhook, None)
+
+
+def replay_inline(payload: Any, settings: KabarSettings | None = None) -> tuple[bool, str]:
+    """A dead-lettered alert, attempted again here and now (``kabar dlq replay`` in embedded mode).
+
+    A failure is dead-lettered again under the same id.
+    """
+    watch = get_watch_settings()
+    store = open_watchlist_store(settings or get_settings())
+    try:
+        return deliver_once(payload, store, watch.alert_timeout, watch)
+    finally:
+        store.close()
