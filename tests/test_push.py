@@ -26,12 +26,13 @@ SERVER = """
 import sys, uvicorn
 from kabar.contract.settings import get_settings
 from kabar_search.api import create_app
-from kabar_ingest.push_api import install_ingest_api
 settings = get_settings()
-app = create_app(settings)
-install_ingest_api(app, settings)
+app = create_app(settings)  # mounts the ingest routes (push, feeds, versions)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
+
+
+API_KEY = "kunci-rahasia-push"
 
 
 class Api:
@@ -47,7 +48,8 @@ class Api:
         return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.url + path, timeout=120, **kwargs)
+        headers = {"X-API-Key": API_KEY, **kwargs.pop("headers", {})}
+        return httpx.post(self.url + path, timeout=120, headers=headers, **kwargs)
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.url + path, timeout=10)
@@ -56,7 +58,7 @@ class Api:
 @pytest.fixture
 def api(embedded_env: dict[str, str], tmp_path: Path) -> Iterator[Api]:
     env = {**embedded_env, "KABAR_PUSH_MAX_BYTES": "300000", "KABAR_PUSH_MAX_ITEMS": "3",
-           "KABAR_FETCH_ALLOW_HOSTS": "127.0.0.1"}
+           "KABAR_FETCH_ALLOW_HOSTS": "127.0.0.1", "KABAR_API_KEY": API_KEY}
     running = Api(env, tmp_path)
     yield running
     running.process.stop()
@@ -144,6 +146,14 @@ def test_bad_pushes_get_problem_details_and_nothing_of_them_is_kept(api: Api) ->
     assert api.get("/healthz").json()["articles"] == before
 
 
+def test_writes_need_the_api_key(api: Api) -> None:
+    for headers, status in [({"X-API-Key": ""}, 401), ({"X-API-Key": "salah"}, 401)]:
+        refused = httpx.post(f"{api.url}/articles", json=seed_item(0), headers=headers, timeout=10)
+        assert refused.status_code == status, refused.text
+    assert httpx.post(f"{api.url}/articles", json=seed_item(0), timeout=10).status_code == 401
+    assert api.get("/feeds").status_code == 200  # reads stay open unless KABAR_API_READ_REQUIRES_KEY
+
+
 def test_feeds_through_the_api(api: Api) -> None:
     created = api.post("/feeds", json={"url": "http://127.0.0.1:9/rss.xml", "name": "Lokal", "interval": 600})
     assert created.status_code == 201, created.text
@@ -156,8 +166,10 @@ def test_feeds_through_the_api(api: Api) -> None:
     assert_problem(api.post("/feeds", json={"url": "http://169.254.169.254/latest/meta-data"}), 422, "link-local")
     assert_problem(api.post("/feeds", json={"url": "file:///etc/passwd"}), 422, "only http and https")
     assert_problem(api.post("/feeds", json={"url": "http://127.0.0.1:9/a", "interval": 1}), 422, "interval")
-    assert httpx.delete(f"{api.url}/feeds/{feed['id']}", timeout=5).status_code == 204
-    assert_problem(httpx.delete(f"{api.url}/feeds/{feed['id']}", timeout=5), 404, "no feed")
+    assert httpx.delete(f"{api.url}/feeds/{feed['id']}", timeout=5).status_code == 401  # no key
+    key = {"X-API-Key": API_KEY}
+    assert httpx.delete(f"{api.url}/feeds/{feed['id']}", headers=key, timeout=5).status_code == 204
+    assert_problem(httpx.delete(f"{api.url}/feeds/{feed['id']}", headers=key, timeout=5), 404, "no feed")
     assert_problem(api.get("/articles/abc/versions"), 404, "no versions")
     spec = api.get("/openapi.json").json()
     assert {"/articles", "/feeds", "/feeds/{feed_id}", "/articles/{article_id}/versions"} <= set(spec["paths"])
@@ -166,7 +178,8 @@ def test_feeds_through_the_api(api: Api) -> None:
 @pytest.mark.services
 def test_services_mode_queues_the_push_on_the_ingest_queue(embedded_env: dict[str, str], redis_url: str,
                                                            tmp_path: Path) -> None:
-    env = {**embedded_env, "KABAR_MODE": "services", "KABAR_REDIS_URL": redis_url, "KABAR_SEARCH_BACKEND": "sqlite"}
+    env = {**embedded_env, "KABAR_MODE": "services", "KABAR_REDIS_URL": redis_url, "KABAR_SEARCH_BACKEND": "sqlite",
+           "KABAR_API_KEY": API_KEY}
     api = Api(env, tmp_path)
     try:
         response = api.post("/articles", json=[seed_item(0), seed_item(4)])

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 from kabar.contract.celery_app import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
+from kabar.security import ApiSecurity
 from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import VersionStore, open_version_store, versions_router
 from kabar_ingest.feeds import Feed, FeedStore, new_feed, open_feed_store
@@ -213,11 +214,12 @@ def push_router(sink: Callable[[], DocumentSink], tuning: IngestTuning) -> APIRo
     return router
 
 
-def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning) -> APIRouter:
+def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning, guard: ApiSecurity) -> APIRouter:
     router = APIRouter(tags=["feeds"])
     policy = AddressPolicy.from_tuning(tuning)
 
-    @router.post("/feeds", status_code=201, response_model=Feed, summary="Add an RSS or Atom feed to poll",
+    @router.post("/feeds", dependencies=[Depends(guard.require_write)],
+                 status_code=201, response_model=Feed, summary="Add an RSS or Atom feed to poll",
                  responses=_problems(422))
     def add_feed(feed: FeedIn, response: Response) -> Feed:
         try:
@@ -230,18 +232,21 @@ def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning) -> APIRou
             response.status_code = 200
         return stored
 
-    @router.get("/feeds", response_model=FeedList, summary="The feeds polled, with their last poll's outcome")
+    @router.get("/feeds", dependencies=[Depends(guard.require_read)],
+                response_model=FeedList, summary="The feeds polled, with their last poll's outcome")
     def list_feeds() -> FeedList:
         return FeedList(feeds=store().all())
 
-    @router.get("/feeds/{feed_id}", response_model=Feed, summary="One feed", responses=_problems(404))
+    @router.get("/feeds/{feed_id}", dependencies=[Depends(guard.require_read)],
+                response_model=Feed, summary="One feed", responses=_problems(404))
     def get_feed(feed_id: str) -> Feed:
         found = store().get(feed_id)
         if found is None:
             raise HTTPException(404, f"no feed with id {feed_id!r}")
         return found
 
-    @router.delete("/feeds/{feed_id}", status_code=204, summary="Stop polling a feed", responses=_problems(404))
+    @router.delete("/feeds/{feed_id}", dependencies=[Depends(guard.require_write)],
+                   status_code=204, summary="Stop polling a feed", responses=_problems(404))
     def remove_feed(feed_id: str) -> Response:
         if not store().remove(feed_id):
             raise HTTPException(404, f"no feed with id {feed_id!r}")
@@ -281,16 +286,25 @@ class _Lazy:
         return self._sink
 
 
-def ingest_routers(settings: KabarSettings, tuning: IngestTuning | None = None) -> list[APIRouter]:
+def ingest_routers(settings: KabarSettings, tuning: IngestTuning | None = None,
+                   security: ApiSecurity | None = None) -> list[APIRouter]:
     tuning = tuning or get_tuning()
     lazy = _Lazy(settings, tuning)
-    return [push_router(lazy.sink, tuning), feeds_router(lazy.feeds, tuning), versions_router(lazy.versions)]
+    guard = security or ApiSecurity(settings)
+    # include_router applies dependencies to every route it copies: a write guard on push,
+    # a read guard on versions; the feeds router guards each of its routes itself.
+    push = APIRouter(dependencies=[Depends(guard.require_write)])
+    push.include_router(push_router(lazy.sink, tuning))
+    versions = APIRouter(dependencies=[Depends(guard.require_read)])
+    versions.include_router(versions_router(lazy.versions))
+    return [push, feeds_router(lazy.feeds, tuning, guard), versions]
 
 
-def install_ingest_api(app: FastAPI, settings: KabarSettings, tuning: IngestTuning | None = None) -> None:
+def install_ingest_api(app: FastAPI, settings: KabarSettings, tuning: IngestTuning | None = None,
+                       security: ApiSecurity | None = None) -> None:
     """Mount the ingest routes, ahead of the app's own: ``/articles/{id:path}`` would take ``…/versions``."""
     before = len(app.router.routes)
-    for router in ingest_routers(settings, tuning):
+    for router in ingest_routers(settings, tuning, security):
         app.include_router(router)
     added = app.router.routes[before:]
     del app.router.routes[before:]

@@ -24,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract import metrics
 from kabar.contract.settings import KabarSettings, get_settings
+from kabar.deadletter_api import deadletter_router
+from kabar.security import ApiSecurity, install_security
 from kabar_search import web
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend, open_backend
 from kabar_search.models import SearchResult, StoryResult
@@ -42,7 +44,11 @@ def problem(status: int, title: str, detail: str) -> JSONResponse:
                         status_code=status, media_type=PROBLEM)
 
 
-def create_app(settings: KabarSettings | None = None) -> FastAPI:
+def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: bool = True) -> FastAPI:
+    """The API process: search, plus ingest push/feeds, watchlists and dead letters.
+
+    ``dead_letter_routes=False`` leaves ``/deadletters`` for the caller to mount on a store of its own.
+    """
     config = settings or get_settings()
     state: dict[str, SearchBackend] = {}
 
@@ -63,7 +69,11 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
     # The ingest service's HTTP front door (push, feeds, article versions) lives in this process too.
     from kabar_ingest.push_api import install_ingest_api  # noqa: PLC0415
 
-    install_ingest_api(app, config)
+    security = ApiSecurity(config)
+    install_security(app, security)
+    install_ingest_api(app, config, security=security)
+    if dead_letter_routes:
+        app.include_router(deadletter_router(config, security))
     if config.mode == "services":  # the queues exist only there
         metrics.register_queue_collector(config.redis_url, config.key_prefix)
 
@@ -97,7 +107,7 @@ def create_app(settings: KabarSettings | None = None) -> FastAPI:
         return Response(metrics.render_latest(), media_type="text/plain; version=0.0.4")
 
     app.include_router(web.router(backend))
-    app.include_router(watchlist_router(config))  # POST/GET/DELETE /watchlists (kabar_search.watch.api)
+    app.include_router(watchlist_router(config, security))  # POST/GET/DELETE /watchlists (kabar_search.watch.api)
     return app
 
 

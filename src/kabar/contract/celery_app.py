@@ -14,25 +14,40 @@ Failure policy (shared by every stage):
   (killed, out of memory, crashed in C code) is dead-lettered instead of run again, so
   one poisonous message cannot keep a worker in a crash loop.
 
-Nothing is lost when Redis goes away (the broker *and* the dead-letter store):
-a message is acknowledged only once its outcome is safe in Redis: the output forwarded,
-the retry scheduled or the dead letter written. Each of those hand-offs is retried in
-the worker for up to ``KABAR_HANDOFF_TIMEOUT`` seconds; after that the message is given
-back (``Reject(requeue=True)``), and if even that cannot reach Redis it stays in Redis'
-list of unacknowledged messages and is delivered again after
-``KABAR_BROKER_VISIBILITY_TIMEOUT``. Celery's own retry would have *dropped* it: when
-``Task.retry`` cannot publish the retry it raises ``Reject(requeue=False)``, and on the
-Redis transport rejecting without requeue deletes the message. For the same reason
-``task_acks_on_failure_or_timeout=False`` would not keep a failed message on Redis (it
-rejects without requeue, which is a delete), so the tasks never end in a failure state:
-every path ends acknowledged-after-hand-off or requeued.
+Nothing is lost when Redis (the broker *and* the dead-letter store) goes away or a
+worker is killed:
+
+- A message is acknowledged only once its outcome is safe in Redis: the output
+  forwarded, the retry scheduled or the dead letter written. Each hand-off is retried in
+  the worker for up to ``KABAR_HANDOFF_TIMEOUT`` seconds; after that the message is given
+  back (``Reject(requeue=True)``), and if even that cannot reach Redis it stays in Redis'
+  list of unacknowledged messages and is delivered again after
+  ``KABAR_BROKER_VISIBILITY_TIMEOUT``. Celery's own retry would *drop* it: when
+  ``Task.retry`` cannot publish the retry it raises ``Reject(requeue=False)``, and on the
+  Redis transport a reject without requeue deletes the message. For the same reason
+  ``task_acks_on_failure_or_timeout=False`` would not keep a failed message on Redis, so
+  tasks never end in a failure state: every path ends acknowledged after its hand-off,
+  or requeued.
+- The in-flight ledger closes the gap the Redis transport leaves: kombu takes a message
+  off its queue with ``BRPOP`` and only then records it as unacknowledged, so a message
+  whose worker dies, or whose Redis crashes, between the two is gone from both (celery
+  #7950, kombu #305). Every message sent through this module (``enqueue``, ``forward``,
+  replays) is first recorded under its task id in ``{prefix}:inflight``, and the task
+  removes the record once its outcome is safe. Each worker's parent process looks every
+  ``KABAR_INFLIGHT_CHECK_INTERVAL`` seconds for records older than
+  ``KABAR_INFLIGHT_TIMEOUT`` whose queue is empty and which no worker holds, and sends
+  those again under the same task id. Stages are idempotent, so the rare needless resend
+  costs a repeat, never a duplicate.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final, Protocol, TypeVar
@@ -40,6 +55,7 @@ from typing import Any, Final, Protocol, TypeVar
 import redis
 from celery import Celery, Task
 from celery.exceptions import Reject, Retry
+from celery.signals import worker_ready, worker_shutdown
 from elastic_transport import TransportError
 from kombu import Queue  # type: ignore[attr-defined]
 from pydantic import BaseModel, ValidationError
@@ -54,6 +70,8 @@ log = logging.getLogger(__name__)
 STAGES: Final = ("feeds", "ingest", "enrich", "index")
 # feeds: fetch a page a feed announced; its RawDocument then goes through ingest like a file's.
 NEXT_STAGE: Final[dict[str, str]] = {"feeds": "ingest", "ingest": "enrich", "enrich": "index"}
+# Dead-letter stages whose queue has another name: watchlist alerts ("kabar.alert") run on "alerts".
+QUEUE_OF_STAGE: Final[dict[str, str]] = {"alert": "alerts"}
 
 Payload = dict[str, Any]
 T = TypeVar("T")
@@ -95,8 +113,8 @@ class HandoffFailed(Exception):
 
 
 class ReliabilityTuning(BaseSettings):
-    """``KABAR_BROKER_VISIBILITY_TIMEOUT``, ``KABAR_BROKER_RESTORE_INTERVAL``, ``KABAR_HANDOFF_TIMEOUT``,
-    ``KABAR_TASK_RETRY_BACKOFF_BASE`` and ``KABAR_TASK_MAX_DELIVERIES``.
+    """``KABAR_BROKER_*``, ``KABAR_HANDOFF_TIMEOUT``, ``KABAR_TASK_RETRY_BACKOFF_BASE``,
+    ``KABAR_TASK_MAX_DELIVERIES`` and ``KABAR_INFLIGHT_*``.
 
     Kept here until they join ``KabarSettings`` in the contract.
     """
@@ -117,6 +135,10 @@ class ReliabilityTuning(BaseSettings):
     task_retry_backoff_base: float = 4.0
     # Deliveries of one attempt at a message before it counts as poisonous (see PoisonMessage).
     task_max_deliveries: int = 5
+    # The in-flight ledger: a message not finished this long after it was sent, whose queue is
+    # empty and which no worker holds, was lost in transit and is sent again.
+    inflight_timeout: float = 120.0
+    inflight_check_interval: float = 15.0
 
 
 def task_name(stage: str) -> str:
@@ -166,20 +188,125 @@ def create_celery_app(settings: KabarSettings, tuning: ReliabilityTuning | None 
 app = create_celery_app(get_settings())
 
 
-def forward(stage: str, message: BaseModel) -> None:
+class InflightLedger:
+    """Every message sent and not yet finished, by task id: what ``reconcile`` sends again if it is lost.
+
+    ``{prefix}:inflight`` maps a task id to its stage and payload; ``{prefix}:inflight:STAGE``
+    orders that stage's task ids by when they are due (sent, or a retry's countdown over).
+    ``{prefix}:deliveries`` counts the deliveries of each attempt (see ``PoisonMessage``).
+    """
+
+    def __init__(self, client: redis.Redis[bytes] | None, key_prefix: str) -> None:
+        self._redis = client
+        self._prefix = key_prefix
+        self._records = f"{key_prefix}:inflight"
+        self._deliveries = f"{key_prefix}:deliveries"
+        self._lock = f"{key_prefix}:inflight:lock"
+
+    def _due(self, stage: str) -> str:
+        return f"{self._records}:{stage}"
+
+    def sent(self, task_id: str, stage: str, payload: Any, due: float | None = None) -> None:
+        if self._redis is None:
+            return
+        pipe = self._redis.pipeline()
+        pipe.hset(self._records, task_id, json.dumps({"stage": stage, "payload": payload}, ensure_ascii=False))
+        pipe.zadd(self._due(stage), {task_id: due or time.time()})
+        pipe.execute()
+
+    def started(self, delivery: str) -> int:
+        """Count a delivery of one attempt; the count is what ``finished`` clears."""
+        if self._redis is None:
+            return 1
+        try:
+            return int(self._redis.hincrby(self._deliveries, delivery, 1))
+        except redis.RedisError:
+            return 1  # cannot count now: run it (a lost count only delays poison detection)
+
+    def finished(self, delivery: str, task_id: str, stage: str, *, done: bool, retry_due: float | None = None) -> None:
+        """The attempt is over: ``done`` (the record goes), or a retry is due at ``retry_due``."""
+        if self._redis is None:
+            return
+        pipe = self._redis.pipeline()
+        pipe.hdel(self._deliveries, delivery)
+        if done:
+            pipe.hdel(self._records, task_id)
+            pipe.zrem(self._due(stage), task_id)
+        elif retry_due is not None:
+            pipe.zadd(self._due(stage), {task_id: retry_due}, xx=True)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:  # a record left behind costs one needless resend, later
+            log.warning("could not update the in-flight record of %s: %s", task_id, describe(exc))
+
+    def reconcile(self, older_than: float, send: Callable[[str, Any, str], None], lock_for: float,
+                  batch: int = 500) -> int:
+        """Send again what was lost in transit; returns how many. One worker at a time (a Redis lock)."""
+        if self._redis is None or not self._redis.set(self._lock, "1", nx=True, ex=max(1, int(lock_for))):
+            return 0
+        held = self._held_task_ids()
+        now = time.time()
+        resent = 0
+        for stage in STAGES:
+            if self._redis.llen(stage):
+                continue  # what waits may be queued: only an empty queue proves a record is lost
+            stale = [raw.decode() for raw in self._redis.zrangebyscore(self._due(stage), "-inf", now - older_than,
+                                                                       start=0, num=batch)]
+            lost = [task_id for task_id in stale if task_id not in held]
+            records = self._redis.hmget(self._records, lost) if lost else []
+            for task_id, raw in zip(lost, records, strict=True):
+                if raw is None:
+                    self._redis.zrem(self._due(stage), task_id)
+                    continue
+                record = json.loads(raw)
+                self._redis.zadd(self._due(stage), {task_id: now})
+                send(stage, record["payload"], task_id)
+                resent += 1
+        if resent:
+            log.warning("re-sent %d message(s) lost in transit (see kabar.contract.celery_app)", resent)
+        return resent
+
+    def _held_task_ids(self) -> set[str]:
+        """Task ids of the messages workers hold now (kombu's unacknowledged messages)."""
+        assert self._redis is not None
+        held = set()
+        for raw in self._redis.hvals("unacked"):
+            try:
+                held.add(str(json.loads(raw)[0]["headers"]["id"]))
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+        return held
+
+
+@lru_cache(maxsize=1)
+def ledger() -> InflightLedger:
+    settings = get_settings()
+    client = redis.Redis.from_url(settings.redis_url) if settings.state_backend_name == "redis" else None
+    return InflightLedger(client, settings.key_prefix)
+
+
+def _send(stage: str, payload: Any, task_id: str | None = None) -> str:
+    """Record the message in the in-flight ledger, then put it on ``stage``'s queue."""
+    task_id = task_id or str(uuid.uuid4())
+    ledger().sent(task_id, stage, payload)
+    app.send_task(task_name(stage), args=[payload], queue=QUEUE_OF_STAGE.get(stage, stage), task_id=task_id)
+    return task_id
+
+
+def forward(stage: str, message: BaseModel, task_id: str | None = None) -> None:
     """Send a stage's output to the next stage's queue, if there is a next stage."""
     next_stage = NEXT_STAGE.get(stage)
     if next_stage is not None:
-        app.send_task(task_name(next_stage), args=[message.model_dump(mode="json")], queue=next_stage)
+        _send(next_stage, message.model_dump(mode="json"), task_id)
 
 
 def enqueue(stage: str, message: BaseModel) -> None:
     """Put a message on a stage's own queue (used by the CLI, the API and replays)."""
-    app.send_task(task_name(stage), args=[message.model_dump(mode="json")], queue=stage)
+    _send(stage, message.model_dump(mode="json"))
 
 
 def enqueue_payload(stage: str, payload: Any) -> None:
-    app.send_task(task_name(stage), args=[payload], queue=stage)
+    _send(stage, payload)
 
 
 @lru_cache(maxsize=1)
@@ -239,32 +366,6 @@ def is_deterministic(exc: BaseException) -> bool:
     return isinstance(exc, DETERMINISTIC_ERRORS) and not isinstance(exc, _IO_ERRORS)
 
 
-class _Deliveries:
-    """How many times each attempt at a message was delivered: counts deaths of the worker under it."""
-
-    def __init__(self, settings: KabarSettings) -> None:
-        self._redis: redis.Redis[bytes] | None = (
-            redis.Redis.from_url(settings.redis_url) if settings.state_backend_name == "redis" else None
-        )
-        self._key = f"{settings.key_prefix}:deliveries"
-
-    def start(self, key: str) -> int:
-        if self._redis is None:
-            return 1
-        try:
-            return int(self._redis.hincrby(self._key, key, 1))
-        except redis.RedisError:
-            return 1  # cannot count now: run it (a lost count only delays poison detection)
-
-    def done(self, key: str) -> None:
-        if self._redis is None:
-            return
-        try:
-            self._redis.hdel(self._key, key)
-        except redis.RedisError:
-            log.warning("could not clear the delivery count of %s", key)
-
-
 def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> Task:
     """Register the Celery task for ``stage``; the handler is built once per worker process."""
     settings = get_settings()
@@ -277,6 +378,14 @@ def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> T
     return run
 
 
+class _Outcome:
+    """How an attempt ended, for the ledger: finished (``done``) or a retry due at ``retry_due``."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.retry_due: float | None = None
+
+
 class _StageRunner:
     """What ``register_stage``'s task does with one delivery of a message."""
 
@@ -285,7 +394,6 @@ class _StageRunner:
         self.stage = stage
         self._handler_factory = handler_factory
         self._handler: StageHandler | None = None
-        self._deliveries: _Deliveries | None = None
         self.settings = settings
         self.tuning = tuning
 
@@ -294,62 +402,61 @@ class _StageRunner:
             self._handler = self._handler_factory()
         return self._handler
 
-    def deliveries(self) -> _Deliveries:
-        if self._deliveries is None:
-            self._deliveries = _Deliveries(self.settings)
-        return self._deliveries
-
     def run(self, task: Task, payload: Any) -> None:
-        delivery_key = f"{self.stage}:{task.request.id}:{task.request.retries}"
+        task_id = str(task.request.id)
+        delivery = f"{self.stage}:{task_id}:{task.request.retries}"
+        outcome = _Outcome()
         with metrics.observe_stage(self.stage):
             # Counted before, cleared after: a count left behind is a worker that died under the message.
-            delivery = self.deliveries().start(delivery_key)
+            deliveries = ledger().started(delivery)
             try:
-                processed = self._process(task, payload, delivery)
+                processed = self._process(task, payload, deliveries, outcome)
             except HandoffFailed as exc:
                 log.error("stage %s: %s; the message goes back to its queue", self.stage, exc)  # noqa: TRY400
                 raise Reject(str(exc), requeue=True) from exc
             finally:
-                self.deliveries().done(delivery_key)
+                ledger().finished(delivery, task_id, self.stage, done=outcome.done, retry_due=outcome.retry_due)
         if processed:
             metrics.STAGE_PROCESSED.labels(self.stage).inc()
 
-    def _process(self, task: Task, payload: Any, delivery: int) -> bool:
+    def _process(self, task: Task, payload: Any, deliveries: int, outcome: _Outcome) -> bool:
         """One attempt at a message; True when it was processed, False when it was dead-lettered.
 
         Raises ``Retry`` once a retry is safely scheduled, ``HandoffFailed`` when Redis is out of reach.
         """
         attempt = task.request.retries + 1
-        if delivery > self.tuning.task_max_deliveries:
-            died = PoisonMessage(f"the worker died {delivery - 1} times while processing this message "
+        if deliveries > self.tuning.task_max_deliveries:
+            died = PoisonMessage(f"the worker died {deliveries - 1} times while processing this message "
                                  "(killed, out of memory or crashed)")
-            self._give_up(payload, died, attempt, "permanent")
+            self._give_up(payload, died, attempt, "permanent", outcome)
             return False
         try:
             self._admit(payload)
             result = self.handler().handle(payload)
         except (PermanentError, ValidationError) as exc:
-            self._give_up(payload, exc, attempt, "permanent")
+            self._give_up(payload, exc, attempt, "permanent", outcome)
             return False
         except Exception as exc:
             if is_deterministic(exc):
                 log.exception("stage %s cannot process a message", self.stage)
-                self._give_up(payload, exc, attempt, "permanent")
+                self._give_up(payload, exc, attempt, "permanent", outcome)
                 return False
             metrics.STAGE_FAILED.labels(self.stage, "transient").inc()
             if task.request.retries >= task.max_retries:
-                self._give_up(payload, exc, attempt, "exhausted")
+                self._give_up(payload, exc, attempt, "exhausted", outcome)
                 return False
             log.warning("stage %s attempt %d failed, retrying: %s", self.stage, attempt, describe(exc))
-            raise self._schedule_retry(task, exc, attempt) from exc
+            raise self._schedule_retry(task, exc, attempt, outcome) from exc
         if result is not None:
-            hand_off(f"forward the {self.stage} output", lambda: forward(self.stage, result),
+            forwarded_id = str(uuid.uuid4())  # the same id for every try: a retried hand-off sends one message
+            hand_off(f"forward the {self.stage} output", lambda: forward(self.stage, result, forwarded_id),
                      self.tuning.handoff_timeout)
             try:
                 self.handler().after_forward(result)
             except Exception as exc:  # the output is on its way; missing this only means a repeat is not skipped
                 log.warning("stage %s: after_forward failed (the output was forwarded): %s", self.stage,
                             describe(exc))
+        outcome.done = True
         return True
 
     def _admit(self, payload: Any) -> None:
@@ -362,7 +469,7 @@ class _StageRunner:
         if not isinstance(payload, dict):
             raise PermanentError(f"a message must be a JSON object, not {type(payload).__name__}")
 
-    def _schedule_retry(self, task: Task, exc: Exception, attempt: int) -> Retry:
+    def _schedule_retry(self, task: Task, exc: Exception, attempt: int, outcome: _Outcome) -> Retry:
         """Publish the retry (a copy of the message with a countdown); the original is acknowledged after."""
         countdown = retry_delay(attempt, self.settings.task_retry_backoff_max, self.tuning.task_retry_backoff_base)
 
@@ -373,13 +480,58 @@ class _StageRunner:
                 raise ConnectionError(f"publishing the retry failed: {failed.reason}") from exc
             return scheduled
 
-        return hand_off("schedule a retry", publish, self.tuning.handoff_timeout)
+        scheduled = hand_off("schedule a retry", publish, self.tuning.handoff_timeout)
+        outcome.retry_due = time.time() + countdown
+        return scheduled
 
-    def _give_up(self, payload: Any, exc: BaseException, attempts: int, kind: str) -> None:
+    def _give_up(self, payload: Any, exc: BaseException, attempts: int, kind: str, outcome: _Outcome) -> None:
         if kind == "permanent":
             metrics.STAGE_FAILED.labels(self.stage, kind).inc()
         letter = hand_off("write the dead letter", lambda: dead_letters().put(self.stage, payload, exc, attempts),
                           self.tuning.handoff_timeout)
+        outcome.done = True
         metrics.STAGE_DEAD_LETTERED.labels(self.stage).inc()
         log.error("stage %s dead-lettered %s after %d attempt(s): %s", self.stage, letter.id, attempts,
                   letter.reason)
+
+
+class _Reconciler:
+    """The parent process of every worker: every interval, resend what the in-flight ledger says was lost."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if get_settings().state_backend_name != "redis" or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="kabar-inflight", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        tuning = reliability()
+        while not self._stop.wait(tuning.inflight_check_interval):
+            try:
+                ledger().reconcile(tuning.inflight_timeout, _resend, lock_for=tuning.inflight_check_interval * 0.8)
+            except Exception as exc:  # Redis away: the next round tries again
+                log.warning("in-flight check failed: %s", describe(exc))
+
+
+def _resend(stage: str, payload: Any, task_id: str) -> None:
+    app.send_task(task_name(stage), args=[payload], queue=stage, task_id=task_id)
+
+
+_reconciler = _Reconciler()
+
+
+@worker_ready.connect(weak=False)  # type: ignore[untyped-decorator]
+def _start_reconciler(**_: Any) -> None:
+    _reconciler.start()
+
+
+@worker_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
+def _stop_reconciler(**_: Any) -> None:
+    _reconciler.stop()

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Mode = Literal["embedded", "services"]
@@ -30,8 +30,9 @@ class KabarSettings(BaseSettings):
     search_backend: SearchBackendName | None = None
     state_backend: StateBackendName | None = None
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    elasticsearch_url: str = "http://127.0.0.1:9200"
+    # Left out of repr: a URL may carry a password.
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
+    elasticsearch_url: str = Field(default="http://127.0.0.1:9200", repr=False)
     elasticsearch_api_key: str | None = Field(default=None, repr=False)
     elasticsearch_server_mode: Literal["stack", "serverless"] = "stack"
     index_alias: str = "kabar-articles"
@@ -102,6 +103,13 @@ class KabarSettings(BaseSettings):
     versions_kept: int = Field(20, ge=2)
     # Keep each fetched or pushed page's HTML, gzip-compressed, under KABAR_DATA_DIR/raw/.
     keep_raw_html: bool = True
+
+    # ---- The HTTP API: write endpoints (push, feeds, watchlists, dead-letter replay) need this key;
+    # reads only when api_read_requires_key. CORS is off unless origins are listed.
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    api_read_requires_key: bool = False
+    api_max_request_bytes: int = Field(default=1024 * 1024, ge=1)
+    api_cors_origins: list[str] = Field(default_factory=list)
 
     metrics_port: int = 9100
     api_host: str = "127.0.0.1"

@@ -1,0 +1,675 @@
+"""Fault injection with real processes: every article indexed exactly once, whatever breaks.
+
+    python benchmarks/faults.py                                   # 10 trials of each scenario, 200 articles
+    python benchmarks/faults.py --trials 3 --articles 100 --scenarios kill-enrich search-outage
+    python benchmarks/faults.py --outage 60                       # the search server away 60 s (the default)
+
+Each trial builds its own stack on loopback, from real processes, and tears it down:
+- a private ``redis-server`` on a free port with ``--appendonly yes --appendfsync always`` in
+  a temporary directory (what docker-compose.yml runs), never the shared one on 6379;
+- ``osmem-server`` (the suite's Elasticsearch stand-in) behind a small loopback TCP proxy;
+- the three workers, started with the commands of docker-compose.yml
+  (``kabar worker ingest|enrich|index``), one process each;
+then queues N articles with ``kabar ingest FILE.json`` (services mode), injects one fault
+while they flow, waits until the pipeline is idle again and counts the index by id.
+
+Scenarios:
+- ``kill-enrich``, ``kill-index``: SIGKILL the whole worker (its parent and its pool process,
+  as the kernel's OOM killer or a lost node would) while it holds a message, then start a
+  new one (compose's restart policy). The message it held comes back after the visibility
+  timeout, from Redis' list of unacknowledged messages.
+- ``restart-redis``: SIGKILL ``redis-server`` (a crash, not a clean shutdown) and start it
+  again on the same append-only file ``--redis-down`` seconds later.
+- ``search-outage``: the search server unreachable for ``--outage`` seconds. osmem-server
+  keeps its index in memory, so stopping it would lose the index (and every count with it);
+  instead the proxy in front of it stops (listening socket closed, open connections cut:
+  connection refused, which is what a stopped Elasticsearch looks like to its clients) and
+  starts again. The SQLite backend would not do: it cannot be "down".
+
+The table gives per scenario: trials, articles per trial, lost (never indexed), duplicated
+(an id indexed twice, an unexpected id, or an article written twice), dead letters,
+extra deliveries (retries and redeliveries: at-least-once delivery at work, made harmless by
+idempotent stages) and the recovery time (from the fault to the last article indexed).
+
+Timing knobs the trials shorten, production defaults in brackets: in the kill and Redis
+scenarios the visibility timeout is 15 s [3600 s], the restore sweep 1 s [10 s], the hand-off
+timeout 10 s [120 s] and the retry cap 4 s [300 s]. The search-outage scenario keeps the
+default retry budget (5 retries, 62-124 s of backoff): that is what rides out a 60 s outage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
+SCENARIOS = ("kill-enrich", "kill-index", "restart-redis", "search-outage")
+STAGES = ("ingest", "enrich", "index")
+WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index": "index-worker"}
+ALIAS = "kabar-articles"
+_RESENT = re.compile(r"re-sent (\d+) message\(s\) lost in transit")
+
+FAST_RECOVERY = {  # kill and Redis scenarios: a held message comes back in 15 s, not an hour
+    "KABAR_BROKER_VISIBILITY_TIMEOUT": "15", "KABAR_BROKER_RESTORE_INTERVAL": "1", "KABAR_HANDOFF_TIMEOUT": "10",
+    "KABAR_TASK_RETRY_BACKOFF_MAX": "4", "KABAR_TASK_RETRY_BACKOFF_BASE": "1",
+    "KABAR_INFLIGHT_TIMEOUT": "10", "KABAR_INFLIGHT_CHECK_INTERVAL": "2",
+}
+DEFAULT_RETRIES = {  # search outage: the production retry budget; only the sweeps are faster
+    "KABAR_BROKER_VISIBILITY_TIMEOUT": "150", "KABAR_BROKER_RESTORE_INTERVAL": "1",
+    "KABAR_INFLIGHT_TIMEOUT": "10", "KABAR_INFLIGHT_CHECK_INTERVAL": "2",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except Exception as exc:  # what we wait for may not answer yet
+            last, result = exc, None
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what} (last error: {last})")
+
+
+def kabar_executable() -> str:
+    candidate = Path(sys.executable).with_name("kabar")
+    return str(candidate) if candidate.exists() else "kabar"
+
+
+def compose_worker_argv(stage: str) -> list[str]:
+    """The worker's command from docker-compose.yml, with this environment's ``kabar``."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"][WORKER_SERVICES[stage]]["command"]
+    assert command[0] == "kabar", command
+    return [kabar_executable(), *command[1:]]
+
+
+def kabar(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the ``kabar`` command with ``env``."""
+    return subprocess.run([kabar_executable(), *args], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+class Proc:
+    """A child process in its own session (so a signal reaches its whole group), logging to a file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.popen = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                      start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown handlers, no acknowledgements."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+        self._log.close()
+
+    def stop(self, grace: float = 15) -> None:
+        if self.popen.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return
+        with suppress(ProcessLookupError):  # pool processes left behind
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self._log.close()
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port; persistent (AOF, fsync always) when asked."""
+
+    def __init__(self, directory: Path, *, persistent: bool = True, password: str | None = None) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.persistent = persistent
+        self.password = password
+        self.proc: Proc | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis[bytes]:
+        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
+
+    def start(self) -> None:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--dir", str(self.directory), "--daemonize", "no", "--maxmemory-policy", "noeviction"]
+        argv += ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        self.proc = Proc("redis", argv, dict(os.environ), self.directory / "redis.log")
+        wait_for(lambda: self.client().ping(), 20, f"redis-server on port {self.port}", 0.05)
+
+    def crash(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop(grace=10)
+
+
+class TcpProxy:
+    """A loopback TCP proxy. ``stop`` closes the listening socket and cuts every connection, so
+    clients get "connection refused"; ``start`` listens on the same port again."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        listener.settimeout(0.2)
+        self._listener = listener
+        self._running.set()
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        self._running.clear()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for conn in connections:
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._running.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            client.settimeout(None)
+            with self._lock:
+                self._connections.update((client, upstream))
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for conn in (source, target):
+                with suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            with self._lock:
+                self._connections.difference_update((source, target))
+
+
+class Osmem:
+    """osmem-server (in memory: its index lives as long as the process)."""
+
+    def __init__(self) -> None:
+        from osmem_server import OsmemServer  # noqa: PLC0415 - a test extra
+
+        self.server = OsmemServer.start(freeze=False)
+        self.url: str = self.server.url
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+@dataclass
+class Stack:
+    """Redis, osmem-server behind a proxy, and the three workers of one trial."""
+
+    workdir: Path
+    tuning: dict[str, str]
+    search_backend: str = "elasticsearch"
+    redis_password: str | None = None
+    redis_server: RedisServer = field(init=False)
+    osmem: Osmem | None = field(init=False, default=None)
+    proxy: TcpProxy | None = field(init=False, default=None)
+    workers: dict[str, Proc] = field(init=False, default_factory=dict)
+    retired: list[Proc] = field(init=False, default_factory=list)
+    env: dict[str, str] = field(init=False, default_factory=dict)
+    restarts: list[str] = field(init=False, default_factory=list)  # workers that exited on their own
+    _lock: threading.RLock = field(init=False, default_factory=threading.RLock)
+    _stopping: threading.Event = field(init=False, default_factory=threading.Event)
+
+    def start(self, stages: tuple[str, ...] = STAGES) -> None:
+        self.redis_server = RedisServer(self.workdir / "redis", persistent=True, password=self.redis_password)
+        self.redis_server.start()
+        env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
+        env.update({
+            "KABAR_MODE": "services", "KABAR_DATA_DIR": str(self.workdir / "data"),
+            "KABAR_REDIS_URL": self.redis_server.url, "KABAR_WORKER_CONCURRENCY": "1", **self.tuning,
+        })
+        if self.search_backend == "elasticsearch":
+            self.osmem = Osmem()
+            self.proxy = TcpProxy(self.osmem.port)
+            self.proxy.start()
+            env.update({"KABAR_SEARCH_BACKEND": "elasticsearch", "KABAR_ELASTICSEARCH_URL": self.proxy.url,
+                        "KABAR_ELASTICSEARCH_SERVER_MODE": "serverless"})
+        else:
+            env["KABAR_SEARCH_BACKEND"] = "sqlite"
+        self.env = env
+        for stage in stages:
+            self.start_worker(stage, wait=False)
+        for stage in stages:
+            self.wait_ready(stage)
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def start_worker(self, stage: str, wait: bool = True) -> Proc:
+        env = {**self.env, "KABAR_METRICS_PORT": str(free_port())}
+        with self._lock:
+            number = sum(1 for proc in self.retired if proc.name.startswith(stage)) + 1
+            proc = Proc(f"{stage}-{number}", compose_worker_argv(stage), env,
+                        self.workdir / f"{stage}-worker-{number}.log")
+            self.workers[stage] = proc
+        if wait:
+            self.wait_ready(stage)
+        return proc
+
+    def _supervise(self) -> None:
+        """compose's ``restart: unless-stopped``: a worker that exits on its own is started again."""
+        while not self._stopping.wait(0.5):
+            with self._lock:
+                exited = [(stage, proc) for stage, proc in self.workers.items() if not proc.alive()]
+                for stage, proc in exited:
+                    self.workers.pop(stage)
+                    self.retired.append(proc)
+                    self.restarts.append(proc.name)
+            for stage, _ in exited:
+                if not self._stopping.is_set():
+                    time.sleep(1.0)
+                    self.start_worker(stage, wait=False)
+
+    def wait_ready(self, stage: str) -> None:
+        proc = self.workers[stage]
+
+        def ready() -> bool:
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} worker exited:\n{proc.log()[-3000:]}")
+            return " ready." in proc.log()
+
+        wait_for(ready, 90, f"the {stage} worker")
+
+    def kill_worker(self, stage: str) -> None:
+        with self._lock:
+            proc = self.workers.pop(stage)
+            proc.kill()
+            self.retired.append(proc)
+
+    def client(self) -> redis.Redis[bytes]:
+        return self.redis_server.client()
+
+    def kabar(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return kabar(self.env, *args, timeout=timeout)
+
+    def kabar_send(self, stage: str, payload: Any) -> None:
+        """Put a raw payload on a stage's queue, as another producer could (no reader, no ledger)."""
+        from celery import Celery  # noqa: PLC0415
+
+        producer = Celery("kabar-faults", broker=self.redis_server.url)
+        try:
+            producer.send_task(f"kabar.{stage}", args=[payload], queue=stage)
+        finally:
+            producer.close()
+
+    def ingest(self, path: Path) -> None:
+        """``kabar ingest PATH`` in services mode: the documents go onto the ingest queue."""
+        queued = self.kabar("ingest", str(path))
+        if queued.returncode != 0:
+            raise RuntimeError(f"kabar ingest failed: {queued.stderr[-2000:]}")
+
+    def indexed(self) -> list[tuple[str, int]]:
+        """(id, version) of every article in the index, read from the search server itself."""
+        if self.search_backend != "elasticsearch":
+            return self._indexed_sqlite()
+        assert self.osmem is not None
+        httpx.post(f"{self.osmem.url}/{ALIAS}/_refresh", timeout=30)
+        response = httpx.post(f"{self.osmem.url}/{ALIAS}/_search", timeout=60, json={
+            "size": 10000, "query": {"match_all": {}}, "_source": ["id", "version"], "track_total_hits": True})
+        if response.status_code == 404:
+            return []
+        response.raise_for_status()
+        hits = response.json()["hits"]["hits"]
+        return [(hit["_id"], int(hit["_source"].get("version", 1))) for hit in hits]
+
+    def _indexed_sqlite(self) -> list[tuple[str, int]]:
+        import sqlite3  # noqa: PLC0415
+
+        path = self.workdir / "data" / "search.sqlite3"
+        if not path.exists():
+            return []
+        with sqlite3.connect(path, timeout=30) as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+            version = "version" if "version" in columns else "1"
+            return [(str(row[0]), int(row[1])) for row in db.execute(f"SELECT id, {version} FROM articles")]
+
+    def pipeline_idle(self) -> bool:
+        """No message waiting in a queue, none held by a worker (in progress or a retry's countdown), and
+        none recorded in flight."""
+        client = self.client()
+        pipe = client.pipeline()
+        for stage in STAGES:
+            pipe.llen(stage)
+        pipe.hlen("unacked")
+        pipe.hlen("kabar:inflight")
+        return not any(pipe.execute())
+
+    def held_by(self, stage: str) -> int:
+        """Messages of ``stage``'s queue that a worker has taken and not acknowledged."""
+        held = 0
+        for raw in self.client().hvals("unacked"):
+            with suppress(ValueError, IndexError):
+                if json.loads(raw)[2] == stage:
+                    held += 1
+        return held
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.client().hvals("kabar:deadletters")]
+
+    def resent(self) -> int:
+        """Messages the in-flight ledger found lost in transit and sent again."""
+        with self._lock:
+            procs = [*self.retired, *self.workers.values()]
+        return sum(int(match) for proc in procs for match in _RESENT.findall(proc.log()))
+
+    def deliveries(self) -> int:
+        """Task deliveries across every worker log, retries and redeliveries included."""
+        with self._lock:
+            procs = [*self.retired, *self.workers.values()]
+        return sum(proc.log().count("] received") for proc in procs)
+
+    def logs(self, tail: int = 3000) -> str:
+        with self._lock:
+            procs = [*self.retired, *self.workers.values()]
+        return "\n".join(f"==== {proc.name}\n{proc.log()[-tail:]}" for proc in procs)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            workers = list(self.workers.values())
+        for proc in workers:
+            proc.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
+        if self.osmem is not None:
+            self.osmem.stop()
+        self.redis_server.stop()
+
+
+@contextmanager
+def running_stack(workdir: Path, tuning: dict[str, str], **options: Any) -> Iterator[Stack]:
+    stack = Stack(workdir, tuning, **options)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def load_articles(count: int, tag: str, offset: int = 0) -> list[dict[str, Any]]:
+    """``count`` articles, each with its own URL (so its own id): from the IndoSum corpus when it is
+    there (read in place), made up otherwise."""
+    records: list[dict[str, Any]] = []
+    if CORPUS.exists():
+        with CORPUS.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines):
+                if number < offset:
+                    continue
+                record = json.loads(line)
+                records.append({"title": record["id"].split("-", 1)[-1].replace("-", " ").capitalize(),
+                                "text": record["text"], "published_at": record["date_from_id"]})
+                if len(records) >= count:
+                    break
+    words = ["pemerintah", "kota", "warga", "jalan", "banjir", "harga", "pasar", "sekolah", "guru", "dokter", "rumah",
+             "sakit", "desa", "pantai", "kapal", "pelabuhan", "petani", "beras", "listrik", "air", "jembatan"]
+    while len(records) < count:
+        n = len(records) + offset
+        sentences = [f"Berita {n} bagian {part}: {' '.join(words[(n * 7 + part + k) % len(words)] for k in range(12))}."
+                     for part in range(8)]
+        records.append({"title": f"Berita uji nomor {n}", "text": " ".join(sentences),
+                        "published_at": "2024-05-01T08:00:00Z"})
+    return [{**record, "url": f"https://faults.kabar.test/{tag}/{number}"} for number, record in enumerate(records)]
+
+
+def expected_ids(articles: list[dict[str, Any]]) -> set[str]:
+    from kabar_ingest.identity import article_id, canonical_url  # noqa: PLC0415
+
+    return {article_id(canonical_url(article["url"]), "") for article in articles}
+
+
+@dataclass
+class TrialResult:
+    scenario: str
+    articles: int
+    indexed: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    dead_letters: int = 0
+    extra_deliveries: int = 0
+    restarts: list[str] = field(default_factory=list)
+    resent: int = 0
+    indexed_at_fault: int = -1
+    held_at_fault: int = 0
+    fault_felt: bool = False
+    recovery_s: float = float("nan")
+    elapsed_s: float = 0.0
+    error: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.lost == 0 and self.duplicated == 0 and self.dead_letters == 0
+
+
+def run_trial(scenario: str, articles: int, workdir: Path, *, outage: float = 60.0, redis_down: float = 2.0,
+              settle_timeout: float = 240.0, offset: int = 0) -> TrialResult:
+    """One trial of ``scenario``; the stack is torn down before it returns."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}")
+    started = time.monotonic()
+    result = TrialResult(scenario, articles)
+    batch = load_articles(articles, workdir.name, offset)
+    wanted = expected_ids(batch)
+    source = workdir / "articles.json"
+    source.write_text(json.dumps([{key: article[key] for key in ("url", "title", "text", "published_at")}
+                                  for article in batch], ensure_ascii=False))
+    tuning = DEFAULT_RETRIES if scenario == "search-outage" else FAST_RECOVERY
+    with running_stack(workdir, tuning) as stack:
+        try:
+            stack.ingest(source)
+            fault_at = _inject(stack, scenario, result, articles, outage=outage, redis_down=redis_down)
+            wait_for(lambda: len({doc_id for doc_id, _ in stack.indexed()} & wanted) == len(wanted),
+                     settle_timeout, f"{len(wanted)} articles indexed")
+            result.recovery_s = time.monotonic() - fault_at
+            wait_for(stack.pipeline_idle, settle_timeout, "the queues to drain")
+        except Exception as exc:
+            result.error = f"{type(exc).__name__}: {exc}\n{stack.logs()}"
+        _count(stack, result, wanted)
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def _inject(stack: Stack, scenario: str, result: TrialResult, articles: int, *, outage: float,
+            redis_down: float) -> float:
+    """Wait until the articles are flowing, break something, and return when it broke (monotonic)."""
+    def progress() -> int:
+        return len(stack.indexed())
+
+    def flowing() -> bool:
+        return progress() >= max(1, articles // 5)
+
+    if scenario in ("kill-enrich", "kill-index"):
+        stage = scenario.split("-", 1)[1]
+        # Mid-batch: articles already through, and the worker holding one right now.
+        wait_for(lambda: flowing() and stack.held_by(stage) > 0, 120, f"the {stage} worker busy mid-batch", 0.02)
+        result.held_at_fault = stack.held_by(stage)
+        result.indexed_at_fault = progress()
+        fault_at = time.monotonic()
+        stack.kill_worker(stage)
+        result.fault_felt = result.held_at_fault > 0
+        time.sleep(1.0)
+        stack.start_worker(stage)
+        return fault_at
+    wait_for(flowing, 120, "articles flowing", 0.05)
+    result.indexed_at_fault = progress()
+    fault_at = time.monotonic()
+    if scenario == "restart-redis":
+        result.held_at_fault = sum(stack.held_by(stage) for stage in STAGES)
+        stack.redis_server.crash()
+        time.sleep(redis_down)
+        stack.redis_server.start()
+        result.fault_felt = "Connection to broker lost" in stack.logs(tail=10**7)
+        return fault_at
+    assert stack.proxy is not None
+    stack.proxy.stop()
+    time.sleep(outage)
+    stack.proxy.start()
+    result.fault_felt = "retrying" in stack.logs(tail=10**7)
+    return fault_at
+
+
+def _count(stack: Stack, result: TrialResult, wanted: set[str]) -> None:
+    try:
+        docs = stack.indexed()
+        ids = [doc_id for doc_id, _ in docs]
+        distinct = set(ids)
+        result.indexed = len(distinct & wanted)
+        result.lost = len(wanted - distinct)
+        rewritten = sum(1 for _, version in docs if version > 1)
+        result.duplicated = (len(ids) - len(distinct)) + len(distinct - wanted) + rewritten
+        letters = stack.dead_letters()
+        result.dead_letters = len(letters)
+        result.reasons = sorted({letter["reason"] for letter in letters})
+        result.extra_deliveries = stack.deliveries() - 3 * len(wanted)
+        result.restarts = list(stack.restarts)
+        result.resent = stack.resent()
+    except Exception as exc:
+        result.error = (result.error or "") + f"\ncounting failed: {type(exc).__name__}: {exc}"
+
+
+def print_table(results: list[TrialResult]) -> None:
+    header = (f"{'scenario':15} {'trials':>6} {'articles':>8} {'lost':>5} {'dup':>4} {'dead':>5} {'failed':>6} "
+              f"{'felt':>5} {'restarts':>8} {'resent':>6} {'extra deliv.':>12} {'recovery s (median/max)':>24} "
+              f"{'trial s':>8}")
+    print(header)
+    print("-" * len(header))
+    for scenario in dict.fromkeys(result.scenario for result in results):
+        rows = [result for result in results if result.scenario == scenario]
+        recoveries = [row.recovery_s for row in rows if row.recovery_s == row.recovery_s]
+        recovery = f"{statistics.median(recoveries):.1f} / {max(recoveries):.1f}" if recoveries else "-"
+        print(f"{scenario:15} {len(rows):>6} {rows[0].articles:>8} {sum(r.lost for r in rows):>5} "
+              f"{sum(r.duplicated for r in rows):>4} {sum(r.dead_letters for r in rows):>5} "
+              f"{sum(1 for r in rows if r.error):>6} {sum(r.fault_felt for r in rows):>5} "
+              f"{sum(len(r.restarts) for r in rows):>8} {sum(r.resent for r in rows):>6} "
+              f"{sum(r.extra_deliveries for r in rows):>12} {recovery:>24} "
+              f"{statistics.mean(r.elapsed_s for r in rows):>8.1f}")
+    print("lost, dup, dead: summed over the trials (all must be 0); failed: trials that errored or timed out;")
+    print("felt: trials in which the fault hit work in flight; restarts: workers that exited on their own and were")
+    print("started again (compose's restart policy); resent: messages lost in transit (taken off a queue by a")
+    print("worker or Redis that died before recording them) found by the in-flight ledger and sent again;")
+    print("extra deliv.: retries and redeliveries, summed.")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--outage", type=float, default=60.0, help="seconds the search server is away")
+    parser.add_argument("--redis-down", type=float, default=2.0, help="seconds between Redis' crash and restart")
+    parser.add_argument("--keep", action="store_true", help="keep each trial's directory (logs) in /tmp")
+    args = parser.parse_args()
+    results: list[TrialResult] = []
+    for scenario in args.scenarios:
+        for trial in range(args.trials):
+            workdir = Path(tempfile.mkdtemp(prefix=f"kabar-faults-{scenario}-{trial}-"))
+            result = run_trial(scenario, args.articles, workdir, outage=args.outage, redis_down=args.redis_down,
+                               offset=trial * args.articles)
+            results.append(result)
+            status = "ok" if result.ok else f"FAILED: {(result.error or '').splitlines()[0] if result.error else ''}"
+            print(f"# {scenario} trial {trial + 1}: indexed {result.indexed}/{result.articles}, lost {result.lost}, "
+                  f"duplicated {result.duplicated}, dead letters {result.dead_letters}, held at fault "
+                  f"{result.held_at_fault}, restarted {result.restarts or '-'}, resent {result.resent}, "
+                  f"recovery {result.recovery_s:.1f} s, "
+                  f"{result.elapsed_s:.0f} s: {status}",
+                  flush=True)
+            if result.reasons:
+                print(f"#   dead-letter reasons: {result.reasons}", flush=True)
+            if not args.keep and result.ok:
+                subprocess.run(["rm", "-rf", str(workdir)], check=False)
+            elif not result.ok:
+                print(f"#   logs kept in {workdir}", flush=True)
+    print()
+    print_table(results)
+    return 0 if all(result.ok for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
