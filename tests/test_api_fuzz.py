@@ -47,7 +47,7 @@ def fuzz_app(data_dir: Path) -> FastAPI:
     config = KabarSettings(mode="embedded", data_dir=data_dir)
     backend = open_backend(config)
     backend.upsert_many(NEWSROOM, refresh=True)
-    letters = SqliteDeadLetterStore(data_dir / "letters.sqlite3")
+    letters = SqliteDeadLetterStore(data_dir / "deadletters.sqlite3")  # where the configured store keeps them
     for number in range(3):
         letters.put("ingest", {"n": number}, ValueError("bad"), 1)
     backend.close()
@@ -82,49 +82,44 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", FUZZED_APP)  # runs the
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 STRICT = [not_a_server_error, status_code_conformance, content_type_conformance]
-# Two defects the fuzzing found in routes outside issue #6's files, recognised from the spec itself so that a
-# route added later with the same defect is caught the same way:
-# 1. a route with a JSON body answers 400 ("There was an error parsing the body") to a body that is not JSON,
-#    but does not document 400;
-# 2. a route whose 422 is a problem detail (application/problem+json) documents FastAPI's default 422
-#    (application/json) instead.
-# Routes with either defect are fuzzed for 500s only (and listed by an expected failure): once a route is fixed
-# it leaves this set by itself (its spec changes) and joins the strict test.
-KNOWN_DEFECTS = ("routes with a JSON body must document 400 (kabar_search.watch.api, the feeds router); "
-                 "routes whose 422 is a problem detail must document it as application/problem+json "
-                 "(GET /articles/{article_id}/versions in kabar_search.api: responses=_PROBLEMS)")
-
-
-def has_known_defect(context: Any) -> bool:
-    raw = context.operation.definition.raw
-    responses = raw.get("responses", {})
-    undocumented_400 = "requestBody" in raw and "400" not in responses
-    default_422 = "422" in responses and PROBLEM_TYPE not in responses["422"].get("content", {})
-    return bool(undocumented_400 or default_422)
-
-
 PROBLEM_TYPE = "application/problem+json"
-documented = schema.exclude(func=has_known_defect)
-defective = schema.include(func=has_known_defect)
 
 
-@documented.parametrize()
+def spec_defects(raw: dict[str, Any]) -> list[str]:
+    """What an operation's spec leaves out of what the app answers (defects the fuzzing once found).
+
+    A route with a JSON body answers 400 to a body that is not JSON, so it must document 400;
+    every 422 is a problem detail, so a documented 422 must say application/problem+json
+    (FastAPI's default 422 says application/json).
+    """
+    responses = raw.get("responses", {})
+    defects = []
+    if "requestBody" in raw and "400" not in responses:
+        defects.append("a JSON body but no 400")
+    if "422" in responses and PROBLEM_TYPE not in responses["422"].get("content", {}):
+        defects.append("a 422 that is not application/problem+json")
+    return defects
+
+
+@schema.parametrize()
 @FUZZ
 def test_every_answer_is_documented_and_never_a_500(case: Any) -> None:
     case.call_and_validate(headers={"X-API-Key": KEY}, checks=STRICT)
 
 
-@defective.parametrize()
-@FUZZ
-def test_routes_with_known_defects_never_answer_500(case: Any) -> None:
-    case.call_and_validate(headers={"X-API-Key": KEY}, checks=[not_a_server_error])
+def test_no_route_documents_its_errors_wrongly() -> None:
+    found = {f"{operation.ok().method.upper()} {operation.ok().path}": spec_defects(operation.ok().definition.raw)
+             for operation in schema.get_all_operations()}
+    assert len(found) >= 15, sorted(found)  # every route was looked at, not an empty spec
+    assert {label: defects for label, defects in found.items() if defects} == {}
 
 
-def test_no_route_has_a_known_defect() -> None:
-    """Reports (as an expected failure) the routes fuzzed for 500s only, until their specs are fixed."""
-    names = [operation.ok().label for operation in defective.get_all_operations()]
-    if names:
-        pytest.xfail(f"{len(names)} route(s) with a known defect: {', '.join(sorted(names))}. {KNOWN_DEFECTS}")
+def test_the_defect_check_catches_both_defects() -> None:
+    body: dict[str, Any] = {"requestBody": {}, "responses": {"201": {}}}
+    default_422: dict[str, Any] = {"responses": {"422": {"content": {"application/json": {}}}}}
+    assert spec_defects(body) == ["a JSON body but no 400"]
+    assert spec_defects(default_422) == ["a 422 that is not application/problem+json"]
+    assert spec_defects({"requestBody": {}, "responses": {"400": {}, "422": {"content": {PROBLEM_TYPE: {}}}}}) == []
 
 
 def test_the_fuzzed_spec_covers_every_route() -> None:
@@ -221,6 +216,59 @@ def test_the_search_api_sends_no_cors_headers_by_default(tmp_path: Path) -> None
     with TestClient(fuzz_app(tmp_path)) as client:
         response = client.get("/healthz", headers={"Origin": "https://jahat.example"})
     assert response.status_code == 200 and "access-control-allow-origin" not in response.headers
+
+
+# Every read route of ``kabar api``, with what it answers once the guard lets the request through.
+READS = {
+    "/search?q=Kim": 200, "/articles/n01": 200, "/articles/n01/versions": 404, "/stories/story-a": 200,
+    "/": 200, "/?q=Kim": 200, "/view/articles/n01": 200, "/view/stories/story-a": 200,
+    "/feeds": 200, "/feeds/tidak-ada": 404, "/watchlists": 200, "/watchlists/tidak-ada": 404,
+}
+OPEN = ("/healthz", "/metrics", "/openapi.json")
+
+
+def newsroom_api(data_dir: Path, **security: Any) -> TestClient:
+    """``kabar api`` (embedded mode, the newsroom indexed) with these security settings."""
+    config = KabarSettings(mode="embedded", data_dir=data_dir, **security)
+    backend = open_backend(config)
+    backend.upsert_many(NEWSROOM, refresh=True)
+    backend.close()
+    return TestClient(create_app(config))
+
+
+def test_reads_are_open_by_default(tmp_path: Path) -> None:
+    for security in ({}, {"api_key": KEY}):
+        with newsroom_api(tmp_path / str(len(security)), **security) as client:
+            for path, status in READS.items():
+                assert client.get(path).status_code == status, (security, path)
+
+
+def test_every_read_route_can_require_the_key(tmp_path: Path) -> None:
+    with newsroom_api(tmp_path, api_key=KEY, api_read_requires_key=True) as client:
+        for path, status in READS.items():
+            refused = client.get(path)
+            assert refused.status_code == 401, (path, refused.status_code)
+            assert refused.headers["content-type"] == PROBLEM_TYPE, path
+            assert refused.headers["www-authenticate"] == "Bearer", path  # the handler keeps the headers
+            assert client.get(path, headers={"X-API-Key": "salah"}).status_code == 401, path
+            assert client.get(path, headers={"X-API-Key": KEY}).status_code == status, path
+            assert client.get(path, headers={"Authorization": f"Bearer {KEY}"}).status_code == status, path
+        for path in OPEN:
+            assert client.get(path).status_code == 200, path
+
+
+def test_reads_that_require_a_key_nobody_configured_are_off(tmp_path: Path) -> None:
+    with newsroom_api(tmp_path, api_read_requires_key=True) as client:
+        for path in READS:
+            refused = client.get(path, headers={"X-API-Key": KEY})
+            assert refused.status_code == 403 and "KABAR_API_KEY" in refused.json()["detail"], path
+
+
+def test_problem_details_keep_the_exception_headers(tmp_path: Path) -> None:
+    with newsroom_api(tmp_path) as client:
+        wrong_method = client.put("/healthz")
+    assert wrong_method.status_code == 405 and wrong_method.headers["content-type"] == PROBLEM_TYPE
+    assert wrong_method.headers["allow"] == "GET"
 
 
 def test_urls_are_redacted_for_logs() -> None:

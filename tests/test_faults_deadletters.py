@@ -275,10 +275,10 @@ def test_the_dead_letter_api_lists_shows_and_replays_once(api: tuple[TestClient,
 
 
 def test_without_a_configured_key_the_dead_letter_api_is_closed(tmp_path: Path) -> None:
-    settings = KabarSettings(mode="embedded", data_dir=tmp_path / "data")
-    app = create_app(settings)
+    settings = KabarSettings(mode="embedded", data_dir=tmp_path / "data", api_key=None)
+    app = create_app(settings, dead_letter_routes=False)
     letters = SqliteDeadLetterStore(tmp_path / "letters.sqlite3")
-    app.include_router(deadletter_router(settings, ApiSecurity(ApiSecuritySettings()), store=letters, send=Recorder()))
+    app.include_router(deadletter_router(settings, ApiSecurity(settings), store=letters, send=Recorder()))
     with TestClient(app) as client:
         response = client.get("/deadletters", headers={"X-API-Key": "anything"})
     assert response.status_code == 403

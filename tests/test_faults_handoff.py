@@ -22,7 +22,6 @@ import pytest
 
 from kabar.contract.celery_app import (
     HandoffFailed,
-    ReliabilityTuning,
     create_celery_app,
     hand_off,
     retry_delay,
@@ -186,8 +185,8 @@ def test_a_message_that_keeps_killing_its_worker_is_dead_lettered(private_redis:
 def test_a_visibility_timeout_shorter_than_a_hold_is_refused() -> None:
     settings = KabarSettings(mode="services", task_retry_backoff_max=300, task_max_retries=5)
     with pytest.raises(ValueError, match=r"KABAR_BROKER_VISIBILITY_TIMEOUT \(60 s\) must be longer .* \(120 s\)"):
-        create_celery_app(settings, ReliabilityTuning(broker_visibility_timeout=60))
-    app = create_celery_app(settings, ReliabilityTuning(broker_visibility_timeout=600))
+        create_celery_app(settings.model_copy(update={"broker_visibility_timeout": 60}))
+    app = create_celery_app(settings.model_copy(update={"broker_visibility_timeout": 600}))
     options = app.conf.broker_transport_options
     assert options["visibility_timeout"] == 600 and options["unacked_mutex_expire"] == 200
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from bad_inputs.generate import UNSAFE_CHARS
 from kabar.contract.celery_app import PermanentError
 from kabar.contract.messages import RawDocument
-from kabar_ingest.cleaning import clean_text, is_furniture
+from kabar_ingest.cleaning import clean_text, clean_title, cut_at_word, is_furniture
 from kabar_ingest.identity import InvalidUrl, article_id, canonical_url, content_hash
-from kabar_ingest.reader import read_path
+from kabar_ingest.reader import MAX_TITLE_CHARS, read_path
 from kabar_ingest.stage import build_article
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -121,3 +122,72 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
     path.write_bytes(b"kata " * 300_000)
     result = read_path(path, max_bytes=1_000_000)
     assert result.error is not None and "over the 1.0 MB limit" in result.error
+
+
+# ---- titles: one line of visible text, of a sane length, whatever the source sent ----
+
+STORY = ("Pemerintah kota menyiapkan pompa air tambahan menjelang musim hujan.\tWarga diminta waspada.\n\n"
+         "Kepala dinas mengatakan perbaikan tanggul akan rampung pekan depan.\n\n"
+         "Relawan menyiapkan posko pengungsian di gedung sekolah dan balai warga.")
+LONG_TITLE = "Judul sangat panjang " * 500  # the bad-input corpus's 10k-character title
+
+
+def queued(title: str | None, content: str = STORY, fmt: str = "text") -> RawDocument:
+    """A message another producer put straight on the ingest queue: no reader checked it."""
+    return RawDocument.model_validate({"source": "push", "format": fmt, "content": content, "title": title,
+                                       "url": "https://kabar.test/judul"})
+
+
+def test_control_and_bidi_characters_leave_the_title() -> None:
+    dirty = "Judul\x1b[31m berwarna\x07 \u202edengan\u202c pembalik \u2066arah\u2069" + UNSAFE_CHARS
+    assert clean_title(dirty) == "Judul berwarna dengan pembalik arah"
+    for char in UNSAFE_CHARS + "\x9b\u2067\u2068":
+        assert char not in clean_title(f"Banjir{char} di Jakarta"), repr(char)
+
+
+def test_title_whitespace_is_collapsed_to_single_spaces() -> None:
+    assert clean_title("  Banjir\t di \n\n Jakarta\u00a0\u2028 utara\r\n ") == "Banjir di Jakarta utara"
+
+
+def test_a_long_title_is_cut_at_a_word_with_an_ellipsis() -> None:
+    title = clean_title(LONG_TITLE)
+    assert len(title) <= MAX_TITLE_CHARS and title.endswith("…")
+    kept = title.removesuffix("…")
+    assert LONG_TITLE.startswith(kept) and LONG_TITLE[len(kept)] == " "  # whole words only
+    assert len(kept) > MAX_TITLE_CHARS - len("panjang ") - 2  # and nothing more left out than a word
+
+
+def test_the_cut_keeps_what_fits_and_cuts_unspaced_text_where_it_must() -> None:
+    fits = ("a" * 9 + " ") * 99 + "a" * 10
+    assert len(fits) == MAX_TITLE_CHARS and clean_title(fits) == fits
+    assert clean_title(fits + "b") == fits[:-11] + "…"  # the last word did not fit whole
+    assert cut_at_word("x" * 5000, MAX_TITLE_CHARS) == "x" * (MAX_TITLE_CHARS - 1) + "…"
+    assert cut_at_word("Judul berita hari ini", 13) == "Judul berita…"
+
+
+def test_a_queued_document_gets_a_clean_short_title_and_keeps_its_text() -> None:
+    plain = build_article(queued(None))
+    dirty = build_article(queued("\u202e" + LONG_TITLE + "\x07"))
+    assert len(dirty.title) <= MAX_TITLE_CHARS and dirty.title.startswith("Judul sangat panjang Judul")
+    assert "\u202e" not in dirty.title and "\x07" not in dirty.title
+    assert dirty.text == plain.text == STORY  # the body, its tab and paragraphs, untouched by the title's cleaning
+
+
+def test_a_title_of_only_invisible_characters_is_taken_from_the_text() -> None:
+    article = build_article(queued("\u202e\u2066 \x07\t\u2069"))
+    assert article.title.startswith("Pemerintah kota menyiapkan pompa air") and "\t" not in article.title
+
+
+def test_the_headline_line_leaves_the_body_even_when_its_title_was_cleaned() -> None:
+    cleaned = clean_text(f"Banjir  di\u202e Jakarta utara\n\n{STORY}", "Banjir di Jakarta utara")
+    assert cleaned.title == "Banjir di Jakarta utara"
+    assert "Banjir" not in cleaned.text and cleaned.text.startswith("Pemerintah kota")
+
+
+def test_an_html_page_with_a_10k_character_title() -> None:
+    paragraphs = "".join(f"<p>{line}</p>" for line in STORY.split("\n\n"))
+    html = f"<html><head><title>{LONG_TITLE}</title></head><body><article>{paragraphs}</article></body></html>"
+    article = build_article(queued(None, html, "html"))
+    assert len(article.title) <= MAX_TITLE_CHARS and article.title.endswith("…")
+    assert LONG_TITLE.startswith(article.title.removesuffix("…") + " ")
+    assert "Relawan menyiapkan posko" in article.text

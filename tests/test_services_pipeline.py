@@ -50,7 +50,7 @@ def test_seeds_flow_through_queues_to_the_search_api(services: Services) -> None
         assert processed
     duration_count = metric_value(services.metrics_urls["enrich"], "kabar_stage_duration_seconds_count",
                                   'stage="enrich"')
-    assert duration_count >= 5
+    assert duration_count >= 1  # one queue message: the folder went as one batch
 
 
 def test_ingesting_the_same_seeds_twice_indexes_each_once(services: Services) -> None:

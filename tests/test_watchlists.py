@@ -18,8 +18,7 @@ import redis
 from pydantic import ValidationError
 
 from conftest import SEEDS, free_port, run_kabar
-from kabar.contract.settings import KabarSettings
-from kabar_search.watch.config import get_watch_settings, parse_networks
+from kabar.contract.settings import KabarSettings, get_settings, parse_networks
 from kabar_search.watch.delivery import deliver
 from kabar_search.watch.models import AlertDelivery, ArticleRef, Watchlist, WatchlistSpec
 from kabar_search.watch.store import RedisWatchlistStore, SqliteWatchlistStore, TooManyWatchlists, WatchlistStore
@@ -87,9 +86,9 @@ def receiver() -> Iterator[Receiver]:
 def watch_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """In-process settings for the API tests: an API key, and fresh watchlist settings."""
     monkeypatch.setenv("KABAR_API_KEY", API_KEY)
-    get_watch_settings.cache_clear()
+    get_settings.cache_clear()
     yield
-    get_watch_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def ref(article_id: str) -> ArticleRef:
@@ -252,7 +251,7 @@ def test_a_delivery_is_posted_once_and_dropped_for_a_removed_watchlist(receiver:
     recorded = store.record_match(kim.id, "s1", ref("a1"), datetime(2025, 7, 12, tzinfo=UTC))
     assert recorded.state is not None
     payload = AlertDelivery.of(kim, recorded.state).model_dump(mode="json")
-    settings = get_watch_settings()
+    settings = get_settings()
     try:
         assert deliver(payload, store, 2, settings) == "delivered"
         assert deliver(payload, store, 2, settings) == "already-delivered"  # a redelivered message
@@ -349,7 +348,7 @@ def test_writes_need_the_api_key(api: str) -> None:
 def test_more_watchlists_than_allowed_is_a_409(watch_env: None, monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
     monkeypatch.setenv("KABAR_MAX_WATCHLISTS", "1")
-    get_watch_settings.cache_clear()
+    get_settings.cache_clear()
     with serve(KabarSettings(data_dir=tmp_path)) as url:
         body = {"query": "kim", "webhook": "http://127.0.0.1:9/h"}
         assert httpx.post(f"{url}/watchlists", json=body, headers=WRITE, timeout=10).status_code == 201
@@ -360,7 +359,7 @@ def test_more_watchlists_than_allowed_is_a_409(watch_env: None, monkeypatch: pyt
 
 def test_private_networks_can_be_allowed(watch_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KABAR_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8")
-    get_watch_settings.cache_clear()
+    get_settings.cache_clear()
     with serve(KabarSettings(data_dir=tmp_path)) as url:
         private = {"query": "kim", "webhook": "http://10.1.2.3/hook"}
         assert httpx.post(f"{url}/watchlists", json=private, headers=WRITE, timeout=10).status_code == 201

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from datetime import datetime
 
     from kabar.contract.deadletter import DeadLetterStore
@@ -105,11 +104,11 @@ def ingest(path: Annotated[Path, typer.Argument(help="A file or a folder of .txt
     settings = _settings()
     documents, bad_files = _read_all(path, settings.max_document_bytes)
     if settings.mode == "services":
-        from kabar.contract.celery_app import enqueue  # noqa: PLC0415
+        from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415
 
-        for document in documents:
-            enqueue("ingest", document)
-        typer.echo(f"{len(documents)} document(s) queued for ingest, {bad_files} file(s) refused")
+        messages = enqueue_many("ingest", documents)
+        typer.echo(f"{len(documents)} document(s) queued for ingest in {len(messages)} message(s), "
+                   f"{bad_files} file(s) refused")
     else:
         counts, failed = _run_inline(documents, settings)
         bad_files += failed
@@ -335,7 +334,9 @@ def dlq_replay(
     if replay_all == bool(letter_ids):
         raise _fail("name dead letter ids, or pass --all")
     ids = letter_ids or [letter.id for letter in _all_letters(store, stage)]
-    send = _replay_sender(_settings())
+    from kabar.deadletter_api import replay_sender  # noqa: PLC0415 - loads the API's modules
+
+    send = replay_sender(_settings())
     failed = False
     for letter_id in ids:
         result = replay(store, letter_id, send)
@@ -361,29 +362,6 @@ def _all_letters(store: DeadLetterStore, stage: str | None) -> list[DeadLetter]:
     while batch := store.list(500, len(letters), stage):
         letters.extend(batch)
     return letters
-
-
-def _replay_sender(settings: KabarSettings) -> Callable[[str, Any], str | None]:
-    """How a replay hands a message to its stage: the stage's queue, or the in-process pipeline."""
-    if settings.mode == "services":
-        from kabar.contract.celery_app import enqueue_payload  # noqa: PLC0415
-
-        def queue(stage: str, payload: Any) -> str | None:
-            enqueue_payload(stage, payload)
-            return None
-
-        return queue
-    from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415
-
-    pipelines: list[InlinePipeline] = []
-
-    def inline(stage: str, payload: Any) -> str | None:
-        if not pipelines:
-            pipelines.append(InlinePipeline(build_handlers(settings)))
-        outcome = pipelines[0].run(payload, stage)
-        return outcome.status + (f" at {outcome.stage} ({outcome.reason})" if outcome.reason else "")
-
-    return inline
 
 
 @dlq_app.command("purge")
@@ -430,7 +408,6 @@ def watchlists_add(  # noqa: PLR0917 - one parameter per option
     """Create a watchlist; prints its id."""
     from pydantic import ValidationError  # noqa: PLC0415
 
-    from kabar_search.watch.config import get_watch_settings  # noqa: PLC0415
     from kabar_search.watch.models import Watchlist, WatchlistSpec, first_problem  # noqa: PLC0415
     from kabar_search.watch.store import TooManyWatchlists, open_watchlist_store  # noqa: PLC0415
 
@@ -440,9 +417,10 @@ def watchlists_add(  # noqa: PLR0917 - one parameter per option
     except ValidationError as exc:
         raise _fail(first_problem(exc)) from None
     watchlist = Watchlist.create(spec)
-    store = open_watchlist_store(_settings())
+    settings = _settings()
+    store = open_watchlist_store(settings)
     try:
-        store.add(watchlist, get_watch_settings().max_watchlists)
+        store.add(watchlist, settings.max_watchlists)
     except TooManyWatchlists as exc:
         raise _fail(str(exc)) from None
     finally:

@@ -24,11 +24,11 @@ from typing import Annotated, Any, Final, Literal
 import redis
 from fastapi import APIRouter, Depends, Path, Query
 from kombu.exceptions import OperationalError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract.deadletter import DeadLetterStore, ReplayStatus, open_dead_letter_store, replay
-from kabar.contract.messages import DeadLetter
+from kabar.contract.messages import DeadLetter, DeadLetterSummary
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar.security import PROBLEM, ApiSecurity
 
@@ -36,18 +36,6 @@ Stage = Literal["ingest", "enrich", "index", "alert"]
 Sender = Callable[[str, Any], "str | None"]
 LETTER_ID: Final = r"^[0-9a-f]{24}$"
 MAX_PAGE: Final = 500
-
-
-class DeadLetterSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    stage: str
-    error_type: str
-    reason: str
-    attempts: int
-    first_failed_at: datetime
-    last_failed_at: datetime
 
 
 class DeadLetterPage(BaseModel):
@@ -89,7 +77,7 @@ def deadletter_router(settings: KabarSettings | None = None, security: ApiSecuri
 
     def sender() -> Sender:
         if chosen["send"] is None:
-            chosen["send"] = _sender(config)
+            chosen["send"] = replay_sender(config)
         found: Sender = chosen["send"]
         return found
 
@@ -140,7 +128,8 @@ def _unavailable_is_503() -> Iterator[None]:
             from exc
 
 
-def _sender(settings: KabarSettings) -> Sender:
+def replay_sender(settings: KabarSettings) -> Sender:
+    """How a replay hands a message to its stage: the stage's queue, or the in-process pipeline."""
     if settings.mode == "services":
         from kabar.contract.celery_app import enqueue_payload  # noqa: PLC0415
 

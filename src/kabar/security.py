@@ -1,7 +1,7 @@
 """API security: an API key for writes (and, if configured, reads), a request size limit, CORS off
 by default, and URLs with their passwords masked for logs.
 
-Settings (environment variables; kept here until they join ``KabarSettings``):
+Settings (fields of ``KabarSettings``, from the environment):
 
 - ``KABAR_API_KEY``: the key write endpoints require, sent as ``X-API-Key: KEY`` or
   ``Authorization: Bearer KEY``. Unset, every write endpoint answers 403: writes are off
@@ -17,7 +17,7 @@ Settings (environment variables; kept here until they join ``KabarSettings``):
 
 Wiring, in ``kabar_search.api.create_app``::
 
-    security = ApiSecurity(ApiSecuritySettings())
+    security = ApiSecurity(config)
     install_security(app, security)                       # size limit; CORS only if origins are set
     @app.get("/search", dependencies=[Depends(security.require_read)], ...)
     @app.post("/...", dependencies=[Depends(security.require_write)], ...)

@@ -5,6 +5,10 @@ editorial footers in Indonesian, Malay and English. Each pattern below names one
 of furniture; a line is dropped when it matches one as a whole. Footer markers (editor
 credits, "follow us" lines) near the end cut everything after them, because what
 follows a footer on a news page is the site's, not the article's.
+
+A title, given or picked, is one line of visible text: without control characters, ANSI
+escapes and bidi overrides or isolates (they hide or reorder what a reader sees), its
+whitespace collapsed, and cut at a word to ``MAX_TITLE_CHARS`` with an ellipsis.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from kabar_ingest.reader import MAX_TITLE_CHARS, sanitize
 
 _QUOTES = "\"'“”‘’«»"
 
@@ -51,6 +57,7 @@ _DATELINE = re.compile(r"^[\w .,/]{1,40}\s[–—-]\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 _MAX_TITLE_CHARS = 200
 _TITLE_SEARCH_LINES = 8
+_TITLE_LINE_SCAN = 8 * MAX_TITLE_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +86,27 @@ def clean_text(raw: str, title_hint: str | None = None) -> CleanText:
     kept = [line for line in kept if not is_furniture(line)]
     kept = _drop_repeated_lines(kept)
     removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
-    title = (title_hint or "").strip() or pick_title(kept)
+    title = clean_title(title_hint or "") or clean_title(pick_title(kept))
     body = _join_paragraphs(_without_title_line(kept, title))
     return CleanText(title=title, text=body, removed_lines=removed)
+
+
+def clean_title(title: str) -> str:
+    """One line of visible text, at most ``MAX_TITLE_CHARS`` long (see the module's docstring)."""
+    visible = " ".join(sanitize(unicodedata.normalize("NFC", title)).split())
+    return cut_at_word(visible, MAX_TITLE_CHARS)
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its start cut at a word, with "…" (within ``limit``)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]  # room for the ellipsis
+    if text[limit - 1] != " ":  # the cut fell inside a word: leave the whole word out
+        whole_words = head.rsplit(" ", 1)[0]
+        # A title of very long "words" (a URL, a script without spaces) is cut where it is.
+        head = whole_words if len(whole_words) >= limit // 2 else head
+    return head.rstrip() + "…"
 
 
 def _cut_footer(lines: list[str]) -> list[str]:
@@ -140,7 +165,9 @@ def _first_sentence(paragraph: str) -> str:
 def _without_title_line(lines: list[str], title: str) -> list[str]:
     """Drop the headline line from the body, with the masthead scraps (short lines) above it."""
     for index, line in enumerate(lines[: _TITLE_SEARCH_LINES * 3]):
-        if line.strip() == title:
+        # The title is cleaned, the line not yet. Its first _TITLE_LINE_SCAN characters are enough
+        # to find a (cut) title in it, and a 10 MB one-line text is not cleaned whole here.
+        if line.strip() and clean_title(line[:_TITLE_LINE_SCAN]) == title:
             above = [kept for kept in lines[:index] if len(kept.split()) > 3]
             return above + lines[index + 1:]
     return lines

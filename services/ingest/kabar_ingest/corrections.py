@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Final, Protocol
+from typing import Annotated, Any, Final, Protocol
 
 import redis
 from fastapi import APIRouter, Query
@@ -205,12 +205,19 @@ def history_view(article_id: str, versions: list[Version], include_text: bool = 
     return VersionHistory(id=article_id, versions=views)
 
 
+# The API's handlers answer every error as an RFC 9457 problem detail, 422 included.
+_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"description": f"{title} (problem detail)", "content": {"application/problem+json": {}}}
+    for status, title in ((404, "No versions recorded for this article"), (422, "Invalid parameter"))
+}
+
+
 def versions_router(store: Callable[[], VersionStore]) -> APIRouter:
     """``GET /articles/{article_id}/versions``; ``store`` gives the version store (opened lazily)."""
     router = APIRouter(tags=["corrections"])
 
     @router.get("/articles/{article_id}/versions", response_model=VersionHistory,
-                summary="An article's versions and what changed between them")
+                summary="An article's versions and what changed between them", responses=_PROBLEMS)
     def versions(article_id: str,
                  include_text: Annotated[bool, Query(description="Also return each version's text.")] = False,
                  ) -> VersionHistory:

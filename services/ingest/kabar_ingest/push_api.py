@@ -199,7 +199,7 @@ def push_router(sink: Callable[[], DocumentSink], tuning: IngestTuning) -> APIRo
     router = APIRouter(tags=["ingest"])
 
     @router.post("/articles", status_code=202, response_model=PushResult, openapi_extra=_PUSH_BODY,
-                 summary="Push one article or a batch", responses=_problems(413, 415, 422))
+                 summary="Push one article or a batch", responses=_problems(400, 413, 415, 422))
     async def push(request: Request,
                    url: Annotated[str | None, Query(description="Raw HTML or text: the page's URL.")] = None,
                    title: Annotated[str | None, Query(description="Raw HTML or text: its title.")] = None,
@@ -220,7 +220,7 @@ def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning, guard: Ap
 
     @router.post("/feeds", dependencies=[Depends(guard.require_write)],
                  status_code=201, response_model=Feed, summary="Add an RSS or Atom feed to poll",
-                 responses=_problems(422))
+                 responses=_problems(400, 401, 403, 422))
     def add_feed(feed: FeedIn, response: Response) -> Feed:
         try:
             record = new_feed(feed.url, feed.name, feed.interval, tuning)
@@ -233,12 +233,13 @@ def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning, guard: Ap
         return stored
 
     @router.get("/feeds", dependencies=[Depends(guard.require_read)],
-                response_model=FeedList, summary="The feeds polled, with their last poll's outcome")
+                response_model=FeedList, summary="The feeds polled, with their last poll's outcome",
+                responses=_problems(401, 403))
     def list_feeds() -> FeedList:
         return FeedList(feeds=store().all())
 
     @router.get("/feeds/{feed_id}", dependencies=[Depends(guard.require_read)],
-                response_model=Feed, summary="One feed", responses=_problems(404))
+                response_model=Feed, summary="One feed", responses=_problems(401, 403, 404, 422))
     def get_feed(feed_id: str) -> Feed:
         found = store().get(feed_id)
         if found is None:
@@ -246,7 +247,7 @@ def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning, guard: Ap
         return found
 
     @router.delete("/feeds/{feed_id}", dependencies=[Depends(guard.require_write)],
-                   status_code=204, summary="Stop polling a feed", responses=_problems(404))
+                   status_code=204, summary="Stop polling a feed", responses=_problems(401, 403, 404, 422))
     def remove_feed(feed_id: str) -> Response:
         if not store().remove(feed_id):
             raise HTTPException(404, f"no feed with id {feed_id!r}")
@@ -255,8 +256,15 @@ def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning, guard: Ap
     return router
 
 
+_PROBLEM_TITLES: Final = {400: "Malformed request (unparseable body or headers)", 401: "API key missing or wrong",
+                          403: "API key not configured", 404: "Not found", 413: "Body or batch over the limit",
+                          415: "Content type not accepted", 422: "Invalid document or parameter"}
+
+
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"description": "Problem detail", "content": {"application/problem+json": {}}}
+    """OpenAPI responses for these statuses: every error is a problem detail (the API's handlers)."""
+    return {status: {"description": f"{_PROBLEM_TITLES[status]} (problem detail)",
+                     "content": {"application/problem+json": {}}}
             for status in statuses}
 
 
@@ -293,9 +301,10 @@ def ingest_routers(settings: KabarSettings, tuning: IngestTuning | None = None,
     guard = security or ApiSecurity(settings)
     # include_router applies dependencies to every route it copies: a write guard on push,
     # a read guard on versions; the feeds router guards each of its routes itself.
-    push = APIRouter(dependencies=[Depends(guard.require_write)])
+    # Each guard documents the answers it can give.
+    push = APIRouter(dependencies=[Depends(guard.require_write)], responses=_problems(401, 403))
     push.include_router(push_router(lazy.sink, tuning))
-    versions = APIRouter(dependencies=[Depends(guard.require_read)])
+    versions = APIRouter(dependencies=[Depends(guard.require_read)], responses=_problems(401, 403))
     versions.include_router(versions_router(lazy.versions))
     return [push, feeds_router(lazy.feeds, tuning, guard), versions]
 

@@ -37,6 +37,9 @@ SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _JSON_FIELDS = {"url", "title", "text", "html", "published_at"}
 
+# A headline is a line, rarely over 200 characters; 1000 leaves room for long ones while a title
+# cannot fill a results page. Over it, a title a client sends is refused (they can fix it) and a
+# title from anywhere else (a page's metadata, a message on the queue) is cut (cleaning.clean_title).
 MAX_TITLE_CHARS: Final = 1000
 MAX_URL_CHARS: Final = 2048
 MAX_HTML_DEPTH: Final = 512  # lxml gives up at 256 levels and trafilatura much earlier

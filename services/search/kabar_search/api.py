@@ -1,6 +1,10 @@
 """The search API (FastAPI): ``GET /search``, ``/articles/{id}``, ``/stories/{id}``, the search
 page at ``/``, health and metrics. OpenAPI at ``/docs`` and ``/openapi.json``.
 
+Every read (search, articles, stories, the search page, feeds, versions, watchlists) needs
+the API key when ``KABAR_API_READ_REQUIRES_KEY`` is set (``kabar.security``); health,
+metrics and the OpenAPI description stay open, for probes, Prometheus and client authors.
+
 Every error is an RFC 9457 problem detail (``application/problem+json``), a 4xx for
 anything a client sent: words the query syntax cannot search, unknown parameters,
 dates that do not parse, page sizes over the limit, a ``search_after`` token from
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
 
@@ -39,9 +43,9 @@ log = logging.getLogger(__name__)
 PROBLEM: Final = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str) -> JSONResponse:
+def problem(status: int, title: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
-                        status_code=status, media_type=PROBLEM)
+                        status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: bool = True) -> FastAPI:
@@ -77,13 +81,18 @@ def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: boo
     if config.mode == "services":  # the queues exist only there
         metrics.register_queue_collector(config.redis_url, config.key_prefix)
 
+    # Reads are open unless KABAR_API_READ_REQUIRES_KEY; the guard runs first, so a caller
+    # without the key learns nothing from parameter errors either.
+    reads = [Depends(security.require_read)]
+
     @app.get("/search", response_model=SearchResult, summary="Search articles",
-             dependencies=[Depends(reject_unknown_parameters)], responses=_PROBLEMS)
+             dependencies=[*reads, Depends(reject_unknown_parameters)], responses=_PROBLEMS)
     def search(params: Annotated[SearchParameters, Depends()]) -> SearchResult:
         query, options = params.parsed()
         return backend().search(query, params.raw_query, params.limit, options)
 
-    @app.get("/articles/{article_id:path}", summary="One article, as indexed", responses=_PROBLEMS)
+    @app.get("/articles/{article_id:path}", summary="One article, as indexed", dependencies=reads,
+             responses=_PROBLEMS)
     def article(article_id: str) -> dict[str, Any]:
         found = backend().get(article_id)
         if found is None:
@@ -91,7 +100,7 @@ def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: boo
         return found
 
     @app.get("/stories/{story_id:path}", response_model=StoryResult, summary="All coverage of one story",
-             responses=_PROBLEMS)
+             dependencies=reads, responses=_PROBLEMS)
     def story(story_id: str, limit: Annotated[int, Query(ge=1, le=MAX_STORY_ARTICLES)] = 100) -> StoryResult:
         found = backend().story(story_id, limit)
         if found is None:
@@ -106,14 +115,15 @@ def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: boo
     def prometheus_metrics() -> Response:
         return Response(metrics.render_latest(), media_type="text/plain; version=0.0.4")
 
-    app.include_router(web.router(backend))
+    app.include_router(web.router(backend, security))
     app.include_router(watchlist_router(config, security))  # POST/GET/DELETE /watchlists (kabar_search.watch.api)
     return app
 
 
 _PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
     status: {"description": title, "content": {PROBLEM: {}}}
-    for status, title in ((400, "Bad request (problem detail)"), (404, "Not found (problem detail)"),
+    for status, title in ((400, "Bad request (problem detail)"), (401, "API key missing or wrong (problem detail)"),
+                          (403, "API key not configured (problem detail)"), (404, "Not found (problem detail)"),
                           (422, "Invalid parameter (problem detail)"), (503, "Search unavailable (problem detail)"))
 }
 
@@ -121,7 +131,8 @@ _PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "Request failed", str(exc.detail))
+        # The exception's headers go out too: WWW-Authenticate on a 401, Allow on a 405.
+        return problem(exc.status_code, "Request failed", str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_problem(_: Request, exc: RequestValidationError) -> JSONResponse:

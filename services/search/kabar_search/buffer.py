@@ -50,7 +50,7 @@ class _Waiter:
     thread: int
     since: float = field(default_factory=time.monotonic)
     outcome: IndexOutcome | None = None
-    error: BaseException | None = None
+    error: Exception | None = None
 
     @property
     def done(self) -> bool:
@@ -80,22 +80,35 @@ class IndexBuffer:
 
     def submit(self, article: EnrichedArticle) -> IndexOutcome:
         """Write ``article`` with the next batch; returns its outcome once the batch is written."""
-        waiter = _Waiter(article, threading.get_ident())
-        deadline = waiter.since + self._timeout
+        result = self.submit_many([article])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def submit_many(self, articles: Sequence[EnrichedArticle]) -> list[IndexOutcome | Exception]:
+        """Write ``articles`` (a batch message's) with the next batch(es); each one's outcome, or the
+        error its batch failed with, once all are written."""
+        thread = threading.get_ident()
+        waiters = [_Waiter(article, thread) for article in articles]
+        deadline = time.monotonic() + self._timeout
         with self._lock:
-            self._threads.add(waiter.thread)
-            self._pending.append(waiter)
+            self._threads.add(thread)
+            self._pending.extend(waiters)
             self._lock.notify_all()
-            while not waiter.done:
+            while not all(waiter.done for waiter in waiters):
                 if self._ready():
                     self._write_batch()
                     continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return self._give_up(waiter)
+                    return [self._result(waiter) if waiter.done else self._give_up(waiter) for waiter in waiters]
                 self._lock.wait(min(remaining, self._until_due()))
+        return [self._result(waiter) for waiter in waiters]
+
+    @staticmethod
+    def _result(waiter: _Waiter) -> IndexOutcome | Exception:
         if waiter.error is not None:
-            raise waiter.error
+            return waiter.error
         assert waiter.outcome is not None
         return waiter.outcome
 
@@ -119,7 +132,7 @@ class IndexBuffer:
         started = time.perf_counter()
         try:
             outcomes = self._write([waiter.article for waiter in batch])
-            error: BaseException | None = None
+            error: Exception | None = None
         except Exception as exc:  # the whole batch failed: each task reports it and Celery retries
             outcomes, error = [], exc
         finally:

@@ -6,17 +6,18 @@ process share bulk requests, and each task still answers for its own article.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import Payload, PermanentError
+from kabar.contract.celery_app import ItemResult, Payload, PermanentError
 from kabar.contract.messages import EnrichedArticle, IndexReceipt
 from kabar.contract.metrics import STAGE_SKIPPED
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.buffer import IndexBuffer
+from kabar_search.models import IndexOutcome
 from kabar_search.watch.hook import build_watch_hook
 
 
@@ -35,6 +36,27 @@ class IndexHandler:
     def handle(self, payload: Payload) -> IndexReceipt:
         article = EnrichedArticle.model_validate(payload)
         outcome = self.buffer.submit(article)
+        return self._receipt(article, outcome)
+
+    def handle_batch(self, payloads: Sequence[Payload]) -> list[ItemResult]:
+        """A batch message's articles, written together (one bulk request); each answers for itself."""
+        results: list[ItemResult] = []
+        articles: list[tuple[int, EnrichedArticle]] = []
+        for position, payload in enumerate(payloads):
+            try:
+                articles.append((position, EnrichedArticle.model_validate(payload)))
+                results.append(None)
+            except ValidationError as exc:
+                results.append(exc)
+        outcomes = self.buffer.submit_many([article for _, article in articles])
+        for (position, article), outcome in zip(articles, outcomes, strict=True):
+            try:
+                results[position] = outcome if isinstance(outcome, Exception) else self._receipt(article, outcome)
+            except Exception as exc:  # this article's own failure; the others are written
+                results[position] = exc
+        return results
+
+    def _receipt(self, article: EnrichedArticle, outcome: IndexOutcome) -> IndexReceipt:
         if outcome.status == "rejected":
             raise PermanentError(f"the search server refused article {article.id}: {outcome.reason}")
         if outcome.status == "failed":

@@ -2,6 +2,7 @@
 
 ``/`` searches (box, filters, facets, results grouped by story with highlights),
 ``/view/articles/{id}`` shows one article, ``/view/stories/{id}`` all coverage of a story.
+With ``KABAR_API_READ_REQUIRES_KEY`` set, every page needs the key, like the JSON reads.
 
 Everything that comes from an article or a request is escaped. Highlights arrive with
 ``<mark>`` tags around matched words in otherwise raw text: the whole passage is
@@ -16,10 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Final
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kabar.security import ApiSecurity
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend
 from kabar_search.models import EntityType, FacetBucket, Facets, SearchHit, SearchResult, StoryResult
 from kabar_search.params import SearchParameters
@@ -77,8 +79,9 @@ def href(params: list[tuple[str, str]]) -> str:
     return "/?" + urlencode([(name, value) for name, value in params if name != "search_after"])
 
 
-def router(backend: BackendGetter) -> APIRouter:
-    pages = APIRouter(include_in_schema=False)
+def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
+    """The pages, guarded like the JSON reads: they show the same articles."""
+    pages = APIRouter(include_in_schema=False, dependencies=[Depends(security.require_read)])
 
     @pages.get("/", response_class=HTMLResponse)
     def search_page(

@@ -48,7 +48,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Final, Protocol, TypeVar
 
@@ -59,9 +59,8 @@ from celery.signals import worker_ready, worker_shutdown
 from elastic_transport import TransportError
 from kombu import Queue  # type: ignore[attr-defined]
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kabar.contract import metrics
+from kabar.contract import batch, metrics
 from kabar.contract.deadletter import DeadLetterStore, describe, open_dead_letter_store
 from kabar.contract.settings import KabarSettings, get_settings
 
@@ -83,12 +82,21 @@ DETERMINISTIC_ERRORS: Final = (TypeError, ValueError, LookupError, AttributeErro
 _IO_ERRORS: Final = (redis.RedisError, TransportError, OSError)
 
 
+# What a stage made of one message: its output, None (nothing to pass on) or the error it raised.
+ItemResult = BaseModel | Exception | None
+
+
 class StageHandler(Protocol):
     """What a service plugs into the pipeline for its stage.
 
     ``handle`` turns one message into the stage's output (``None``: nothing to pass on).
     ``after_forward`` runs once the output has been handed on, so a stage can record
     that it has seen something only when that can no longer be lost.
+
+    A handler may also have ``handle_batch(payloads) -> list[ItemResult]``: the messages of a
+    batch (see ``kabar.contract.batch``) at once, each with its own result or error, for a
+    stage that does better with several (the index stage writes them in one bulk request).
+    Without it, the runner calls ``handle`` for each message.
     """
 
     def handle(self, payload: Payload) -> BaseModel | None: ...
@@ -112,47 +120,17 @@ class HandoffFailed(Exception):
     """Redis would not take a message's outcome within ``KABAR_HANDOFF_TIMEOUT``."""
 
 
-class ReliabilityTuning(BaseSettings):
-    """``KABAR_BROKER_*``, ``KABAR_HANDOFF_TIMEOUT``, ``KABAR_TASK_RETRY_BACKOFF_BASE``,
-    ``KABAR_TASK_MAX_DELIVERIES`` and ``KABAR_INFLIGHT_*``.
-
-    Kept here until they join ``KabarSettings`` in the contract.
-    """
-
-    model_config = SettingsConfigDict(env_prefix="KABAR_", extra="ignore")
-
-    # A message a worker took and never acknowledged (the worker was killed, or Redis restarted
-    # before the acknowledgement arrived) is delivered again after this many seconds. Must be
-    # longer than any task and than any retry's countdown: those are held unacknowledged too.
-    broker_visibility_timeout: int = 3600
-    # How often each worker looks for such messages (seconds).
-    broker_restore_interval: float = 10.0
-    # How long a worker keeps trying to hand a message's outcome to Redis (forward, retry,
-    # dead letter) before it gives the message back to the queue.
-    handoff_timeout: float = 120.0
-    # Retry n waits between half and all of min(KABAR_TASK_RETRY_BACKOFF_MAX, base * 2**(n-1)) s:
-    # with the defaults, 5 retries span 62-124 s, so a search server or Redis restart is ridden out.
-    task_retry_backoff_base: float = 4.0
-    # Deliveries of one attempt at a message before it counts as poisonous (see PoisonMessage).
-    task_max_deliveries: int = 5
-    # The in-flight ledger: a message not finished this long after it was sent, whose queue is
-    # empty and which no worker holds, was lost in transit and is sent again.
-    inflight_timeout: float = 120.0
-    inflight_check_interval: float = 15.0
-
-
 def task_name(stage: str) -> str:
     return f"kabar.{stage}"
 
 
-def create_celery_app(settings: KabarSettings, tuning: ReliabilityTuning | None = None) -> Celery:
-    tuning = tuning or ReliabilityTuning()
+def create_celery_app(settings: KabarSettings) -> Celery:
     longest_countdown = min(settings.task_retry_backoff_max,
-                            tuning.task_retry_backoff_base * 2 ** max(0, settings.task_max_retries - 1))
-    longest_hold = max(longest_countdown, tuning.handoff_timeout)
-    if tuning.broker_visibility_timeout <= longest_hold:
+                            settings.task_retry_backoff_base * 2 ** max(0, settings.task_max_retries - 1))
+    longest_hold = max(longest_countdown, settings.handoff_timeout)
+    if settings.broker_visibility_timeout <= longest_hold:
         raise ValueError(
-            f"KABAR_BROKER_VISIBILITY_TIMEOUT ({tuning.broker_visibility_timeout} s) must be longer than the longest "
+            f"KABAR_BROKER_VISIBILITY_TIMEOUT ({settings.broker_visibility_timeout} s) must be longer than the longest "
             f"retry countdown and KABAR_HANDOFF_TIMEOUT ({longest_hold:g} s): a worker holds a message that long, "
             "and Redis would hand it to a second worker meanwhile"
         )
@@ -170,12 +148,12 @@ def create_celery_app(settings: KabarSettings, tuning: ReliabilityTuning | None 
         task_default_queue="ingest",
         broker_connection_retry_on_startup=True,
         broker_transport_options={
-            "visibility_timeout": tuning.broker_visibility_timeout,
-            "unacked_restore_interval": tuning.broker_restore_interval,
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "unacked_restore_interval": settings.broker_restore_interval,
             "unacked_restore_throttle": 1,  # look every interval (kombu's default: every 10th)
             # The lock of that look outlives a worker or a Redis that dies holding it (it is in the AOF):
             # kombu's 300 s would hold every restore up that long; a third of the visibility timeout will not.
-            "unacked_mutex_expire": max(5, min(300, tuning.broker_visibility_timeout // 3)),
+            "unacked_mutex_expire": max(5, min(300, settings.broker_visibility_timeout // 3)),
         },
         # A task running when the broker connection drops carries on: its hand-offs wait for Redis.
         worker_cancel_long_running_tasks_on_connection_loss=False,
@@ -286,23 +264,34 @@ def ledger() -> InflightLedger:
 
 
 def _send(stage: str, payload: Any, task_id: str | None = None) -> str:
-    """Record the message in the in-flight ledger, then put it on ``stage``'s queue."""
+    """Record the message in the in-flight ledger, then put it on ``stage``'s queue.
+
+    Only pipeline stages (``register_stage`` tasks, which clear their record when done) are recorded.
+    """
     task_id = task_id or str(uuid.uuid4())
-    ledger().sent(task_id, stage, payload)
+    if stage in STAGES:
+        ledger().sent(task_id, stage, payload)
     app.send_task(task_name(stage), args=[payload], queue=QUEUE_OF_STAGE.get(stage, stage), task_id=task_id)
     return task_id
 
 
-def forward(stage: str, message: BaseModel, task_id: str | None = None) -> None:
-    """Send a stage's output to the next stage's queue, if there is a next stage."""
+def forward(stage: str, messages: Sequence[BaseModel], task_id: str | None = None) -> None:
+    """Send a stage's output (one message, or a batch of them) to the next stage's queue, if there is one."""
     next_stage = NEXT_STAGE.get(stage)
-    if next_stage is not None:
-        _send(next_stage, message.model_dump(mode="json"), task_id)
+    if next_stage is not None and messages:
+        _send(next_stage, batch.wrap([message.model_dump(mode="json") for message in messages]), task_id)
 
 
 def enqueue(stage: str, message: BaseModel) -> None:
     """Put a message on a stage's own queue (used by the CLI, the API and replays)."""
     _send(stage, message.model_dump(mode="json"))
+
+
+def enqueue_many(stage: str, messages: Sequence[BaseModel], batch_size: int | None = None) -> list[str]:
+    """Put messages on a stage's queue ``batch_size`` (default ``KABAR_BATCH_SIZE``) at a time; the task ids."""
+    size = batch_size or get_settings().batch_size
+    payloads = [message.model_dump(mode="json") for message in messages]
+    return [_send(stage, batch.wrap(chunk)) for chunk in batch.chunked(payloads, size)]
 
 
 def enqueue_payload(stage: str, payload: Any) -> None:
@@ -316,11 +305,6 @@ def dead_letters() -> DeadLetterStore:
         settings.state_backend_name, settings.redis_url, settings.key_prefix,
         settings.data_dir / "deadletters.sqlite3",
     )
-
-
-@lru_cache(maxsize=1)
-def reliability() -> ReliabilityTuning:
-    return ReliabilityTuning()
 
 
 def retry_delay(attempt: int, cap: float, base: float = 4.0) -> float:
@@ -369,7 +353,7 @@ def is_deterministic(exc: BaseException) -> bool:
 def register_stage(stage: str, handler_factory: Callable[[], StageHandler]) -> Task:
     """Register the Celery task for ``stage``; the handler is built once per worker process."""
     settings = get_settings()
-    runner = _StageRunner(stage, handler_factory, settings, reliability())
+    runner = _StageRunner(stage, handler_factory, settings)
 
     @app.task(name=task_name(stage), bind=True, max_retries=settings.task_max_retries)  # type: ignore[untyped-decorator]
     def run(self: Task, payload: Any) -> None:
@@ -387,15 +371,13 @@ class _Outcome:
 
 
 class _StageRunner:
-    """What ``register_stage``'s task does with one delivery of a message."""
+    """What ``register_stage``'s task does with one delivery of a message (one, or a batch: see ``batch``)."""
 
-    def __init__(self, stage: str, handler_factory: Callable[[], StageHandler], settings: KabarSettings,
-                 tuning: ReliabilityTuning) -> None:
+    def __init__(self, stage: str, handler_factory: Callable[[], StageHandler], settings: KabarSettings) -> None:
         self.stage = stage
         self._handler_factory = handler_factory
         self._handler: StageHandler | None = None
         self.settings = settings
-        self.tuning = tuning
 
     def handler(self) -> StageHandler:
         if self._handler is None:
@@ -405,59 +387,105 @@ class _StageRunner:
     def run(self, task: Task, payload: Any) -> None:
         task_id = str(task.request.id)
         delivery = f"{self.stage}:{task_id}:{task.request.retries}"
+        items = batch.unpack(payload)
         outcome = _Outcome()
-        with metrics.observe_stage(self.stage):
+        with metrics.observe_stage(self.stage, len(items)):
             # Counted before, cleared after: a count left behind is a worker that died under the message.
             deliveries = ledger().started(delivery)
             try:
-                processed = self._process(task, payload, deliveries, outcome)
+                processed = self._process(task, items, deliveries, outcome)
             except HandoffFailed as exc:
                 log.error("stage %s: %s; the message goes back to its queue", self.stage, exc)  # noqa: TRY400
                 raise Reject(str(exc), requeue=True) from exc
             finally:
                 ledger().finished(delivery, task_id, self.stage, done=outcome.done, retry_due=outcome.retry_due)
         if processed:
-            metrics.STAGE_PROCESSED.labels(self.stage).inc()
+            metrics.STAGE_PROCESSED.labels(self.stage).inc(processed)
 
-    def _process(self, task: Task, payload: Any, deliveries: int, outcome: _Outcome) -> bool:
-        """One attempt at a message; True when it was processed, False when it was dead-lettered.
+    def _process(self, task: Task, items: list[Any], deliveries: int, outcome: _Outcome) -> int:
+        """One attempt at a message's items; returns how many were processed (not dead-lettered).
 
-        Raises ``Retry`` once a retry is safely scheduled, ``HandoffFailed`` when Redis is out of reach.
+        Raises ``Retry`` once a retry of the failed items is safely scheduled, ``HandoffFailed``
+        when Redis is out of reach.
         """
         attempt = task.request.retries + 1
-        if deliveries > self.tuning.task_max_deliveries:
+        if deliveries > 1 and len(items) > 1:
+            # A worker died under this batch: send its items on alone, so that a poisonous one
+            # is found (and dead-lettered) by itself and does not take the others down again.
+            log.warning("stage %s: a worker died under a batch of %d message(s); sending them on one by one",
+                        self.stage, len(items))
+            hand_off("split the batch", lambda: [_send(self.stage, item, f"{task.request.id}:{position}")
+                                                 for position, item in enumerate(items)],
+                     self.settings.handoff_timeout)
+            outcome.done = True
+            return 0
+        if deliveries > self.settings.task_max_deliveries:
             died = PoisonMessage(f"the worker died {deliveries - 1} times while processing this message "
                                  "(killed, out of memory or crashed)")
-            self._give_up(payload, died, attempt, "permanent", outcome)
-            return False
-        try:
-            self._admit(payload)
-            result = self.handler().handle(payload)
-        except (PermanentError, ValidationError) as exc:
-            self._give_up(payload, exc, attempt, "permanent", outcome)
-            return False
-        except Exception as exc:
-            if is_deterministic(exc):
-                log.exception("stage %s cannot process a message", self.stage)
-                self._give_up(payload, exc, attempt, "permanent", outcome)
-                return False
-            metrics.STAGE_FAILED.labels(self.stage, "transient").inc()
-            if task.request.retries >= task.max_retries:
-                self._give_up(payload, exc, attempt, "exhausted", outcome)
-                return False
-            log.warning("stage %s attempt %d failed, retrying: %s", self.stage, attempt, describe(exc))
-            raise self._schedule_retry(task, exc, attempt, outcome) from exc
-        if result is not None:
-            forwarded_id = str(uuid.uuid4())  # the same id for every try: a retried hand-off sends one message
-            hand_off(f"forward the {self.stage} output", lambda: forward(self.stage, result, forwarded_id),
-                     self.tuning.handoff_timeout)
+            self._give_up(items[0], died, attempt, "permanent")
+            outcome.done = True
+            return 0
+        results = self._handle(items)
+        outputs = [result for result in results if isinstance(result, BaseModel)]
+        if outputs:
+            self._forward(outputs)
+        failed = [(item, result) for item, result in zip(items, results, strict=True) if isinstance(result, Exception)]
+        retry = [(item, exc) for item, exc in failed if not self._give_up_at_once(item, exc, attempt)]
+        if retry:
+            metrics.STAGE_FAILED.labels(self.stage, "transient").inc(len(retry))
+            if task.request.retries < task.max_retries:
+                log.warning("stage %s attempt %d: %d message(s) failed, retrying: %s", self.stage, attempt,
+                            len(retry), describe(retry[0][1]))
+                raise self._schedule_retry(task, retry, attempt, outcome) from retry[0][1]
+            for item, exc in retry:
+                self._give_up(item, exc, attempt, "exhausted")
+        outcome.done = True
+        return len(items) - len(failed)
+
+    def _handle(self, items: list[Any]) -> list[ItemResult]:
+        """Each item's result or error; a stage that can work on several at once gets them together."""
+        results: list[ItemResult] = [None] * len(items)
+        admitted: list[int] = []
+        for position, item in enumerate(items):
             try:
-                self.handler().after_forward(result)
+                self._admit(item)
+                admitted.append(position)
+            except PermanentError as exc:
+                results[position] = exc
+        handler = self.handler()
+        handle_batch = getattr(handler, "handle_batch", None)
+        if handle_batch is not None and len(admitted) > 1:
+            for position, result in zip(admitted, handle_batch([items[p] for p in admitted]), strict=True):
+                results[position] = result
+            return results
+        for position in admitted:
+            try:
+                results[position] = handler.handle(items[position])
+            except Exception as exc:  # each item fails on its own; the rest of the batch carries on
+                results[position] = exc
+        return results
+
+    def _forward(self, outputs: list[BaseModel]) -> None:
+        forwarded_id = str(uuid.uuid4())  # the same id for every try: a retried hand-off sends one message
+        hand_off(f"forward the {self.stage} output", lambda: forward(self.stage, outputs, forwarded_id),
+                 self.settings.handoff_timeout)
+        for output in outputs:
+            try:
+                self.handler().after_forward(output)
             except Exception as exc:  # the output is on its way; missing this only means a repeat is not skipped
                 log.warning("stage %s: after_forward failed (the output was forwarded): %s", self.stage,
                             describe(exc))
-        outcome.done = True
-        return True
+
+    def _give_up_at_once(self, item: Any, exc: Exception, attempt: int) -> bool:
+        """Dead-letter ``item`` now if its error is permanent (a retry would fail the same way)."""
+        if isinstance(exc, PermanentError | ValidationError):
+            self._give_up(item, exc, attempt, "permanent")
+            return True
+        if is_deterministic(exc):
+            log.error("stage %s cannot process a message", self.stage, exc_info=exc)
+            self._give_up(item, exc, attempt, "permanent")
+            return True
+        return False
 
     def _admit(self, payload: Any) -> None:
         """Refuse what no stage should work on: a message that is too big, or not a JSON object."""
@@ -469,27 +497,29 @@ class _StageRunner:
         if not isinstance(payload, dict):
             raise PermanentError(f"a message must be a JSON object, not {type(payload).__name__}")
 
-    def _schedule_retry(self, task: Task, exc: Exception, attempt: int, outcome: _Outcome) -> Retry:
-        """Publish the retry (a copy of the message with a countdown); the original is acknowledged after."""
-        countdown = retry_delay(attempt, self.settings.task_retry_backoff_max, self.tuning.task_retry_backoff_base)
+    def _schedule_retry(self, task: Task, failed: list[tuple[Any, Exception]], attempt: int,
+                        outcome: _Outcome) -> Retry:
+        """Publish the retry of the failed items (with a countdown); the message is acknowledged after."""
+        countdown = retry_delay(attempt, self.settings.task_retry_backoff_max, self.settings.task_retry_backoff_base)
+        payload = batch.wrap([item for item, _ in failed])
+        exc = failed[0][1]
 
         def publish() -> Retry:
             try:
-                scheduled: Retry = task.retry(exc=exc, countdown=countdown, throw=False)
-            except Reject as failed:  # Celery could not publish the retry; it would drop the message
-                raise ConnectionError(f"publishing the retry failed: {failed.reason}") from exc
+                scheduled: Retry = task.retry(args=[payload], exc=exc, countdown=countdown, throw=False)
+            except Reject as rejected:  # Celery could not publish the retry; it would drop the message
+                raise ConnectionError(f"publishing the retry failed: {rejected.reason}") from exc
             return scheduled
 
-        scheduled = hand_off("schedule a retry", publish, self.tuning.handoff_timeout)
+        scheduled = hand_off("schedule a retry", publish, self.settings.handoff_timeout)
         outcome.retry_due = time.time() + countdown
         return scheduled
 
-    def _give_up(self, payload: Any, exc: BaseException, attempts: int, kind: str, outcome: _Outcome) -> None:
+    def _give_up(self, payload: Any, exc: BaseException, attempts: int, kind: str) -> None:
         if kind == "permanent":
             metrics.STAGE_FAILED.labels(self.stage, kind).inc()
         letter = hand_off("write the dead letter", lambda: dead_letters().put(self.stage, payload, exc, attempts),
-                          self.tuning.handoff_timeout)
-        outcome.done = True
+                          self.settings.handoff_timeout)
         metrics.STAGE_DEAD_LETTERED.labels(self.stage).inc()
         log.error("stage %s dead-lettered %s after %d attempt(s): %s", self.stage, letter.id, attempts,
                   letter.reason)
@@ -512,10 +542,10 @@ class _Reconciler:
         self._stop.set()
 
     def _loop(self) -> None:
-        tuning = reliability()
-        while not self._stop.wait(tuning.inflight_check_interval):
+        settings = get_settings()
+        while not self._stop.wait(settings.inflight_check_interval):
             try:
-                ledger().reconcile(tuning.inflight_timeout, _resend, lock_for=tuning.inflight_check_interval * 0.8)
+                ledger().reconcile(settings.inflight_timeout, _resend, lock_for=settings.inflight_check_interval * 0.8)
             except Exception as exc:  # Redis away: the next round tries again
                 log.warning("in-flight check failed: %s", describe(exc))
 

@@ -3,14 +3,20 @@
 Every message carries ``schema_version``; a worker refuses a version it does not know
 (a permanent error, so the message goes to the dead-letter store instead of looping).
 Messages travel as JSON (Celery's JSON serializer) produced by ``model_dump(mode="json")``.
+
+Every datetime field is time-zone aware: a datetime without an offset is taken as UTC, as
+the reader does for dates in files. A producer that puts ``"2024-03-01T10:00:00"`` straight
+on a queue would otherwise hand the later stages a naive datetime, and comparing it with an
+aware one (story grouping compares publication dates) raises ``TypeError``. Values that do
+not parse as a datetime at all are refused as before.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -20,6 +26,15 @@ EntityLabel = Literal["PER", "ORG", "LOC", "MISC"]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def assume_utc(moment: datetime) -> datetime:
+    """``moment`` itself if it has an offset; a datetime without an offset is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# The type of every datetime field of a message: never naive (see the module's docstring).
+ZonedDatetime = Annotated[datetime, AfterValidator(assume_utc)]
 
 
 class Message(BaseModel):
@@ -38,8 +53,8 @@ class RawDocument(Message):
     content: str
     url: str | None = None
     title: str | None = None
-    published_at: datetime | None = None
-    received_at: datetime = Field(default_factory=utc_now)
+    published_at: ZonedDatetime | None = None
+    received_at: ZonedDatetime = Field(default_factory=utc_now)
 
 
 class Article(Message):
@@ -51,9 +66,9 @@ class Article(Message):
     title: str
     text: str
     content_hash: str
-    published_at: datetime | None = None
-    received_at: datetime
-    ingested_at: datetime = Field(default_factory=utc_now)
+    published_at: ZonedDatetime | None = None
+    received_at: ZonedDatetime
+    ingested_at: ZonedDatetime = Field(default_factory=utc_now)
 
 
 class Entity(BaseModel):
@@ -75,11 +90,11 @@ class EnrichedArticle(Article):
     fingerprint: str = Field(description="Base64 of the MinHash signature (uint32 values).")
     duplicate_of: str | None = None
     story_id: str
-    enriched_at: datetime = Field(default_factory=utc_now)
+    enriched_at: ZonedDatetime = Field(default_factory=utc_now)
 
 
-class DeadLetter(BaseModel):
-    """A message that could not be processed, kept with its reason so it can be replayed."""
+class DeadLetterSummary(BaseModel):
+    """A dead letter without the message it holds (what a listing shows)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -88,8 +103,13 @@ class DeadLetter(BaseModel):
     error_type: str
     reason: str
     attempts: int
-    first_failed_at: datetime
-    last_failed_at: datetime
+    first_failed_at: ZonedDatetime
+    last_failed_at: ZonedDatetime
+
+
+class DeadLetter(DeadLetterSummary):
+    """A message that could not be processed, kept with its reason so it can be replayed."""
+
     message: dict[str, object]
 
 

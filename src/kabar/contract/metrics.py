@@ -58,7 +58,7 @@ CORRECTIONS = Counter(
 )
 STAGE_DURATION = Histogram(
     "kabar_stage_duration_seconds",
-    "Time a stage spends on one message.",
+    "Time a stage spends on one queue message (one article, or a batch of up to KABAR_BATCH_SIZE).",
     ["stage"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
@@ -180,9 +180,10 @@ def _one_of(value: str, allowed: frozenset[str]) -> str:
 
 
 @contextmanager
-def observe_stage(stage: str) -> Iterator[None]:
-    """Count a message in and time it; the caller records processed/failed."""
-    STAGE_RECEIVED.labels(stage).inc()
+def observe_stage(stage: str, messages: int = 1) -> Iterator[None]:
+    """Count the messages a queue message carries (one, or a batch) in and time it; the caller records
+    processed/failed per message."""
+    STAGE_RECEIVED.labels(stage).inc(messages)
     started = time.perf_counter()
     try:
         yield

@@ -8,16 +8,23 @@ Elasticsearch. Each backend can also be chosen on its own.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import ipaddress
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Mode = Literal["embedded", "services"]
 SearchBackendName = Literal["sqlite", "elasticsearch"]
 StateBackendName = Literal["sqlite", "redis"]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str) -> tuple[Network, ...]:
+    """``"10.0.0.0/8, ::1/128"`` → networks; a bare address is a one-address network."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
 
 
 class KabarSettings(BaseSettings):
@@ -56,6 +63,30 @@ class KabarSettings(BaseSettings):
     worker_prefetch_multiplier: int = 1
     task_max_retries: int = 5
     task_retry_backoff_max: int = 300
+    # Retry n waits between half and all of min(task_retry_backoff_max, base * 2**(n-1)) s:
+    # with the defaults, 5 retries span 62-124 s, so a search server or Redis restart is ridden out.
+    task_retry_backoff_base: float = Field(4.0, gt=0)
+    # Deliveries of one attempt at a message before it counts as poisonous (the worker died under it).
+    task_max_deliveries: int = Field(5, ge=1)
+    # Articles per queue message when a producer has many at once (a folder, a push batch, a feed
+    # poll): one message, one acknowledgement and one in-flight record per batch instead of per
+    # article. Each article still succeeds, fails and is dead-lettered on its own.
+    batch_size: int = Field(20, ge=1, le=500)
+
+    # ---- Reliability of the Redis transport (see kabar.contract.celery_app) ----
+    # A message a worker took and never acknowledged (the worker was killed, or Redis restarted
+    # before the acknowledgement arrived) is delivered again after this many seconds. Must be
+    # longer than any task and than any retry's countdown: those are held unacknowledged too.
+    broker_visibility_timeout: int = 3600
+    # How often each worker looks for such messages (seconds).
+    broker_restore_interval: float = 10.0
+    # How long a worker keeps trying to hand a message's outcome to Redis (forward, retry,
+    # dead letter) before it gives the message back to the queue.
+    handoff_timeout: float = Field(120.0, gt=0)
+    # The in-flight ledger: a message not finished this long after it was sent, whose queue is
+    # empty and which no worker holds, was lost in transit and is sent again.
+    inflight_timeout: float = Field(120.0, gt=0)
+    inflight_check_interval: float = Field(15.0, gt=0)
 
     # The index worker runs threads that hand articles to one bulk writer: a batch is written
     # at ``index_batch_size`` articles or after ``index_batch_wait_ms``, whichever comes first.
@@ -111,9 +142,40 @@ class KabarSettings(BaseSettings):
     api_max_request_bytes: int = Field(default=1024 * 1024, ge=1)
     api_cors_origins: list[str] = Field(default_factory=list)
 
+    # ---- Watchlist alerts (the alerts worker posts them to webhooks) ----
+    # Seconds the alerts worker waits for a webhook to connect and for each read of its answer.
+    alert_timeout: float = Field(default=5.0, gt=0, le=120)
+    # The same for the one inline attempt of the embedded mode: `kabar ingest` waits at most
+    # about this long per new alert.
+    alert_inline_timeout: float = Field(default=3.0, gt=0, le=120)
+    # Retry n waits between half and all of min(max, base * 2**(n-1)) s: the defaults keep
+    # retrying for roughly 14 to 27 minutes before the alert is dead-lettered.
+    alert_max_retries: int = Field(default=10, ge=0, le=100)
+    alert_retry_backoff_base: float = Field(default=2.0, gt=0)
+    # Below the broker's visibility timeout (1 hour): a retry waits unacknowledged in the worker.
+    alert_retry_backoff_max: float = Field(default=600.0, gt=0, le=3000)
+    # Comma-separated networks a webhook may resolve to besides public addresses. Add your
+    # receiver's private network (10.0.0.0/8, the compose network ...) to alert inside it.
+    webhook_allowed_networks: str = "127.0.0.0/8,::1/128"
+    # Every indexed article is matched against all watchlists: at most this many.
+    max_watchlists: int = Field(default=1000, ge=1)
+
     metrics_port: int = 9100
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"KABAR_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
+        return value
+
+    @cached_property
+    def webhook_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.webhook_allowed_networks)
 
     @model_validator(mode="after")
     def _backends_follow_mode(self) -> KabarSettings:

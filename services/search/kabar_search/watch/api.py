@@ -25,7 +25,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar.security import PROBLEM, ApiSecurity
-from kabar_search.watch.config import get_watch_settings
 from kabar_search.watch.models import Watchlist, WatchlistDetail, WatchlistSpec, WatchlistView
 from kabar_search.watch.store import TooManyWatchlists, WatchlistStore, open_watchlist_store
 
@@ -34,8 +33,9 @@ WatchlistId = Annotated[str, Path(max_length=64, description="The id POST /watch
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    titles = {401: "API key missing or wrong", 403: "API key not configured", 404: "No such watchlist",
-              409: "Too many watchlists", 422: "Invalid watchlist or parameter", 503: "Watchlist store unavailable"}
+    titles = {400: "Body is not JSON, or a malformed request", 401: "API key missing or wrong",
+              403: "API key not configured", 404: "No such watchlist", 409: "Too many watchlists",
+              422: "Invalid watchlist or parameter", 503: "Watchlist store unavailable"}
     return {status: {"description": f"{titles[status]} (problem detail)", "content": {PROBLEM: {}}}
             for status in statuses}
 
@@ -57,12 +57,12 @@ def watchlist_router(settings: KabarSettings | None = None, security: ApiSecurit
     writes = [Depends(guard.require_write)]
 
     @router.post("", status_code=201, response_model=WatchlistView, dependencies=writes,
-                 summary="Create a watchlist", responses=_problems(401, 403, 409, 422, 503))
+                 summary="Create a watchlist", responses=_problems(400, 401, 403, 409, 422, 503))
     def create(spec: WatchlistSpec, response: Response) -> WatchlistView:
         watchlist = Watchlist.create(spec)
         with _store_errors():
             try:
-                watchlists().add(watchlist, get_watch_settings().max_watchlists)
+                watchlists().add(watchlist, get_settings().max_watchlists)
             except TooManyWatchlists as exc:
                 raise StarletteHTTPException(409, str(exc)) from None
         response.headers["Location"] = f"/watchlists/{watchlist.id}"

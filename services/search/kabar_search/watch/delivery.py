@@ -28,7 +28,6 @@ from typing import Any, Final, Literal
 from kabar.contract import metrics
 from kabar.contract.messages import DeadLetter, utc_now
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar_search.watch.config import WatchSettings, get_watch_settings
 from kabar_search.watch.models import AlertDelivery, AlertState, Watchlist
 from kabar_search.watch.store import WatchlistStore, open_watchlist_store
 from kabar_search.watch.webhooks import DeliveryFailed, post_json
@@ -43,7 +42,7 @@ CHANNEL: Final = "webhook"
 Delivered = Literal["delivered", "already-delivered", "dropped"]
 
 
-def deliver(payload: Any, store: WatchlistStore, timeout: float, settings: WatchSettings) -> Delivered:
+def deliver(payload: Any, store: WatchlistStore, timeout: float, settings: KabarSettings) -> Delivered:
     """One attempt at an alert. Raises ``ValidationError`` (invalid message), ``WebhookRefused``
     (retrying cannot help), ``DeliveryFailed`` or a store error (retrying may help)."""
     delivery = AlertDelivery.model_validate(payload)
@@ -56,7 +55,7 @@ def deliver(payload: Any, store: WatchlistStore, timeout: float, settings: Watch
         return "already-delivered"
     post_json(delivery.webhook, delivery.alert.model_dump_json().encode(),
               {"X-Kabar-Alert-Id": delivery.alert.alert_id, "X-Kabar-Watchlist-Id": delivery.watchlist_id},
-              timeout, settings.allowed_networks)
+              timeout, settings.webhook_networks)
     store.set_status(delivery.watchlist_id, story_id, "delivered", utc_now())
     metrics.observe_alert_delivery(CHANNEL, "delivered")
     log.info("alert %s delivered (watchlist %s, story %s)", delivery.alert.alert_id, delivery.watchlist_id, story_id)
@@ -78,7 +77,7 @@ def file_dead_letter(payload: Any, exc: BaseException, attempts: int, store: Wat
     return letter
 
 
-def deliver_once(payload: Any, store: WatchlistStore, timeout: float, settings: WatchSettings) -> tuple[bool, str]:
+def deliver_once(payload: Any, store: WatchlistStore, timeout: float, settings: KabarSettings) -> tuple[bool, str]:
     """One attempt; a failure is dead-lettered at once. ``(delivered, what happened)``."""
     try:
         return True, deliver(payload, store, timeout, settings)
@@ -111,7 +110,7 @@ class InlineDispatcher:
 
     SKIP_FAILING: Final = 60.0
 
-    def __init__(self, store: WatchlistStore, settings: WatchSettings) -> None:
+    def __init__(self, store: WatchlistStore, settings: KabarSettings) -> None:
         self._store = store
         self._settings = settings
         self._failing: dict[str, tuple[float, str]] = {}  # webhook → (when it failed, why)
@@ -140,7 +139,7 @@ def replay_inline(payload: Any, settings: KabarSettings | None = None) -> tuple[
 
     A failure is dead-lettered again under the same id.
     """
-    watch = get_watch_settings()
+    watch = get_settings()
     store = open_watchlist_store(settings or get_settings())
     try:
         return deliver_once(payload, store, watch.alert_timeout, watch)

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kabar.contract import metrics
 from kabar.contract.messages import EnrichedArticle, utc_now
-from kabar.contract.settings import KabarSettings
-from kabar_search.watch.config import get_watch_settings
+from kabar.contract.settings import KabarSettings, get_settings
 from kabar_search.watch.delivery import InlineDispatcher, QueueDispatcher
 from kabar_search.watch.matching import Matcher, Snapshot, compile_snapshot, open_matcher
 from kabar_search.watch.models import AlertState, ArticleRef, Watchlist
@@ -69,7 +68,7 @@ class WatchHook:
 def build_watch_hook(settings: KabarSettings, backend: SearchBackend) -> WatchHook:
     store = open_watchlist_store(settings)
     dispatcher: Dispatcher = (QueueDispatcher(store) if settings.mode == "services"
-                              else InlineDispatcher(store, get_watch_settings()))
+                              else InlineDispatcher(store, get_settings()))
     matcher = open_matcher(settings, backend)
     log.info("watchlists are matched by the %s", matcher.name)
     return WatchHook(store, matcher, dispatcher)

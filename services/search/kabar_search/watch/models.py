@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from kabar.contract.messages import EnrichedArticle, Message, utc_now
+from kabar.contract.settings import get_settings
 from kabar_search.query import MAX_QUERY_CHARS, QueryError, SimpleQuery, parse_query
 from kabar_search.request import Filters, check_filter_values
-from kabar_search.watch.config import get_watch_settings
 from kabar_search.watch.webhooks import MAX_WEBHOOK_CHARS, InvalidWebhook, check_webhook_url
 
 MAX_NAME_CHARS: Final = 200
@@ -63,7 +63,7 @@ class WatchlistSpec(BaseModel):
         if len(value) > MAX_WEBHOOK_CHARS:  # before anything parses it
             raise _invalid(f"the webhook URL is {len(value)} characters; the limit is {MAX_WEBHOOK_CHARS}")
         try:
-            return check_webhook_url(value, get_watch_settings().allowed_networks)
+            return check_webhook_url(value, get_settings().webhook_networks)
         except InvalidWebhook as exc:
             raise _invalid(str(exc)) from None
 

@@ -17,10 +17,9 @@ from celery import Task
 from celery.exceptions import Reject, Retry
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import HandoffFailed, app, hand_off, reliability, retry_delay
+from kabar.contract.celery_app import HandoffFailed, app, hand_off, retry_delay
 from kabar.contract.deadletter import describe
-from kabar.contract.settings import get_settings
-from kabar_search.watch.config import WatchSettings, get_watch_settings
+from kabar.contract.settings import KabarSettings, get_settings
 from kabar_search.watch.delivery import ALERT_TASK, CHANNEL, deliver, file_dead_letter
 from kabar_search.watch.store import WatchlistStore, open_watchlist_store
 from kabar_search.watch.webhooks import DeliveryFailed
@@ -34,7 +33,7 @@ PASSING = (DeliveryFailed, redis.RedisError)
 class AlertRunner:
     """What one delivery of a ``kabar.alert`` message does; built once per worker process."""
 
-    def __init__(self, store: WatchlistStore, settings: WatchSettings) -> None:
+    def __init__(self, store: WatchlistStore, settings: KabarSettings) -> None:
         self.store = store
         self.settings = settings
 
@@ -66,11 +65,11 @@ class AlertRunner:
                 raise ConnectionError(f"publishing the retry failed: {failed.reason}") from exc
             return scheduled
 
-        return hand_off("schedule an alert retry", publish, reliability().handoff_timeout)
+        return hand_off("schedule an alert retry", publish, get_settings().handoff_timeout)
 
     def _give_up(self, payload: Any, exc: BaseException, attempts: int) -> None:
         hand_off("write the alert's dead letter", lambda: file_dead_letter(payload, exc, attempts, self.store),
-                 reliability().handoff_timeout)
+                 get_settings().handoff_timeout)
 
 
 _runner: list[AlertRunner] = []
@@ -81,7 +80,7 @@ def runner() -> AlertRunner:
     """One per worker process, shared by its threads."""
     with _runner_lock:
         if not _runner:
-            _runner.append(AlertRunner(open_watchlist_store(get_settings()), get_watch_settings()))
+            _runner.append(AlertRunner(open_watchlist_store(get_settings()), get_settings()))
         return _runner[0]
 
 

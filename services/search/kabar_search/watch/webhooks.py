@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
-from kabar_search.watch.config import Network
+from kabar.contract.settings import Network
 
 MAX_WEBHOOK_CHARS: Final = 2048
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

@@ -1,0 +1,81 @@
+"""The stage messages' datetimes: a datetime without an offset is taken as UTC, an offset is kept,
+and what is not a datetime is refused, however the message reached the queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from kabar.contract.messages import Article, DeadLetter, EnrichedArticle, RawDocument
+from kabar_enrich.stories import SqliteStoryStore, StoryGrouper
+from kabar_ingest.stage import build_article
+
+WIB = timezone(timedelta(hours=7))
+TEXT = ("Pemerintah kota menyiapkan pompa air tambahan menjelang musim hujan. Warga di bantaran sungai "
+        "diminta waspada terhadap kenaikan debit air pada malam hari.")
+ARTICLE: dict[str, Any] = {"id": "a1", "title": "Pompa air", "text": TEXT, "content_hash": "h1",
+                           "received_at": "2024-03-01T10:05:00Z"}
+ENRICHED: dict[str, Any] = {**ARTICLE, "language": "id", "language_confidence": 0.9, "fingerprint": "AAAA",
+                            "story_id": "a1"}
+LETTER: dict[str, Any] = {"id": "0" * 24, "stage": "ingest", "error_type": "ValueError", "reason": "bad",
+                          "attempts": 1, "first_failed_at": "2024-03-01T10:00:00Z",
+                          "last_failed_at": "2024-03-01T10:00:00Z", "message": {}}
+RAW: dict[str, Any] = {"source": "push", "format": "text", "content": TEXT}
+# Every datetime field of every message, with a valid message around it.
+FIELDS: list[tuple[type[BaseModel], dict[str, Any], str]] = [
+    (RawDocument, RAW, "published_at"), (RawDocument, RAW, "received_at"),
+    (Article, ARTICLE, "published_at"), (Article, ARTICLE, "received_at"), (Article, ARTICLE, "ingested_at"),
+    (EnrichedArticle, ENRICHED, "published_at"), (EnrichedArticle, ENRICHED, "enriched_at"),
+    (DeadLetter, LETTER, "first_failed_at"), (DeadLetter, LETTER, "last_failed_at"),
+]
+FIELD_IDS = [f"{model.__name__}.{name}" for model, _, name in FIELDS]
+
+
+@pytest.mark.parametrize(("model", "valid", "name"), FIELDS, ids=FIELD_IDS)
+@pytest.mark.parametrize("naive", ["2024-03-01T10:00:00", datetime(2024, 3, 1, 10)], ids=["json", "python"])
+def test_a_datetime_without_an_offset_is_taken_as_utc(model: type[BaseModel], valid: dict[str, Any], name: str,
+                                                      naive: str | datetime) -> None:
+    value = getattr(model.model_validate({**valid, name: naive}), name)
+    assert value == datetime(2024, 3, 1, 10, tzinfo=UTC) and value.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(("model", "valid", "name"), FIELDS, ids=FIELD_IDS)
+def test_a_datetime_with_an_offset_is_kept(model: type[BaseModel], valid: dict[str, Any], name: str) -> None:
+    value = getattr(model.model_validate({**valid, name: "2024-03-01T17:00:00+07:00"}), name)
+    assert value == datetime(2024, 3, 1, 17, tzinfo=WIB) and value.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize("absurd", ["kemarin sore", "2024-13-01T00:00:00", "2024-02-30T10:00:00",
+                                    "10000-01-01T00:00:00", "", "2024-03-01T25:00:00", [2024, 3, 1]])
+@pytest.mark.parametrize(("model", "valid", "name"), FIELDS, ids=FIELD_IDS)
+def test_what_is_not_a_datetime_is_still_refused(model: type[BaseModel], valid: dict[str, Any], name: str,
+                                                  absurd: object) -> None:
+    with pytest.raises(ValidationError, match=name):
+        model.model_validate({**valid, name: absurd})
+
+
+def test_a_message_round_trips_with_its_offset() -> None:
+    article = Article.model_validate({**ARTICLE, "published_at": "2024-03-01T10:00:00"})
+    dumped = article.model_dump(mode="json")
+    assert dumped["published_at"] == "2024-03-01T10:00:00Z"
+    assert Article.model_validate(dumped) == article
+
+
+def test_a_naive_date_pushed_on_the_ingest_queue_comes_out_aware() -> None:
+    article = build_article(RawDocument.model_validate({**RAW, "url": "https://kabar.test/pompa",
+                                                        "published_at": "2024-03-01T10:00:00"}))
+    assert article.published_at == datetime(2024, 3, 1, 10, tzinfo=UTC)
+
+
+def test_story_grouping_compares_a_naive_date_with_an_aware_one(tmp_path: Path) -> None:
+    """The failure this prevents: enrich comparing dates of one story raised TypeError."""
+    grouper = StoryGrouper(SqliteStoryStore(tmp_path / "stories.sqlite3"), threshold=0.3, window=timedelta(days=3))
+    first = Article.model_validate({**ARTICLE, "published_at": "2024-03-01T17:00:00+07:00"})
+    second = Article.model_validate({**ARTICLE, "id": "a2", "published_at": "2024-03-01T12:00:00"})
+    assert first.published_at is not None and second.published_at is not None
+    story = grouper.assign(first.id, first.text, [], first.published_at, None)
+    assert grouper.assign(second.id, second.text, [], second.published_at, None) == story
