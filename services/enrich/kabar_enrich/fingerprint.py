@@ -12,6 +12,7 @@ import base64
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -45,8 +46,16 @@ def shingles(tokens: list[str], size: int = SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(tokens[i:i + size]).encode() for i in range(len(tokens) - size + 1)}
 
 
+@lru_cache(maxsize=4)
+def _template(num_perm: int) -> MinHash:
+    # MinHash draws its permutations from a fixed seed, so they are the same for every signature;
+    # drawing them anew costs ~1 ms, more than hashing a whole article's shingles.
+    return MinHash(num_perm=num_perm)
+
+
 def signature(items: set[bytes], num_perm: int) -> Signature:
-    minhash = MinHash(num_perm=num_perm)
+    template = _template(num_perm)
+    minhash = MinHash(num_perm=num_perm, permutations=template.permutations, scheme=template.scheme)
     minhash.update_batch(list(items))
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
 

@@ -189,8 +189,9 @@ class RedisStoryStore:
             pipe.srem(f"{self._prefix}:term:{term}", story.story_id)
         for term in story.index_terms:
             pipe.sadd(f"{self._prefix}:term:{term}", story.story_id)
-        pipe.execute()
-        return self.story_of(article_id) or story.story_id
+        pipe.hget(f"{self._prefix}:article", article_id)  # the story it has now, in the same round trip
+        assigned = pipe.execute()[-1]
+        return assigned.decode() if assigned else story.story_id
 
 
 class SqliteStoryStore:
