@@ -8,10 +8,10 @@ throughput, worker memory over time and loss.
 Articles: ../shared/corpus/indosum.jsonl (3,463 Indonesian news articles, read in place, never
 copied), repeated under new ids: copy k of an article gets its own URL and a last line naming
 the copy, so its id and content hash are new (no exact-repeat skips); the near-duplicate stage
-does see copies, as it would see syndicated news. Documents are queued the way
-``kabar ingest`` queues them (``kabar.contract.celery_app.enqueue``), keeping the messages
-waiting in all queues together under ``--max-backlog``, so the producer, not Redis' memory,
-absorbs the difference in speed.
+does see copies, as it would see syndicated news. Documents are queued the way ``kabar ingest``
+queues a folder (``kabar.contract.celery_app.enqueue_many``, ``--batch-size`` articles per
+message), keeping the articles waiting in all queues together under ``--max-backlog``, so the
+producer, not Redis' memory, absorbs the difference in speed.
 
 Stack: a private redis-server on a free loopback port (``--appendonly yes``, fsync every second,
 as docker-compose.yml runs it), osmem-server (``--search sqlite`` for the SQLite backend), and
@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,10 @@ def tree_rss_mb(pid: int) -> float:
 
 
 class LoadStack:
-    def __init__(self, workdir: Path, search: str, enrich_concurrency: int) -> None:
+    def __init__(self, workdir: Path, search: str, enrich_concurrency: int,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
+        self.extra_env = dict(extra_env or {})  # more KABAR_* settings for the workers (benchmarks/pipeline.py)
         self.search = search
         self.redis = faults.RedisServer(workdir / "redis", persistent=False)
         self.osmem: faults.Osmem | None = None
@@ -134,6 +137,7 @@ class LoadStack:
                         "KABAR_ELASTICSEARCH_SERVER_MODE": "serverless"})
         else:
             env["KABAR_SEARCH_BACKEND"] = "sqlite"
+        env.update(self.extra_env)
         self.env = env
         for stage in STAGES:
             worker_env = {**env, "KABAR_METRICS_PORT": str(faults.free_port())}
@@ -142,7 +146,7 @@ class LoadStack:
             self.workers[stage] = faults.Proc(stage, faults.compose_worker_argv(stage), worker_env,
                                               self.workdir / f"{stage}-worker.log")
         for stage, proc in self.workers.items():
-            faults.wait_for(lambda p=proc: p.alive() and " ready." in p.log(), 120, f"the {stage} worker")
+            faults.wait_for(partial(_ready, proc), 120, f"the {stage} worker")
 
     def indexed(self) -> int:
         if self.osmem is not None:
@@ -190,13 +194,7 @@ class LoadStack:
         return sum(pipe.execute())
 
     def idle(self) -> bool:
-        client = self.redis.client()
-        pipe = client.pipeline()
-        for stage in STAGES:
-            pipe.llen(stage)
-        pipe.hlen("unacked")
-        pipe.hlen("kabar:inflight")
-        return not any(pipe.execute())
+        return faults.pipeline_idle(self.redis.client())
 
     def stop(self) -> None:
         for proc in self.workers.values():
@@ -206,28 +204,38 @@ class LoadStack:
         self.redis.stop()
 
 
+def _ready(proc: faults.Proc) -> bool:
+    return proc.alive() and " ready." in proc.log()
+
+
 def run(args: argparse.Namespace, workdir: Path) -> int:
     stack = LoadStack(workdir, args.search, args.enrich_concurrency)
     stack.start()
     os.environ.update(stack.env)  # the producer queues exactly as `kabar ingest` does, to this stack
-    from kabar.contract.celery_app import enqueue  # noqa: PLC0415 - reads the environment just set
+    from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415 - reads the environment just set
     from kabar.contract.messages import RawDocument  # noqa: PLC0415
 
     result = Run(args.articles)
     expected: list[str] = []
+    pending: list[RawDocument] = []
     client = stack.redis.client()
     result.started = time.monotonic()
     next_sample = result.started
     deadline = result.started + args.timeout
     try:
         for url, fields in documents(args.articles, workdir.name):
-            while stack.backlog() >= args.max_backlog:
+            while stack.backlog() * args.batch_size >= args.max_backlog:  # messages carry up to a batch each
                 time.sleep(0.1)
                 next_sample = _maybe_sample(stack, result, next_sample, args.sample, len(expected))
                 _check(deadline)
-            enqueue("ingest", RawDocument(source="load", format="text", **fields))
+            pending.append(RawDocument(source="load", format="text", **fields))
             expected.append(hashlib.sha256(url.encode()).hexdigest())  # the id: sha256 of the canonical URL
+            if len(pending) == args.batch_size:
+                enqueue_many("ingest", pending, args.batch_size)
+                pending = []
             next_sample = _maybe_sample(stack, result, next_sample, args.sample, len(expected))
+        if pending:
+            enqueue_many("ingest", pending, args.batch_size)
         result.queued_at = time.monotonic()
         while not (stack.indexed() >= args.articles and stack.idle()):
             _check(deadline)
@@ -302,7 +310,9 @@ def main() -> int:
                         help="osmem-server (the Elasticsearch stand-in) or the SQLite backend")
     parser.add_argument("--enrich-concurrency", type=int, default=2, help="enrich pool processes")
     parser.add_argument("--max-backlog", type=int, default=2000,
-                        help="most messages waiting in the queues, all stages together")
+                        help="most articles waiting in the queues, all stages together")
+    parser.add_argument("--batch-size", type=int, default=20,
+                        help="articles per queue message, as `kabar ingest` sends a folder (KABAR_BATCH_SIZE)")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--timeout", type=float, default=24 * 3600.0, help="give up after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs) in /tmp")
