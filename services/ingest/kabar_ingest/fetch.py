@@ -31,7 +31,8 @@ import socket
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal, Protocol
@@ -188,8 +189,14 @@ class GuardedTransport(httpx.HTTPTransport):
 
 
 class HostThrottle(Protocol):
+    """Turns to request a host: a request starts at least ``interval`` after the previous one started
+    and after it ended, so a slow answer does not let the next request crowd the server."""
+
     def reserve(self, host: str, interval: float) -> float:
         """Book the next turn to request ``host``; returns the seconds to wait for it."""
+
+    def finished(self, host: str, interval: float) -> None:
+        """A request to ``host`` ended now: the next turn is at least ``interval`` from now."""
 
 
 class LocalThrottle:
@@ -206,6 +213,10 @@ class LocalThrottle:
             self._next[host] = slot + interval
             return slot - now
 
+    def finished(self, host: str, interval: float) -> None:
+        with self._lock:
+            self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + interval)
+
 
 _RESERVE_SCRIPT: Final = """
 local now = tonumber(ARGV[1])
@@ -215,17 +226,30 @@ redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', math.ceil((slot + in
 return tostring(slot - now)
 """
 
+_FINISHED_SCRIPT: Final = """
+local earliest = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local booked = tonumber(redis.call('GET', KEYS[1]) or '0')
+if earliest > booked then
+  redis.call('SET', KEYS[1], tostring(earliest), 'PX', math.ceil(tonumber(ARGV[2]) * 1000) + 1000)
+end
+return 0
+"""
+
 
 class RedisThrottle:
     """Turns per host shared by every worker process (one Redis key per host, expiring when idle)."""
 
     def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
         self._prefix = f"{key_prefix}:fetch:next:"
-        self._script = client.register_script(_RESERVE_SCRIPT)
+        self._reserve = client.register_script(_RESERVE_SCRIPT)
+        self._finished = client.register_script(_FINISHED_SCRIPT)
 
     def reserve(self, host: str, interval: float) -> float:
-        waited = self._script(keys=[self._prefix + host], args=[repr(time.time()), repr(interval)])
+        waited = self._reserve(keys=[self._prefix + host], args=[repr(time.time()), repr(interval)])
         return float(waited)
+
+    def finished(self, host: str, interval: float) -> None:
+        self._finished(keys=[self._prefix + host], args=[repr(time.time()), repr(interval)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,8 +320,8 @@ class Fetcher:
             check_url(current)
             if robots and self.tuning.fetch_respect_robots:
                 self._obey_robots(current)
-            self._wait_turn(current)
-            outcome = self._request(current, headers, max_bytes)
+            with self._turn(current):
+                outcome = self._request(current, headers, max_bytes)
             if isinstance(outcome, FetchedResponse):
                 return outcome
             target = urljoin(current, outcome.location)
@@ -365,7 +389,9 @@ class Fetcher:
                                charset=charset, etag=response.headers.get("etag"),
                                last_modified=response.headers.get("last-modified"))
 
-    def _wait_turn(self, url: str) -> None:
+    @contextmanager
+    def _turn(self, url: str) -> Iterator[None]:
+        """Wait for this host's turn, make the request, then book the next turn from when it ended."""
         host = _host_key(url)
         interval = self.tuning.fetch_host_interval
         delay = self._robots_entry_delay(url)
@@ -378,6 +404,11 @@ class Fetcher:
                              kind="throttled", permanent=False, retry_after=wait)
         if wait > 0:
             time.sleep(wait)
+        try:
+            yield
+        finally:
+            if interval > 0:
+                self.throttle.finished(host, interval)
 
     # robots.txt ------------------------------------------------------------------------------------------
 
@@ -423,9 +454,9 @@ class Fetcher:
             current = robots_url
             for _ in range(self.tuning.fetch_max_redirects + 1):
                 check_url(current)
-                self._wait_turn(current)
-                outcome = self._request(current, {"Accept": "text/plain"}, self.tuning.robots_max_bytes,
-                                        truncate=True)
+                with self._turn(current):
+                    outcome = self._request(current, {"Accept": "text/plain"}, self.tuning.robots_max_bytes,
+                                            truncate=True)
                 if isinstance(outcome, FetchedResponse):
                     break
                 current = urljoin(current, outcome.location)
