@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-pytestmark = [pytest.mark.services, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = 100
@@ -39,7 +39,14 @@ faults = load_faults()
 
 @pytest.mark.parametrize("scenario", faults.SCENARIOS)
 def test_every_article_is_indexed_exactly_once_whatever_breaks(scenario: str, tmp_path: Path) -> None:
-    result = faults.run_trial(scenario, ARTICLES, tmp_path, outage=OUTAGE_S, settle_timeout=150)
+    for attempt in range(3):  # a trial whose fault missed the work in flight proves nothing: run another
+        workdir = tmp_path / f"trial-{attempt}"
+        workdir.mkdir()
+        result = faults.run_trial(scenario, ARTICLES, workdir, outage=OUTAGE_S,
+                                  settle_timeout=150, offset=attempt * ARTICLES)
+        assert result.lost == 0 and result.duplicated == 0, f"{scenario} trial {attempt + 1}: {result}"
+        if 0 < result.indexed_at_fault < ARTICLES and result.fault_felt and result.error is None:
+            break
     summary = (f"{scenario}: indexed {result.indexed}/{ARTICLES}, lost {result.lost}, duplicated {result.duplicated}, "
                f"dead letters {result.dead_letters} {result.reasons}, indexed at the fault {result.indexed_at_fault}, "
                f"held at the fault {result.held_at_fault}, restarts {result.restarts}, resent {result.resent}, "
