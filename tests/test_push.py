@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from conftest import SEEDS, Process, free_port, wait_until
+from kabar.contract import batch
 from kabar.contract.messages import RawDocument
 from kabar_ingest.identity import canonical_url
 from kabar_ingest.stage import build_article
@@ -189,11 +190,10 @@ def test_services_mode_queues_the_push_on_the_ingest_queue(embedded_env: dict[st
     finally:
         api.process.stop()
     queued = redis.Redis.from_url(redis_url).lrange("ingest", 0, -1)
-    payloads = []
-    for raw in reversed(queued):  # kombu pushes on the left
-        envelope = json.loads(raw)
-        assert envelope["headers"]["task"] == "kabar.ingest"
-        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        payloads.append(args[0])
+    assert len(queued) == 1, "a pushed batch travels as one queue message"
+    envelope = json.loads(queued[0])
+    assert envelope["headers"]["task"] == "kabar.ingest"
+    args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+    payloads = batch.unpack(args[0])
     ids = [build_article(RawDocument.model_validate(payload)).id for payload in payloads]
     assert ids == [item["id"] for item in pushed]

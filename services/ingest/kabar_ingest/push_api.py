@@ -163,7 +163,7 @@ def _decode(body: bytes, charset: str | None, fallback: Callable[[bytes], str]) 
 
 
 def accept_documents(documents: list[RawDocument], sink: DocumentSink) -> PushResult:
-    """Identify every document first (all or nothing), then hand each on."""
+    """Identify every document first (all or nothing), then hand them on together."""
     identified = []
     for index, document in enumerate(documents):
         try:
@@ -172,11 +172,9 @@ def accept_documents(documents: list[RawDocument], sink: DocumentSink) -> PushRe
             where = f"item {index}: " if len(documents) > 1 else ""
             raise HTTPException(422, f"{where}{exc}") from None
         identified.append((document, identity))
-    articles = []
-    for document, identity in identified:
-        submitted = sink(document)
-        articles.append(PushedArticle(id=identity.id, url=identity.url, status=submitted.status,
-                                      reason=submitted.reason))
+    outcomes = sink([document for document, _ in identified])
+    articles = [PushedArticle(id=identity.id, url=identity.url, status=submitted.status, reason=submitted.reason)
+                for (_, identity), submitted in zip(identified, outcomes, strict=True)]
     return PushResult(accepted=len(articles), articles=articles)
 
 

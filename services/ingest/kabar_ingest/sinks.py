@@ -1,6 +1,7 @@
 """Where pushed documents and feed entries go: onto the queues (services) or through the pipeline here (embedded).
 
-- ``DocumentSink``: a ``RawDocument`` → the ingest queue, or ``InlinePipeline`` in this process.
+- ``DocumentSink``: ``RawDocument``s → the ingest queue (in batches of ``KABAR_BATCH_SIZE``, one
+  message each), or ``InlinePipeline`` in this process.
 - ``PageSink``: a feed entry's ``PageRequest`` → the ``feeds`` queue (the page is fetched by a
   feeds worker, with retries), or fetched here and run through the pipeline. Here a page that
   cannot be fetched is dead-lettered at once under the ``feeds`` stage, with its reason.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -37,7 +38,7 @@ class Submitted:
     reason: str | None = None
 
 
-DocumentSink = Callable[[RawDocument], Submitted]
+DocumentSink = Callable[[Sequence[RawDocument]], list[Submitted]]  # one outcome per document, in order
 
 
 class InlineDocuments:
@@ -48,7 +49,10 @@ class InlineDocuments:
         self._pipeline: InlinePipeline | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, document: RawDocument) -> Submitted:
+    def __call__(self, documents: Sequence[RawDocument]) -> list[Submitted]:
+        return [self._run(document) for document in documents]
+
+    def _run(self, document: RawDocument) -> Submitted:
         from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415 - loads the enrich models
 
         with self._lock:
@@ -59,15 +63,16 @@ class InlineDocuments:
         return Submitted(outcome.status, reason)
 
 
-def queue_document(document: RawDocument) -> Submitted:
-    from kabar.contract.celery_app import enqueue  # noqa: PLC0415
+def queue_documents(documents: Sequence[RawDocument]) -> list[Submitted]:
+    """Onto the ingest queue as ``kabar ingest`` sends a folder: up to ``KABAR_BATCH_SIZE`` per message."""
+    from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415
 
-    enqueue("ingest", document)
-    return Submitted("queued")
+    enqueue_many("ingest", documents)
+    return [Submitted("queued") for _ in documents]
 
 
 def document_sink(settings: KabarSettings) -> DocumentSink:
-    return queue_document if settings.mode == "services" else InlineDocuments(settings)
+    return queue_documents if settings.mode == "services" else InlineDocuments(settings)
 
 
 def queue_page(request: PageRequest) -> None:
@@ -96,7 +101,7 @@ class InlinePages:
             kind = "will work later: `kabar dlq replay`" if isinstance(exc, PageUnavailable) else "dead-lettered"
             self._record(request, Submitted("failed", f"{letter.reason} ({kind} {letter.id})"))
             return
-        self._record(request, self.documents(document))
+        self._record(request, self.documents([document])[0])
 
     def _record(self, request: PageRequest, submitted: Submitted) -> None:
         with self._lock:
