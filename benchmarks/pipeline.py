@@ -76,7 +76,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
@@ -230,7 +230,26 @@ class Memory:
         self.processes = max(self.processes, len(pids))
 
 
-class Monitor:
+class Background:
+    """A daemon thread running ``_run`` for the length of a ``with`` block; ``_run`` watches ``_stop``."""
+
+    def __init__(self, name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Monitor(Background):
     """Every ``interval`` seconds: the articles in the index; every second: the RSS and CPU of each tree."""
 
     def __init__(self, roots: dict[str, int], count: Callable[[], int], ingested: Callable[[], int],
@@ -242,17 +261,8 @@ class Monitor:
         self.memory = {name: Memory() for name in roots}
         self.counts: list[tuple[float, int]] = []  # (monotonic, articles in the index)
         self.cpu_samples: list[tuple[int, int, dict[str, float]]] = []  # (indexed, ingested, CPU s of each tree)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="monitor", daemon=True)
+        super().__init__("monitor")
         self._last_rss = 0.0
-
-    def __enter__(self) -> Monitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
     def latest(self) -> int:
         return self.counts[-1][1] if self.counts else 0
@@ -486,7 +496,7 @@ def per_article(cpu: dict[str, float], own: float, articles: int) -> dict[str, f
     return result
 
 
-class LatencyProbe:
+class LatencyProbe(Background):
     """Asks the search server every ``interval`` seconds which of the outstanding articles it finds."""
 
     def __init__(self, search: Search, interval: float = 0.1) -> None:
@@ -496,8 +506,7 @@ class LatencyProbe:
         self.sent: dict[str, float] = {}  # when its message went onto the ingest queue
         self.found: dict[str, float] = {}  # when a search first found it
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="latency-probe", daemon=True)
+        super().__init__("latency-probe")
 
     def arrived(self, doc_id: str, due: float) -> None:
         with self._lock:
@@ -513,14 +522,6 @@ class LatencyProbe:
 
     def latencies(self, since: dict[str, float]) -> list[float]:
         return sorted(found - since[doc_id] for doc_id, found in self.found.items())
-
-    def __enter__(self) -> LatencyProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
