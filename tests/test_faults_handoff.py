@@ -222,3 +222,25 @@ def pool_child(worker: faults.Proc) -> int:
         if int(fields[1]) == worker.popen.pid:
             return int(entry.name)
     return 0
+
+
+def test_a_stage_whose_handler_cannot_start_retries_its_messages(private_redis: faults.RedisServer,
+                                                                  tmp_path: Path) -> None:
+    """The index handler talks to the search server as it starts; while that server is down the
+    message must be retried with backoff like any transient failure, not fail the task (which
+    would leave it to the in-flight ledger's slow resend)."""
+    nowhere = f"http://127.0.0.1:{faults.free_port()}"  # nothing listens there: connection refused
+    env = worker_env(tmp_path, private_redis.url, KABAR_SEARCH_BACKEND="elasticsearch",
+                     KABAR_ELASTICSEARCH_URL=nowhere, KABAR_ELASTICSEARCH_SERVER_MODE="serverless",
+                     KABAR_TASK_RETRY_BACKOFF_BASE="1", KABAR_TASK_RETRY_BACKOFF_MAX="2")
+    workers = [start_worker(stage, env, tmp_path) for stage in ("ingest", "enrich", "index")]
+    try:
+        queued = faults.kabar(env, "ingest", str(faults.ROOT / "seeds"))
+        assert queued.returncode == 0, queued.stderr
+        index = workers[-1]
+        faults.wait_for(lambda: "attempt 2:" in index.log(), 90, "the index stage retrying its message twice")
+        assert "could not start its handler" in index.log()
+        assert "raised unexpected" not in index.log(), index.log()[-4000:]
+    finally:
+        for worker in workers:
+            worker.stop()

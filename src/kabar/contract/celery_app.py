@@ -377,11 +377,14 @@ class _StageRunner:
         self.stage = stage
         self._handler_factory = handler_factory
         self._handler: StageHandler | None = None
+        self._building = threading.Lock()  # a threads pool would otherwise build one handler per thread
         self.settings = settings
 
     def handler(self) -> StageHandler:
         if self._handler is None:
-            self._handler = self._handler_factory()
+            with self._building:
+                if self._handler is None:
+                    self._handler = self._handler_factory()
         return self._handler
 
     def run(self, task: Task, payload: Any) -> None:
@@ -452,7 +455,13 @@ class _StageRunner:
                 admitted.append(position)
             except PermanentError as exc:
                 results[position] = exc
-        handler = self.handler()
+        try:
+            handler = self.handler()
+        except Exception as exc:  # e.g. the search server unreachable while the handler starts: retry them all
+            log.warning("stage %s: could not start its handler: %s", self.stage, describe(exc))
+            for position in admitted:
+                results[position] = exc
+            return results
         handle_batch = getattr(handler, "handle_batch", None)
         if handle_batch is not None and len(admitted) > 1:
             for position, result in zip(admitted, handle_batch([items[p] for p in admitted]), strict=True):
