@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kabar.contract.deadletter import DeadLetterStore, ReplayStatus, open_dead_letter_store, replay
 from kabar.contract.messages import DeadLetter, DeadLetterSummary
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar.security import PROBLEM, ApiSecurity
+from kabar.security import ApiSecurity, problem_responses
 
 Stage = Literal["ingest", "enrich", "index", "alert"]
 Sender = Callable[[str, Any], "str | None"]
@@ -57,8 +57,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     titles = {401: "API key missing or wrong", 403: "API key not configured", 404: "No such dead letter",
               409: "A replay of this dead letter is in progress", 422: "Invalid parameter",
               503: "Dead-letter store unavailable"}
-    return {status: {"description": f"{titles[status]} (problem detail)", "content": {PROBLEM: {}}}
-            for status in statuses}
+    return problem_responses(titles, *statuses)
 
 
 def deadletter_router(settings: KabarSettings | None = None, security: ApiSecurity | None = None, *,

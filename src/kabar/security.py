@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +47,12 @@ _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, scheme_nam
                                description="The API key (KABAR_API_KEY).")
 _bearer = HTTPBearer(auto_error=False, scheme_name="Bearer",
                      description="The API key (KABAR_API_KEY) as a bearer token.")
+
+
+def problem_responses(titles: Mapping[int, str], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``statuses`` (all of ``titles`` if none): every error is a problem detail."""
+    return {status: {"description": f"{titles[status]} (problem detail)", "content": {PROBLEM: {}}}
+            for status in statuses or tuple(titles)}
 
 
 class ApiSecuritySettings(KabarSettings):

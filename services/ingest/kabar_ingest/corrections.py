@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Final, Protocol
+from typing import Annotated, Final, Protocol
 
 import redis
 from fastapi import APIRouter, Query
@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 from kabar.contract import metrics
 from kabar.contract.messages import utc_now
 from kabar.contract.settings import KabarSettings
+from kabar.security import problem_responses
 from kabar_ingest.identity import normalised_text
 
 MAX_COMPARED_TOKENS: Final = 50_000  # beyond this, the rest of a (very long) text is compared by length
@@ -206,10 +207,7 @@ def history_view(article_id: str, versions: list[Version], include_text: bool = 
 
 
 # The API's handlers answer every error as an RFC 9457 problem detail, 422 included.
-_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"description": f"{title} (problem detail)", "content": {"application/problem+json": {}}}
-    for status, title in ((404, "No versions recorded for this article"), (422, "Invalid parameter"))
-}
+_PROBLEMS: Final = problem_responses({404: "No versions recorded for this article", 422: "Invalid parameter"})
 
 
 def versions_router(store: Callable[[], VersionStore]) -> APIRouter:

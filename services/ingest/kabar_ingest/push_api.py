@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from kabar.contract.celery_app import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
-from kabar.security import ApiSecurity
+from kabar.security import ApiSecurity, problem_responses
 from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import VersionStore, open_version_store, versions_router
 from kabar_ingest.feeds import Feed, FeedStore, new_feed, open_feed_store
@@ -261,9 +261,7 @@ _PROBLEM_TITLES: Final = {400: "Malformed request (unparseable body or headers)"
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI responses for these statuses: every error is a problem detail (the API's handlers)."""
-    return {status: {"description": f"{_PROBLEM_TITLES[status]} (problem detail)",
-                     "content": {"application/problem+json": {}}}
-            for status in statuses}
+    return problem_responses(_PROBLEM_TITLES, *statuses)
 
 
 class _Lazy:

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kabar.contract import metrics
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar.deadletter_api import deadletter_router
-from kabar.security import ApiSecurity, install_security
+from kabar.security import ApiSecurity, install_security, problem_responses
 from kabar_search import web
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend, open_backend
 from kabar_search.models import SearchResult, StoryResult
@@ -120,12 +120,9 @@ def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: boo
     return app
 
 
-_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"description": title, "content": {PROBLEM: {}}}
-    for status, title in ((400, "Bad request (problem detail)"), (401, "API key missing or wrong (problem detail)"),
-                          (403, "API key not configured (problem detail)"), (404, "Not found (problem detail)"),
-                          (422, "Invalid parameter (problem detail)"), (503, "Search unavailable (problem detail)"))
-}
+_PROBLEMS: Final = problem_responses({400: "Bad request", 401: "API key missing or wrong",
+                                      403: "API key not configured", 404: "Not found", 422: "Invalid parameter",
+                                      503: "Search unavailable"})
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar.security import PROBLEM, ApiSecurity
+from kabar.security import ApiSecurity, problem_responses
 from kabar_search.watch.models import Watchlist, WatchlistDetail, WatchlistSpec, WatchlistView
 from kabar_search.watch.store import TooManyWatchlists, WatchlistStore, open_watchlist_store
 
@@ -36,8 +36,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     titles = {400: "Body is not JSON, or a malformed request", 401: "API key missing or wrong",
               403: "API key not configured", 404: "No such watchlist", 409: "Too many watchlists",
               422: "Invalid watchlist or parameter", 503: "Watchlist store unavailable"}
-    return {status: {"description": f"{titles[status]} (problem detail)", "content": {PROBLEM: {}}}
-            for status in statuses}
+    return problem_responses(titles, *statuses)
 
 
 def watchlist_router(settings: KabarSettings | None = None, security: ApiSecurity | None = None, *,
