@@ -1,11 +1,14 @@
-"""Make sure the Redis the tests use is reachable; start a local one if it is not.
+"""Make sure the Redis the tests use is reachable; install and start a local one if it is not.
 
-Used by ``make test``. Starts ``redis-server`` (no persistence, loopback only) when the
-URL points at this machine and nothing answers there.
+Used by ``make test`` and ``.ci/run``. When the URL points at this machine and nothing
+answers there, it starts ``redis-server`` (no persistence, loopback only). When
+``redis-server`` is missing it installs Debian's package first, if it can (root and
+``apt-get``); otherwise it says in one line what to install.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +16,8 @@ import time
 from urllib.parse import urlsplit
 
 import redis
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def reachable(url: str) -> bool:
@@ -22,10 +27,24 @@ def reachable(url: str) -> bool:
         return False
 
 
-def start_local(port: int) -> None:
+def install_redis_server() -> str:
+    """Install Debian's redis-server; exit with one clear line where that is not possible."""
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        sys.exit("redis-server is not installed: run `sudo apt-get install redis-server` "
+                 "(or point REDIS_URL at a Redis that answers)")
+    print("redis-server is not installed: installing Debian's package", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([apt, "update", "-qq"], check=True, env=env)
+    subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", "redis-server"], check=True, env=env)
     server = shutil.which("redis-server")
     if server is None:
-        sys.exit("redis-server is not installed: apt-get install redis-server (or set REDIS_URL)")
+        sys.exit("apt-get installed redis-server but it is not on PATH")
+    return server
+
+
+def start_local(port: int) -> None:
+    server = shutil.which("redis-server") or install_redis_server()
     subprocess.run([server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
                     "--save", "", "--appendonly", "no"], check=True)
 
@@ -35,7 +54,7 @@ def main() -> None:
     if reachable(url):
         return
     parts = urlsplit(url)
-    if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+    if parts.hostname not in LOCAL_HOSTS:
         sys.exit(f"Redis at {url} is not reachable")
     start_local(parts.port or 6379)
     for _ in range(50):
