@@ -26,9 +26,7 @@ _FURNITURE_PATTERNS = {
     "ad slot": r"(article )?ad box|advertisement|iklan|sponsored( content)?|konten (ber)?sponsor",
     "scroll prompt": r".*scroll (to see content|to continue|untuk melanjutkan|ke bawah).*",
     "loading": r"loading\W*|memuat\W*",
-    "related link": r"(baca|simak|lihat|tonton) (juga|pula|selengkapnya)\b.*"
-    r"|(read|see|watch) (next|more|also)\b.*|baca artikel .{0,60} lainnya\b.*"
-    r"|artikel terkait\b.*|related( articles?| stories)?\W*",
+    "related link": r"baca artikel .{0,60} lainnya\b.*|\[gambas:[^\]]*\]",
     "cookie notice": r".*\b(uses|use|menggunakan) cookies?\b.*|.*\bcookie (policy|settings|kebijakan)\b.*",
     "app promo": r"(get|download|unduh) .{0,40}\b(app|aplikasi)\b.*",
     "share widget": r"(share|bagikan|shares?) ?:?|aa text|font size|ukuran (huruf|teks)",
@@ -43,6 +41,29 @@ _FOOTER_PATTERNS = (
     r"follow (whatsapp|telegram|google news|instagram|us)\b.*|ikuti (kami|berita|saluran)\b.*",
     r"this article (is|was) written by\b.*|editorial team",
 )
+# "Baca Juga: <another article's headline>" and its kin in Indonesian, Malay and English. These
+# phrases announce a link to another article whatever follows them, so the whole line goes.
+_RELATED_PHRASES = (
+    r"(baca|simak|lihat|tonton|saksikan|cek|dengarkan|klik) (juga|pula|lagi|selengkapnya)( (video|berita|artikel))?",
+    r"(artikel|berita|bacaan|konten|topik|video|pautan) (terkait|berkaitan|lainnya|lain|pilihan|menarik|populer)",
+    r"baca (berita|artikel) (lainnya|lain|terkait|menarik)|jangan lewatkan",
+    r"(read|see|watch) (next|more|also)|also (read|see|watch)|related( (articles?|stories|news|content|posts?))?",
+    r"more (stories|news) (from|on)\b.*|you (may|might) also like|recommended( (for you|reading|stories))?",
+    r"further reading|editor'?s picks?|most read|popular (now|stories)",
+)
+# A single word such as "Baca" or "Read" is a link marker only when it is shouted ("MEMBACA …", as
+# machine-translated pages render READ) or followed by a colon or an arrow ("Baca: …", "Read » …").
+_RELATED_WORDS = r"baca|bacaan|membaca|simak|lihat|terkait|berkaitan|read|watch|see"
+_RELATED_SEPARATOR = r"\s*(?:[:|»>›]+|[-–—]+(?=\s))\s*"
+_RELATED_LINE = re.compile(
+    rf"(?:{'|'.join(_RELATED_PHRASES)})\b(?:{_RELATED_SEPARATOR}|\s+|$)(?P<rest>.*)", re.IGNORECASE
+)
+_RELATED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS})(?:{_RELATED_SEPARATOR})(?P<rest>.*)", re.IGNORECASE)
+_SHOUTED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS.upper()})\s+(?P<rest>\S.*)")
+# After a bare "Baca Juga:" line, the headlines it links to follow on their own lines.
+_LINKED_HEADLINES_MAX = 5
+_HEADLINE_MAX_WORDS = 25
+
 _FURNITURE = re.compile(
     "|".join(f"(?:{pattern})" for pattern in _FURNITURE_PATTERNS.values()), re.IGNORECASE
 )
@@ -72,7 +93,39 @@ def normalise_line(line: str) -> str:
 
 
 def is_furniture(line: str) -> bool:
-    return bool(_FURNITURE.fullmatch(normalise_line(line)))
+    normalised = normalise_line(line)
+    return bool(_FURNITURE.fullmatch(normalised)) or related_link(normalised) is not None
+
+
+def related_link(line: str) -> str | None:
+    """What follows the marker when ``line`` (normalised) links to another article, else None.
+
+    "Baca juga: Judul" -> "Judul"; a bare "Baca Juga:" -> "" (its headlines are on the next lines).
+    A shouted marker ("MEMBACA Judul") counts only before a headline, so prose is never taken.
+    """
+    for pattern in (_RELATED_LINE, _RELATED_WORD_LINE):
+        found = pattern.fullmatch(line)
+        if found is not None and _phrase_is_not_prose(line, found.group("rest")):
+            return found.group("rest").strip()
+    shouted = _SHOUTED_WORD_LINE.fullmatch(line)
+    if shouted is not None and looks_like_linked_headline(shouted.group("rest")):
+        return shouted.group("rest").strip()
+    return None
+
+
+def _phrase_is_not_prose(line: str, rest: str) -> bool:
+    """"Terkait hal itu, polisi …" is a sentence: a one-word marker needs a separator or a headline."""
+    if " " in line[: len(line) - len(rest)].strip() or not rest:
+        return True
+    marker = line[: len(line) - len(rest)]
+    return bool(re.search(r"[:|»>›\-–—]\s*$", marker)) or looks_like_linked_headline(rest)
+
+
+def looks_like_linked_headline(line: str) -> bool:
+    """A headline as linked: a few words, starting with a capital or digit, not ending a sentence."""
+    words = line.split()
+    return (0 < len(words) <= _HEADLINE_MAX_WORDS and (line[0].isupper() or line[0].isdigit() or line[0] in _QUOTES)
+            and not line.rstrip(_QUOTES).endswith((".", ",", ";")))
 
 
 def is_footer(line: str) -> bool:
@@ -83,6 +136,7 @@ def clean_text(raw: str, title_hint: str | None = None) -> CleanText:
     """Remove furniture lines and repeats, cut the footer, and pick a title."""
     lines = [unicodedata.normalize("NFC", line).rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
     kept = _cut_footer(lines)
+    kept = _without_related_links(kept)
     kept = [line for line in kept if not is_furniture(line)]
     kept = _drop_repeated_lines(kept)
     removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
@@ -115,6 +169,27 @@ def _cut_footer(lines: list[str]) -> list[str]:
         if lines[index].strip() and is_footer(lines[index]):
             return lines[:index]
     return lines
+
+
+def _without_related_links(lines: list[str]) -> list[str]:
+    """Drop "read also" lines, and after a bare marker ("Baca Juga:") the headlines listed under it."""
+    kept: list[str] = []
+    headlines_to_drop = 0
+    for line in lines:
+        normalised = normalise_line(line)
+        if not normalised:
+            kept.append(line)
+            continue
+        rest = related_link(normalised)
+        if rest is not None:
+            headlines_to_drop = 0 if rest else _LINKED_HEADLINES_MAX
+            continue
+        if headlines_to_drop and looks_like_linked_headline(normalised):
+            headlines_to_drop -= 1
+            continue
+        headlines_to_drop = 0
+        kept.append(line)
+    return kept
 
 
 def _drop_repeated_lines(lines: list[str]) -> list[str]:
