@@ -4,7 +4,7 @@
 
 Runs the enrich stage in-process (fresh in-memory near-duplicate and story state) over
 ../shared/corpus/indosum.jsonl and prints CPU milliseconds per article for language ID,
-entities, canonical names, dates, fingerprints, near-duplicate links and stories, and the
+entities, entity rules, canonical names, dates, fingerprints, near-duplicate links and stories, and the
 whole. Extraction is not included: the corpus is plain text. Skips where the corpus is absent.
 """
 
@@ -29,6 +29,7 @@ for folder in ("src", "services/ingest", "services/enrich"):
 from kabar_enrich.canonical import canonicalise  # noqa: E402
 from kabar_enrich.dates import date_from_text  # noqa: E402
 from kabar_enrich.entities import EntityRecognizer  # noqa: E402
+from kabar_enrich.entity_rules import refine  # noqa: E402
 from kabar_enrich.fingerprint import fingerprint  # noqa: E402
 from kabar_enrich.language import LanguageDetector  # noqa: E402
 from kabar_enrich.neardup import NearDuplicateIndex, SqliteLinkStore  # noqa: E402
@@ -61,8 +62,10 @@ def main() -> None:
             guess = detector.detect(text)
         with step("entities"):
             spans = recognizer.extract(text, guess.code)
+        with step("entity rules"):
+            spans = refine(text, spans)
         with step("canonical names"):
-            entities = canonicalise(spans)
+            entities = canonicalise(spans, text=text)
         with step("date"):
             date_from_text(text)
         with step("fingerprints"):

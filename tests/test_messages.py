@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from kabar.contract.messages import Article, DeadLetter, EnrichedArticle, RawDocument
+from kabar.contract.messages import (
+    MAX_ENTITY_ID_CHARS,
+    Article,
+    DeadLetter,
+    EnrichedArticle,
+    Entity,
+    RawDocument,
+    entity_id,
+)
 from kabar_enrich.stories import SqliteStoryStore, StoryGrouper
 from kabar_ingest.stage import build_article
 
@@ -79,3 +87,26 @@ def test_story_grouping_compares_a_naive_date_with_an_aware_one(tmp_path: Path) 
     assert first.published_at is not None and second.published_at is not None
     story = grouper.assign(first.id, first.text, [], first.published_at, None)
     assert grouper.assign(second.id, second.text, [], second.published_at, None) == story
+
+
+def test_an_entity_from_before_ids_gets_the_id_of_its_canonical_name() -> None:
+    old = Entity.model_validate({"text": "Korut", "label": "LOC", "start": 0, "end": 5, "canonical": "North Korea"})
+    assert old.id == entity_id("LOC", "North Korea") == "loc:north-korea"
+    new = Entity(text="Korut", label="LOC", start=0, end=5, canonical="North Korea", id="loc:north-korea")
+    assert new == old
+    assert Entity.model_validate_json(new.model_dump_json()) == new
+
+
+@pytest.mark.parametrize(("label", "canonical", "expected"), [
+    ("LOC", "Wŏnsan", "loc:wonsan"), ("PER", "Kim Jong-un", "per:kim-jong-un"), ("ORG", "東京電力", "org:東京電力"),
+    ("PER", "Jordan", "per:jordan"), ("LOC", "Jordan", "loc:jordan"),
+])
+def test_entity_ids_fold_case_accents_and_punctuation_but_keep_the_type(label: str, canonical: str,
+                                                                       expected: str) -> None:
+    assert entity_id(label, canonical) == expected
+
+
+def test_entity_ids_stay_short_and_never_empty() -> None:
+    long_name = entity_id("ORG", "Kementerian " * 40)
+    assert len(long_name) <= MAX_ENTITY_ID_CHARS and long_name != entity_id("ORG", "Kementerian " * 41)
+    assert entity_id("MISC", "!!!").startswith("misc:") and len(entity_id("MISC", "!!!")) > len("misc:")

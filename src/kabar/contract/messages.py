@@ -13,10 +13,12 @@ not parse as a datetime at all are refused as before.
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -71,7 +73,36 @@ class Article(Message):
     ingested_at: ZonedDatetime = Field(default_factory=utc_now)
 
 
+# An entity id is at most this long (a keyword field's limit is far above; URLs stay readable).
+MAX_ENTITY_ID_CHARS = 120
+
+
+def entity_id(label: str, canonical: str) -> str:
+    """The stable id of a canonical entity: its type and its canonical name, folded.
+
+    ``("LOC", "North Korea")`` -> ``"loc:north-korea"``; case, accents and punctuation do not
+    make another id (``"Wŏnsan"`` and ``"Wonsan"`` are both ``"loc:wonsan"``), the type does
+    (Jordan the country is not Jordan the person). Names in any script keep their letters; a
+    name with no letter or digit, or a very long one, is identified by a hash of the name.
+    """
+    decomposed = unicodedata.normalize("NFKD", canonical.casefold())
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    slug = "-".join("".join(char if char.isalnum() else " " for char in letters).split())
+    prefix = f"{label.lower()}:"
+    if not slug or len(prefix) + len(slug) > MAX_ENTITY_ID_CHARS:
+        digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        slug = f"{slug[: MAX_ENTITY_ID_CHARS - len(prefix) - len(digest) - 1]}-{digest}".lstrip("-")
+    return prefix + slug
+
+
 class Entity(BaseModel):
+    """One mention of a named entity, with the canonical entity it names.
+
+    ``id`` is the canonical entity's stable id (``entity_id``): facets, filters and
+    watchlists group on it. A message from before ids (no ``id``) gets the id of its label
+    and canonical name, so old messages stay valid and group with new ones.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str
@@ -79,6 +110,15 @@ class Entity(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     canonical: str
+    id: str = Field(default="", max_length=MAX_ENTITY_ID_CHARS,
+                    description="Stable id of the canonical entity, e.g. 'loc:north-korea'.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_of_the_canonical_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("id") and isinstance(data.get("canonical"), str):
+            return {**data, "id": entity_id(str(data.get("label", "")), data["canonical"])}
+        return data
 
 
 class EnrichedArticle(Article):

@@ -1,0 +1,83 @@
+"""What the entity rules and canonical names change on the NER dev sets, and what they cost.
+
+    python benchmarks/entity_rules.py
+
+The held-out NER sets are scored through ``kabar enrich --jsonl``, which runs the recogniser,
+then ``entity_rules.refine`` and ``canonical.canonicalise`` (which may retype a mention). This
+scores each dev sentence (tokens joined by spaces) both ways, entity-level exact match of
+span and type, so a rule that helps newsroom text but hurts the annotated sets shows here.
+Reads ../shared/eval/ner at run time; skips with a message where it is absent.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for folder in ("src", "services/enrich", "services/enrich/training"):
+    sys.path.insert(0, str(ROOT / folder))
+
+from train_ner import DATA_DIR, load_corpus  # noqa: E402
+
+from kabar_enrich.canonical import canonicalise  # noqa: E402
+from kabar_enrich.entities import EntityRecognizer, EntitySpan, bio_to_spans  # noqa: E402
+from kabar_enrich.entity_rules import refine  # noqa: E402
+
+Span = tuple[str, int, int]
+
+
+def gold_spans(words: Sequence[str], tags: Sequence[str]) -> tuple[str, set[Span]]:
+    starts, offset = [], 0
+    for word in words:
+        starts.append(offset)
+        offset += len(word) + 1
+    text = " ".join(words)
+    return text, {(label, starts[first], starts[last - 1] + len(words[last - 1]))
+                  for label, first, last in bio_to_spans(tags)}
+
+
+def as_set(spans: Sequence[EntitySpan]) -> set[Span]:
+    return {(span.label, span.start, span.end) for span in spans}
+
+
+def f1(counts: Counter[str]) -> tuple[float, float, float]:
+    precision = counts["tp"] / (counts["tp"] + counts["fp"]) if counts["tp"] + counts["fp"] else 0.0
+    recall = counts["tp"] / (counts["tp"] + counts["fn"]) if counts["tp"] + counts["fn"] else 0.0
+    return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def main() -> None:
+    if not DATA_DIR.is_dir():
+        print(f"skipped: NER dev data not found at {DATA_DIR}")
+        return
+    recognizer = EntityRecognizer()
+    canonicalise(refine("Presiden Rusia Vladimir Putin.", []), text="")  # load the name tables first
+    print(f"{'dev set':26} {'pipeline':24} {'P':>6} {'R':>6} {'F1':>6}")
+    cpu_ms = 0.0
+    sentences = 0
+    for language in ("id", "en"):
+        for name, dev in load_corpus(language).dev.items():
+            plain: Counter[str] = Counter()
+            ruled: Counter[str] = Counter()
+            for sentence in dev:
+                text, gold = gold_spans([w for w, _ in sentence], [t for _, t in sentence])
+                spans = recognizer.extract(text, language)
+                started = time.process_time()
+                entities = canonicalise(refine(text, spans), text=text)
+                cpu_ms += (time.process_time() - started) * 1000
+                sentences += 1
+                for counts, found in ((plain, as_set(spans)),
+                                      (ruled, {(e.label, e.start, e.end) for e in entities})):
+                    counts.update(tp=len(found & gold), fp=len(found - gold), fn=len(gold - found))
+            for label, counts in (("recogniser", plain), ("+ rules + canonical", ruled)):
+                precision, recall, score = f1(counts)
+                print(f"{name:26} {label:24} {precision:6.3f} {recall:6.3f} {score:6.3f}")
+    print(f"rules + canonical: {cpu_ms / sentences:.3f} ms CPU per sentence over {sentences} sentences")
+
+
+if __name__ == "__main__":
+    main()

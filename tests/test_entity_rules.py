@@ -1,0 +1,182 @@
+"""Entities as a newsroom reads them: the seeds' faults, and the rules on realistic snippets.
+
+Each test runs the real recogniser, then ``entity_rules.refine`` and ``canonical.canonicalise``
+exactly as the enrich stage does (``Enricher.enrich``), on text as ingest cleans it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS
+from kabar.contract.messages import Entity, RawDocument
+from kabar_enrich.canonical import canonicalise
+from kabar_enrich.entities import EntityRecognizer, EntitySpan
+from kabar_enrich.entity_rules import refine
+from kabar_ingest.stage import build_article
+
+
+@cache
+def recognizer() -> EntityRecognizer:
+    return EntityRecognizer()
+
+
+def entities(text: str, language: str = "id") -> list[Entity]:
+    spans = refine(text, recognizer().extract(text, language))
+    assert all(text[span.start:span.end] == span.text for span in spans)
+    return canonicalise(spans, text=text)
+
+
+def named(found: list[Entity]) -> set[tuple[str, str]]:
+    return {(entity.label, entity.canonical) for entity in found}
+
+
+def surfaces(found: list[Entity]) -> set[str]:
+    return {entity.text for entity in found}
+
+
+@cache
+def seed_entities(name: str) -> list[Entity]:
+    path = SEEDS / name
+    if not path.is_file():
+        pytest.skip(f"seed {name} not found")
+    article = build_article(RawDocument(source=str(path), format="text", content=path.read_text(encoding="utf-8")))
+    return entities(article.text)
+
+
+ALL_SEEDS = sorted(path.name for path in SEEDS.glob("*.txt"))
+
+
+@pytest.mark.parametrize("seed", ALL_SEEDS)
+def test_no_run_together_spans_in_the_seeds(seed: str) -> None:
+    found = seed_entities(seed)
+    for entity in found:
+        assert "\n" not in entity.text
+        assert entity.text not in {"KorutRusia", "Korea Utara Kim Jong Un", "Rusia Vladimir Putin", "Kursk Rusia",
+                                   "Korut Kim Jong Un", "Pemerintahan Kim Jong Un"}, entity
+
+
+@pytest.mark.parametrize("seed", ALL_SEEDS)
+def test_agencies_are_never_people_and_people_never_places(seed: str) -> None:
+    found = seed_entities(seed)
+    people = {entity.canonical for entity in found if entity.label == "PER"}
+    places = {entity.canonical for entity in found if entity.label == "LOC"}
+    assert not people & {"Anadolu Agency", "Yonhap", "TASS", "AFP", "KCNA", "Reuters", "Telegram"}
+    assert not places & {"Vladimir Putin", "Kim Jong Un", "Sergei Lavrov", "Telegram", "Yonhap"}
+    assert not places & people
+
+
+@pytest.mark.parametrize("seed", ALL_SEEDS)
+def test_no_furniture_or_related_article_titles_in_the_seeds(seed: str) -> None:
+    texts = " ".join(surfaces(seed_entities(seed)))
+    for furniture in ("Perbatasan Gaza", "Gaza", "Micha Brändli", "via Reuters", "Skinbooster", "Hoegeng"):
+        assert furniture not in texts
+
+
+def test_the_seed_faults_of_issue_13_are_gone() -> None:
+    assert {("LOC", "Kursk"), ("LOC", "Russia"), ("PER", "Vladimir Putin"), ("ORG", "Telegram")} \
+        <= named(seed_entities("000_0dc7af725f29fc38.txt"))
+    assert {("PER", "Sergei Shoigu"), ("LOC", "Kursk"), ("ORG", "Telegram")} \
+        <= named(seed_entities("001_546dc01b2ce7994a.txt"))
+    assert ("LOC", "Perbatasan Gaza") not in named(seed_entities("001_546dc01b2ce7994a.txt"))
+    assert {("ORG", "Yonhap"), ("PER", "Kim Jong Un")} <= named(seed_entities("002_46c93247f30203d2.txt"))
+    seed_003 = named(seed_entities("003_b201987eaa6d5b4b.txt"))
+    assert {("ORG", "Anadolu Agency"), ("PER", "Kim Jong Un"), ("PER", "Vladimir Putin"), ("LOC", "North Korea"),
+            ("LOC", "Russia")} <= seed_003
+
+
+def test_the_russian_foreign_ministry_has_one_name_and_id_in_every_seed() -> None:
+    ministry = ("ORG", "Ministry of Foreign Affairs of Russia")
+    ids = set()
+    for seed in ("000_0dc7af725f29fc38.txt", "001_546dc01b2ce7994a.txt", "003_b201987eaa6d5b4b.txt",
+                 "004_425ca9fc8973de33.txt"):
+        found = seed_entities(seed)
+        assert ministry in named(found), seed
+        ids |= {entity.id for entity in found if entity.canonical == ministry[1]}
+        assert not any((entity.label == "ORG" and "Kemenlu" in entity.canonical) or "Kemlu" in entity.canonical
+                       for entity in found)
+    assert ids == {"org:ministry-of-foreign-affairs-of-russia"}
+
+
+def test_a_place_before_a_person_is_split() -> None:
+    found = entities("Foto: Pemimpin Korea Utara Kim Jong Un bersama Presiden Rusia Vladimir Putin di Vladivostok.")
+    assert {("LOC", "North Korea"), ("PER", "Kim Jong Un"), ("LOC", "Russia"), ("PER", "Vladimir Putin")} \
+        <= named(found)
+
+
+def test_two_places_run_together_are_two_places() -> None:
+    found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
+    assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)
+
+
+def test_a_glued_pair_of_names_is_cut() -> None:
+    text = "Hubungan dekat Rusia dan KorutRusia dan Korut memiliki hubungan yang cukup dekat."
+    spans = refine(text, [EntitySpan("Rusia", "LOC", 15, 20), EntitySpan("KorutRusia", "LOC", 25, 35)])
+    assert [(span.text, span.label) for span in spans] == [("Rusia", "LOC"), ("Korut", "LOC"), ("Rusia", "LOC")]
+    assert refine("YouTube", [EntitySpan("YouTube", "ORG", 0, 7)]) == [EntitySpan("YouTube", "ORG", 0, 7)]
+
+
+def test_a_span_across_a_line_break_is_cut() -> None:
+    text = "Jakarta\nKim Jong Un"
+    spans = refine(text, [EntitySpan(text, "PER", 0, len(text))])
+    assert [span.text for span in spans] == ["Jakarta", "Kim Jong Un"]
+
+
+def test_a_title_and_a_country_before_a_name_find_the_person() -> None:
+    text = "Sekretaris Dewan Keamanan Rusia Sergei Shoigu telah berkunjung ke Pyongyang beberapa kali tahun ini."
+    assert ("PER", "Sergei Shoigu") in named(entities(text))
+    text = "Gubernur Bank Indonesia Perry Warjiyo mengatakan inflasi terkendali."
+    found = refine(text, [EntitySpan("Bank Indonesia Perry Warjiyo", "ORG", 9, 37)])
+    assert [(span.text, span.label) for span in found] == [("Bank Indonesia", "ORG"), ("Perry Warjiyo", "PER")]
+
+
+def test_agencies_media_and_apps_are_organisations() -> None:
+    text = "Pernyataan itu dilansir dari Anadolu Agency dan menurut laporan Yonhap, diunggah di Telegram."
+    spans = [EntitySpan("Anadolu Agency", "PER", 29, 43), EntitySpan("Yonhap", "LOC", 64, 70),
+             EntitySpan("Telegram", "LOC", 84, 92)]
+    assert [span.label for span in refine(text, spans)] == ["ORG", "ORG", "ORG"]
+    outlet = "Laporan itu dimuat Kabar Harian Times pada Senin."
+    assert refine(outlet, [EntitySpan("Kabar Harian Times", "PER", 19, 37)])[0].label == "ORG"
+
+
+def test_a_person_tagged_as_a_place_elsewhere_is_a_person() -> None:
+    text = "Presiden Vladimir Putin berbicara. Kunjungan langka Vladimir Putin ke Korea Utara."
+    spans = [EntitySpan("Vladimir Putin", "PER", 9, 23), EntitySpan("Vladimir Putin", "LOC", 52, 66)]
+    assert [span.label for span in refine(text, spans)] == ["PER", "PER"]
+
+
+def test_photo_credits_are_furniture() -> None:
+    text = ("Sergei Lavrov berterima kasih (Foto: Kemlu Rusia via Reuters)\n"
+            "Ilustrasi bendera Korea Utara (unsplash.com/Micha Brändli)\nLavrov tiba di Pyongyang (12/7).")
+    found = surfaces(entities(text))
+    assert not found & {"Kemlu Rusia via Reuters", "Kemlu Rusia", "Reuters", "Micha Brändli"}
+    assert {"Sergei Lavrov", "Korea Utara", "Pyongyang"} <= found
+
+
+def test_an_organisation_with_its_abbreviation_and_country_is_one_name() -> None:
+    text = "Pernyataan resmi dikeluarkan Kementerian Luar Negeri (Kemlu) Rusia, Kamis (19/10/2023)."
+    found = refine(text, [EntitySpan("Kementerian Luar Negeri", "ORG", 29, 52), EntitySpan("Rusia", "LOC", 61, 66)])
+    assert [(span.text, span.label) for span in found] == [("Kementerian Luar Negeri (Kemlu) Rusia", "ORG")]
+    assert canonicalise(found)[0].canonical == "Ministry of Foreign Affairs of Russia"
+
+
+def test_english_and_malay_news() -> None:
+    english = named(entities("Russia's foreign minister Sergei Lavrov met Kim Jong Un in Wonsan, Reuters said.",
+                             "en"))
+    assert {("PER", "Sergei Lavrov"), ("PER", "Kim Jong Un"), ("LOC", "Wonsan")} <= english
+    malay = named(entities("Perdana Menteri Anwar Ibrahim berkata demikian kepada Bernama di Kuala Lumpur.", "ms"))
+    assert ("PER", "Anwar Ibrahim") in malay
+    assert ("LOC", "Kuala Lumpur") in malay
+
+
+def test_offsets_stay_exact_after_the_rules() -> None:
+    for path in sorted(Path(SEEDS).glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        spans = refine(text, recognizer().extract(text, "id"))
+        assert all(text[span.start:span.end] == span.text for span in spans), path.name
+        assert [span.start for span in spans] == sorted(span.start for span in spans)
+        assert all(a.end <= b.start for a, b in itertools.pairwise(spans)), path.name
