@@ -203,8 +203,8 @@ def test_openapi_documents_the_search_api(newsroom_api: Api) -> None:
     spec = newsroom_api.get("/openapi.json").json()
     search = spec["paths"]["/search"]["get"]
     names = {parameter["name"] for parameter in search["parameters"]}
-    assert names == {"q", "language", "source", "entity", "story_id", "from", "to", "sort", "collapse", "facets",
-                     "interval", "limit", "search_after"}
+    assert names == {"q", "language", "source", "entity", "entity_id", "story_id", "from", "to", "sort", "collapse",
+                     "facets", "interval", "limit", "search_after"}
     assert "application/problem+json" in search["responses"]["400"]["content"]
     assert {"/articles/{article_id}", "/stories/{story_id}"} <= set(spec["paths"])
     assert "/" not in spec["paths"], "the HTML page is not part of the JSON API"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kabar.contract.messages import EnrichedArticle, Entity, EntityLabel
+from kabar.contract.messages import EnrichedArticle, Entity, EntityLabel, entity_id
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.query import QueryError, parse_query, words_of
@@ -413,5 +413,49 @@ def test_an_index_from_before_facets_is_upgraded_in_place(tmp_path: Path) -> Non
         stored = upgraded.get(item.id)
         assert stored is not None and stored["version"] == 4
         assert upgraded.upsert(item) is False
+    finally:
+        upgraded.close()
+
+
+def test_entity_ids_filter_and_facets_group_on_them(newsroom: SearchBackend) -> None:
+    def ids(*entity_ids: str) -> set[str]:
+        return {hit.id for hit in search(newsroom, "berita", filters=Filters(entity_ids=entity_ids)).hits}
+
+    assert ids("per:kim-jong-un", "loc:wonsan") == {"n01", "n04"}
+    assert ids("org:kcna") == {"n02", "n03", "n05"}
+    assert ids("loc:kim-jong-un") == set()  # the type is part of the id
+    facets = search(newsroom, "berita", facets=True).facets
+    for label in ("PER", "ORG", "LOC"):
+        for bucket in facets.entities[label]:
+            assert bucket.id == entity_id(label, bucket.value)
+    # An article enriched before newsroom spellings: same id, another name. It groups with the others.
+    older = news("n11", "Kim Jong Un di Wonsan", "Berita: Kim Jong Un di Wŏnsan.", "story-a", source="detik.com",
+                 published=day(14), entities=[KIM, ("LOC", "Wŏnsan")])
+    assert older.entities[1].id == "loc:wonsan"
+    newsroom.upsert_many([older], refresh=True)
+    wonsan = [b for b in search(newsroom, "berita", facets=True).facets.entities["LOC"] if b.id == "loc:wonsan"]
+    assert [(b.value, b.count) for b in wonsan] == [("Wonsan", 3)]
+    assert ids("loc:wonsan") == {"n01", "n04", "n11"}
+
+
+def test_an_index_from_before_entity_ids_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    current = SqliteBackend(path)
+    current.upsert_many(NEWSROOM[:2])
+    current.close()
+    old = sqlite3.connect(path)  # the schema-2 table: entities by name only
+    old.executescript("""
+        DROP TABLE article_entities;
+        CREATE TABLE article_entities (article_id TEXT NOT NULL, label TEXT NOT NULL, canonical TEXT NOT NULL,
+                                       PRIMARY KEY (article_id, label, canonical)) WITHOUT ROWID;
+        INSERT INTO article_entities VALUES ('n01', 'PER', 'Kim Jong Un');
+        PRAGMA user_version = 2;""")
+    old.close()
+    upgraded = SqliteBackend(path)
+    try:
+        kim = search(upgraded, "berita", facets=True).facets.entities["PER"][0]
+        assert (kim.value, kim.count, kim.id) == ("Kim Jong Un", 2, "per:kim-jong-un")
+        assert {hit.id for hit in search(upgraded, "berita", filters=Filters(entity_ids=("org:kcna",))).hits} == {
+            "n02"}
     finally:
         upgraded.close()

@@ -238,7 +238,7 @@ def enrich(
 ) -> None:
     """Enrich JSON lines {"id","text"} or {"id","html"} from stdin: one output line per input, in order.
 
-    Output fields: id, language, language_confidence, entities[{text,label,start,end,canonical}],
+    Output fields: id, language, language_confidence, entities[{text,label,start,end,canonical,id}],
     published_at (UTC ISO 8601 or null), fingerprint, duplicate_of, story_id, and text for html input.
     Links are made within this run only, unless --store names a state file.
     """
@@ -403,6 +403,8 @@ def watchlists_add(  # noqa: PLR0917 - one parameter per option
     source: Annotated[list[str] | None, typer.Option(help="Only this source domain (repeatable; ORed).")] = None,
     entity: Annotated[list[str] | None, typer.Option(help="Only articles naming this entity (repeatable; "
                                                           "all required).")] = None,
+    entity_id: Annotated[list[str] | None, typer.Option(help="Only articles naming the entity of this id, e.g. "
+                                                             "loc:north-korea (repeatable; all required).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the watchlist as JSON.")] = False,
 ) -> None:
     """Create a watchlist; prints its id."""
@@ -413,7 +415,7 @@ def watchlists_add(  # noqa: PLR0917 - one parameter per option
 
     try:
         spec = WatchlistSpec(query=query, webhook=webhook, name=name, languages=language or [],
-                             sources=source or [], entities=entity or [])
+                             sources=source or [], entities=entity or [], entity_ids=entity_id or [])
     except ValidationError as exc:
         raise _fail(first_problem(exc)) from None
     watchlist = Watchlist.create(spec)
@@ -450,7 +452,8 @@ def watchlists_list(
             continue
         filters = " ".join([*(f"language={v}" for v in watchlist.languages),
                             *(f"source={v}" for v in watchlist.sources),
-                            *(f"entity={v!r}" for v in watchlist.entities)])
+                            *(f"entity={v!r}" for v in watchlist.entities),
+                            *(f"entity_id={v}" for v in watchlist.entity_ids)])
         typer.echo(f"{watchlist.id}  alerts={counts[watchlist.id]}  {watchlist.query!r}"
                    f"{'  ' + filters if filters else ''}  -> {watchlist.webhook}")
     if not as_json:

@@ -11,8 +11,8 @@ import struct
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from kabar_search.documents import ENTITY_FIELDS
-from kabar_search.models import DateBucket, EntityType, FacetBucket, Facets, Interval
+from kabar_search.documents import ENTITY_FIELDS, ENTITY_KEY_FIELDS, split_entity_key
+from kabar_search.models import DateBucket, EntityFacetBucket, FacetBucket, Facets, Interval
 from kabar_search.query import SimpleQuery
 from kabar_search.request import Cursor, Filters, SortOrder
 
@@ -43,6 +43,7 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     for name in filters.entities:  # every entity asked for, under any type
         clauses.append({"bool": {"should": [{"term": {field: name}} for field in ENTITY_FIELDS.values()],
                                  "minimum_should_match": 1}})
+    clauses.extend({"term": {"entity_ids": entity_id}} for entity_id in filters.entity_ids)
     if filters.since_ms is not None or filters.until_ms is not None:
         bounds: dict[str, Any] = {"format": "epoch_millis"}
         if filters.since_ms is not None:
@@ -102,7 +103,7 @@ def facet_aggs(interval: Interval, with_facets: bool, count_stories: bool) -> di
     if with_facets:
         aggs["language"] = {"terms": {"field": "language", "size": FACET_SIZE}}
         aggs["source"] = {"terms": {"field": "source_domain", "size": FACET_SIZE}}
-        for label, field in ENTITY_FIELDS.items():
+        for label, field in ENTITY_KEY_FIELDS.items():  # "<id>\x1f<name>": grouped by id in parse_facets
             aggs[f"entity_{label}"] = {"terms": {"field": field, "size": FACET_SIZE}}
         aggs["dates"] = {"date_histogram": {"field": "dated_at", "calendar_interval": interval,
                                             "min_doc_count": 1, "time_zone": "UTC"}}
@@ -115,8 +116,23 @@ def parse_facets(aggs: dict[str, Any], interval: Interval) -> Facets:
     def buckets(name: str) -> list[FacetBucket]:
         return [FacetBucket(value=str(b["key"]), count=int(b["doc_count"])) for b in aggs[name]["buckets"]]
 
-    entities: dict[EntityType, list[FacetBucket]] = {label: buckets(f"entity_{label}") for label in ENTITY_FIELDS}
+    entities = {label: entity_buckets(aggs[f"entity_{label}"]["buckets"]) for label in ENTITY_FIELDS}
     dates = [DateBucket(start=datetime.fromtimestamp(b["key"] / 1000, tz=UTC).date(), count=int(b["doc_count"]))
              for b in aggs["dates"]["buckets"]]
     return Facets(language=buckets("language"), source=buckets("source"), entities=entities, dates=dates,
                   interval=interval)
+
+
+def entity_buckets(buckets: list[dict[str, Any]]) -> list[EntityFacetBucket]:
+    """Buckets of "<id>\x1f<name>" keys as one bucket per id, ordered as a terms aggregation orders.
+
+    An article holds one name per id, so the counts of one id's names add up; a document indexed
+    before ids (no key field) is not counted here until it is indexed again.
+    """
+    merged: dict[str, EntityFacetBucket] = {}
+    for bucket in buckets:
+        entity_id, name = split_entity_key(str(bucket["key"]))
+        found = merged.get(entity_id)
+        count = int(bucket["doc_count"]) + (found.count if found else 0)
+        merged[entity_id] = EntityFacetBucket(value=found.value if found else name, count=count, id=entity_id)
+    return sorted(merged.values(), key=lambda bucket: (-bucket.count, bucket.id))

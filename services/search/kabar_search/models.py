@@ -36,6 +36,11 @@ class FacetBucket(BaseModel):
     count: int = Field(description="Matching articles with this value.")
 
 
+class EntityFacetBucket(FacetBucket):
+    value: str = Field(description="The entity's canonical name.")
+    id: str = Field(description="The entity's stable id, which the bucket groups on (filter with entity_id).")
+
+
 class DateBucket(BaseModel):
     start: date = Field(description="First day of the bucket (UTC); weeks start on Monday.")
     count: int
@@ -44,7 +49,7 @@ class DateBucket(BaseModel):
 class Facets(BaseModel):
     language: list[FacetBucket]
     source: list[FacetBucket]
-    entities: dict[EntityType, list[FacetBucket]] = Field(description="Top canonical entities per type.")
+    entities: dict[EntityType, list[EntityFacetBucket]] = Field(description="Top entities per type, by id.")
     dates: list[DateBucket] = Field(description="Matching articles per interval (empty intervals left out).")
     interval: Interval
 

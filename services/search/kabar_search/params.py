@@ -23,8 +23,8 @@ from kabar_search.request import (
     parse_date_bound,
 )
 
-SEARCH_PARAMETERS: Final = frozenset({"q", "language", "source", "entity", "story_id", "from", "to", "sort",
-                                      "collapse", "facets", "interval", "limit", "search_after"})
+SEARCH_PARAMETERS: Final = frozenset({"q", "language", "source", "entity", "entity_id", "story_id", "from", "to",
+                                      "sort", "collapse", "facets", "interval", "limit", "search_after"})
 
 
 class SearchParameters:
@@ -38,6 +38,9 @@ class SearchParameters:
         source: Annotated[list[str] | None, Query(description="Source domain(s); ORed.")] = None,
         entity: Annotated[list[str] | None, Query(description="Canonical entity name(s), any type; all must "
                                                               "appear.")] = None,
+        entity_id: Annotated[list[str] | None, Query(description="Entity id(s), e.g. loc:north-korea (the id of a "
+                                                                 "facet bucket or of an entity); all must appear.")]
+        = None,
         story_id: Annotated[list[str] | None, Query(description="Story id(s); ORed.")] = None,
         date_from: Annotated[str | None, Query(alias="from", description="From this date (YYYY-MM-DD or ISO "
                                                                          "8601), inclusive.")] = None,
@@ -54,6 +57,7 @@ class SearchParameters:
         self.limit = limit
         self._search_after = search_after
         self._filters = (language or [], source or [], entity or [], story_id or [], date_from, date_to)
+        self._entity_ids = entity_id or []
         self._shape = (sort, collapse, facets, interval)
 
     def parsed(self) -> tuple[SimpleQuery, SearchOptions]:
@@ -65,6 +69,7 @@ class SearchParameters:
         filters = Filters(languages=check_filter_values("language", languages),
                           sources=check_filter_values("source", sources),
                           entities=check_filter_values("entity", entities),
+                          entity_ids=check_filter_values("entity_id", self._entity_ids),
                           story_ids=check_filter_values("story_id", stories), since_ms=since, until_ms=until)
         sort, collapse, facets, interval = self._shape
         options = SearchOptions(filters=filters, sort=sort, collapse=collapse, facets=facets, interval=interval)

@@ -51,6 +51,7 @@ class Filters:
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
+    entity_ids: tuple[str, ...] = ()
     story_ids: tuple[str, ...] = ()
     since_ms: int | None = None
     until_ms: int | None = None
@@ -114,7 +115,9 @@ def fingerprint(query: SimpleQuery, options: SearchOptions) -> str:
     canonical = json.dumps({
         "terms": query.terms, "phrases": query.phrases, "excluded": query.excluded,
         "filters": [options.filters.languages, options.filters.sources, sorted(options.filters.entities),
-                    options.filters.story_ids, options.filters.since_ms, options.filters.until_ms],
+                    options.filters.story_ids, options.filters.since_ms, options.filters.until_ms,
+                    # only when used, so that page tokens from before the entity_id filter stay valid
+                    *([sorted(options.filters.entity_ids)] if options.filters.entity_ids else [])],
         "sort": options.sort, "collapse": options.collapse,
     }, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

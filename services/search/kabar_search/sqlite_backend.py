@@ -30,18 +30,19 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from kabar.contract.messages import EnrichedArticle
+from kabar.contract.messages import EnrichedArticle, Entity
 from kabar_search.documents import (
     ENTITY_FIELDS,
     Revision,
-    canonical_entities,
     dated_at,
+    entities_by_id,
     next_revision,
     public_document,
     to_document,
 )
 from kabar_search.models import (
     DateBucket,
+    EntityFacetBucket,
     EntityType,
     FacetBucket,
     Facets,
@@ -57,7 +58,7 @@ from kabar_search.request import Cursor, Filters, SearchOptions, encode_token, e
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
@@ -76,10 +77,12 @@ CREATE INDEX IF NOT EXISTS articles_by_ingest ON articles (ingested_at, id);
 CREATE TABLE IF NOT EXISTS article_entities (
     article_id TEXT NOT NULL,
     label TEXT NOT NULL,
-    canonical TEXT NOT NULL,
-    PRIMARY KEY (article_id, label, canonical)
+    entity_id TEXT NOT NULL,     -- Entity.id: facets group on it
+    canonical TEXT NOT NULL,     -- its name in this article
+    PRIMARY KEY (article_id, label, entity_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS article_entities_by_name ON article_entities (canonical);
+CREATE INDEX IF NOT EXISTS article_entities_by_id ON article_entities (entity_id);
 -- rowid = articles.rowid
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     id UNINDEXED, title, text, entities, tokenize = 'unicode61 remove_diacritics 2'
@@ -122,6 +125,9 @@ def filter_sql(filters: Filters) -> tuple[str, list[Any]]:
     for name in filters.entities:
         clauses.append("EXISTS (SELECT 1 FROM article_entities e WHERE e.article_id = a.id AND e.canonical = ?)")
         params.append(name)
+    for entity_id in filters.entity_ids:
+        clauses.append("EXISTS (SELECT 1 FROM article_entities e WHERE e.article_id = a.id AND e.entity_id = ?)")
+        params.append(entity_id)
     if filters.since_ms is not None:
         clauses.append("a.dated_at >= ?")
         params.append(filters.since_ms)
@@ -142,9 +148,12 @@ class SqliteBackend:
     def ensure_ready(self) -> None:
         with self._lock:
             legacy = self._legacy_rows()
+            entities_without_ids = self._drop_entities_without_ids()
             self._db.executescript(_SCHEMA)
             if legacy is not None:
                 self._migrate(legacy)
+            elif entities_without_ids:
+                self._index_entities_again()
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def upsert(self, article: EnrichedArticle) -> bool:
@@ -241,9 +250,8 @@ class SqliteBackend:
             self._db.execute("DELETE FROM article_entities WHERE article_id = ?", (article.id,))
         self._db.execute("INSERT INTO articles_fts (rowid, id, title, text, entities) VALUES (?, ?, ?, ?, ?)",
                          (rowid, article.id, article.title, article.text, doc["entity_names"]))
-        self._db.executemany("INSERT INTO article_entities VALUES (?, ?, ?)",
-                             [(article.id, label, name) for label, names in canonical_entities(article).items()
-                              for name in names])
+        self._db.executemany("INSERT INTO article_entities VALUES (?, ?, ?, ?)",
+                             _entity_rows(article.id, article.entities))
 
     def _legacy_rows(self) -> list[tuple[str, int]] | None:
         """The articles of a schema-1 index (before facets), to carry over; None when there is none."""
@@ -253,6 +261,27 @@ class SqliteBackend:
         rows = self._db.execute("SELECT doc, version FROM articles").fetchall()
         self._db.executescript("DROP TABLE articles; DROP TABLE IF EXISTS articles_fts;")
         return [(str(doc), int(version)) for doc, version in rows]
+
+    def _drop_entities_without_ids(self) -> bool:
+        """A schema-2 index keeps entities by name only; its table is dropped and built again."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(article_entities)")}
+        if not columns or "entity_id" in columns:
+            return False
+        self._db.execute("DROP TABLE article_entities")
+        return True
+
+    def _index_entities_again(self) -> None:
+        """Entities by id from the stored documents (an entity stored without an id gets the id of its name)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        rows = self._db.execute("SELECT doc FROM articles").fetchall()
+        for (doc,) in rows:
+            stored = json.loads(doc)
+            entities = [Entity.model_validate(entity) for entity in stored.get("entities") or []]
+            self._db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?, ?)",
+                                 _entity_rows(stored["id"], entities))
+        self._db.execute("COMMIT")
+        log.info("search index upgraded to schema %d: entities indexed by id (%d articles)", SCHEMA_VERSION,
+                 len(rows))
 
     def _migrate(self, legacy: list[tuple[str, int]]) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -320,20 +349,26 @@ class SqliteBackend:
                                         GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?""", (_FACET_SIZE,))
             return [FacetBucket(value=value, count=count) for value, count in rows]
 
-        entities: dict[EntityType, list[FacetBucket]] = {label: [] for label in ENTITY_FIELDS}
-        for label, name, count in self._db.execute(
-            """SELECT label, canonical, n FROM (
-                   SELECT e.label, e.canonical, COUNT(*) AS n,
-                          ROW_NUMBER() OVER (PARTITION BY e.label ORDER BY COUNT(*) DESC, e.canonical) AS place
+        entities: dict[EntityType, list[EntityFacetBucket]] = {label: [] for label in ENTITY_FIELDS}
+        for label, entity_id, name, count in self._db.execute(
+            """SELECT label, entity_id, name, n FROM (
+                   SELECT e.label, e.entity_id, MIN(e.canonical) AS name, COUNT(*) AS n,
+                          ROW_NUMBER() OVER (PARTITION BY e.label ORDER BY COUNT(*) DESC, e.entity_id) AS place
                    FROM temp.matched m JOIN article_entities e ON e.article_id = m.id
-                   GROUP BY e.label, e.canonical)
+                   GROUP BY e.label, e.entity_id)
                WHERE place <= ? ORDER BY label, place""", (_FACET_SIZE,),
         ):
-            entities[label].append(FacetBucket(value=name, count=count))
+            entities[label].append(EntityFacetBucket(value=name, count=count, id=entity_id))
         dates = [DateBucket(start=date.fromisoformat(start), count=count) for start, count in self._db.execute(
             f"SELECT {_BUCKET[interval]} AS bucket, COUNT(*) FROM temp.matched GROUP BY bucket ORDER BY bucket")]
         return Facets(language=top("language"), source=top("source_domain"), entities=entities, dates=dates,
                       interval=interval)
+
+
+def _entity_rows(article_id: str, entities: Sequence[Entity]) -> list[tuple[str, str, str, str]]:
+    """One row per entity of an article: (article, type, entity id, name)."""
+    by_id = entities_by_id(entities)
+    return [(article_id, label, entity_id, name) for label, names in by_id.items() for entity_id, name in names.items()]
 
 
 def _hit(doc: dict[str, Any], score: float, highlights: tuple[str, str], story_articles: int | None) -> SearchHit:

@@ -13,7 +13,7 @@ escaped and then only the escaped ``<mark>``/``</mark>`` tags are turned back in
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, Final
 from urllib.parse import quote, urlencode
 
@@ -193,7 +193,7 @@ def _date_form(params: list[tuple[str, str]]) -> str:
             f"</form>")
 
 
-def _facet_list(heading: str, parameter: str, buckets: list[FacetBucket], params: list[tuple[str, str]]) -> str:
+def _facet_list(heading: str, parameter: str, buckets: Sequence[FacetBucket], params: list[tuple[str, str]]) -> str:
     if not buckets:
         return ""
     items = "".join(

@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 
 # The search index's tokenizer (kabar_search.sqlite_backend): the equivalent must split words the same way.
 FTS_TOKENIZER: Final = "unicode61 remove_diacritics 2"
-PERCOLATED_FIELDS: Final = ("title", "text", "entity_names", *ENTITY_FIELDS.values(), "language", "source_domain")
+PERCOLATED_FIELDS: Final = ("title", "text", "entity_names", *ENTITY_FIELDS.values(), "entity_ids", "language",
+                             "source_domain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +99,15 @@ class ArticleFields:
     language: str
     source_domain: str | None
     entities: dict[str, list[str]]  # per search field (entity_per …), canonical names
+    entity_ids: list[str]
 
     @classmethod
     def of(cls, article: EnrichedArticle) -> ArticleFields:
         by_label = canonical_entities(article)
         names = sorted({name for found in by_label.values() for name in found})
         return cls(article.title, article.text, " ".join(names), article.language, article.source_domain,
-                   {ENTITY_FIELDS[label]: found for label, found in by_label.items()})
+                   {ENTITY_FIELDS[label]: found for label, found in by_label.items()},
+                   sorted({entity.id for entity in article.entities}))
 
     def mentions(self, name: str) -> bool:
         return any(name in found for found in self.entities.values())
@@ -112,7 +115,8 @@ class ArticleFields:
     def document(self) -> dict[str, Any]:
         """The fields a percolated query can look at, as the article index stores them."""
         return {"title": self.title, "text": self.text, "entity_names": self.entity_names,
-                "language": self.language, "source_domain": self.source_domain, **self.entities}
+                "language": self.language, "source_domain": self.source_domain, **self.entities,
+                "entity_ids": self.entity_ids}
 
 
 def passes_filters(filters: Filters, fields: ArticleFields) -> bool:
@@ -121,7 +125,8 @@ def passes_filters(filters: Filters, fields: ArticleFields) -> bool:
         return False
     if filters.sources and fields.source_domain not in filters.sources:
         return False
-    return all(fields.mentions(name) for name in filters.entities)
+    return all(fields.mentions(name) for name in filters.entities) and all(
+        entity_id in fields.entity_ids for entity_id in filters.entity_ids)
 
 
 class Matcher(Protocol):

@@ -39,6 +39,8 @@ class WatchlistSpec(BaseModel):
     languages: list[str] = Field(default_factory=list, description="Language codes; ORed, as in /search.")
     sources: list[str] = Field(default_factory=list, description="Source domains; ORed.")
     entities: list[str] = Field(default_factory=list, description="Canonical entity names; all must appear.")
+    entity_ids: list[str] = Field(default_factory=list, description="Entity ids (e.g. loc:north-korea), as the "
+                                                                    "entity_id filter of /search; all must appear.")
 
     @field_validator("query")
     @classmethod
@@ -49,7 +51,7 @@ class WatchlistSpec(BaseModel):
             raise _invalid(str(exc)) from None
         return value
 
-    @field_validator("languages", "sources", "entities")
+    @field_validator("languages", "sources", "entities", "entity_ids")
     @classmethod
     def _filters_are_sane(cls, values: list[str], info: ValidationInfo) -> list[str]:
         try:
@@ -87,6 +89,7 @@ class Watchlist(BaseModel):
     languages: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list)
+    entity_ids: list[str] = Field(default_factory=list)
     webhook: str
     created_at: datetime
 
@@ -97,7 +100,7 @@ class Watchlist(BaseModel):
     def parsed(self) -> tuple[SimpleQuery, Filters]:
         """The query and filters exactly as ``GET /search`` would take them."""
         return parse_query(self.query), Filters(languages=tuple(self.languages), sources=tuple(self.sources),
-                                                entities=tuple(self.entities))
+                                                entities=tuple(self.entities), entity_ids=tuple(self.entity_ids))
 
 
 class ArticleRef(BaseModel):
@@ -197,6 +200,7 @@ class WatchlistView(BaseModel):
     languages: list[str]
     sources: list[str]
     entities: list[str]
+    entity_ids: list[str]
     webhook: str = Field(description="Scheme, host and port of the webhook; the rest is not shown.")
     created_at: datetime
     alert_count: int = Field(description="Stories that have alerted: one alert per story.")
