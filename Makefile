@@ -7,19 +7,29 @@ TEST_STAMP := $(VENV)/.installed-test
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test lint typecheck redis clean
+# constraints.txt pins every dependency (runtime and test) for make and the Dockerfile alike.
+# Regenerate it after changing dependencies in pyproject.toml: `make lock`.
+CONSTRAINTS := constraints.txt
+UV_VERSION := 0.13.8
+
+.PHONY: demo test lint typecheck redis clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip setuptools wheel
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install --constraint $(CONSTRAINTS) -e .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[test]"
+$(TEST_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install --constraint $(CONSTRAINTS) -e ".[test]"
 	touch $(STAMP) $@
+
+lock: | $(BIN)/python
+	$(PIP) install "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --universal \
+		--custom-compile-command "make lock" --output-file $(CONSTRAINTS)
 
 demo: $(STAMP)
 	$(BIN)/kabar demo seeds
@@ -37,4 +47,4 @@ lint: $(TEST_STAMP)
 typecheck: lint
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov data .pytest_cache .mypy_cache .ruff_cache

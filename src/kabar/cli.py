@@ -199,9 +199,9 @@ def worker(
     if stage not in WORKER_MODULES:
         raise _fail(f"unknown stage {stage!r}; choose one of {', '.join(WORKER_MODULES)}")
     settings = _settings()
-    from kabar.contract.multiproc import prepare_multiprocess_dir  # noqa: PLC0415
+    from kabar.contract.multiproc import prepare_multiprocess_dir, worker_metrics_dir  # noqa: PLC0415
 
-    prepare_multiprocess_dir(settings.data_dir / "prometheus" / f"{stage}-{os.getpid()}")
+    prepare_multiprocess_dir(worker_metrics_dir(settings.data_dir / "prometheus", stage))
     import importlib  # noqa: PLC0415
 
     importlib.import_module(WORKER_MODULES[stage])
