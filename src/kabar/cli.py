@@ -99,11 +99,18 @@ def _summary(read: int, counts: Counter[str], bad_files: int) -> str:
 
 
 @app.command()
-def ingest(path: Annotated[Path, typer.Argument(help="A file or a folder of .txt, .html and .json articles.")]) -> None:
-    """Ingest articles: in-process (embedded mode) or onto the ingest queue (services mode)."""
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file or a folder of .txt, .html and .json articles.")],
+    api: Annotated[str | None, typer.Option(
+        help="A running kabar API (e.g. http://127.0.0.1:8000): POST the articles there with KABAR_API_KEY.",
+    )] = None,
+) -> None:
+    """Ingest articles: in-process (embedded mode), onto the ingest queue (services mode) or through an API."""
     settings = _settings()
     documents, bad_files = _read_all(path, settings.max_document_bytes)
-    if settings.mode == "services":
+    if api is not None:
+        bad_files += _push_to_api(documents, api, settings)
+    elif settings.mode == "services":
         from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415
 
         messages = enqueue_many("ingest", documents)
@@ -160,6 +167,28 @@ def _print_articles(settings: KabarSettings, limit: int) -> None:
 def _top_entities(doc: dict[str, Any], label: str, top: int = 4) -> str:
     counts = Counter(entity["canonical"] for entity in doc.get("entities", []) if entity["label"] == label)
     return ", ".join(name for name, _ in counts.most_common(top)) or "-"
+
+
+def _push_to_api(documents: list[RawDocument], api_url: str, settings: KabarSettings) -> int:
+    """Send the documents to ``api_url``; the number that failed. Exits 2 when the API takes nothing."""
+    from kabar.api_client import ApiPusher, ApiUnusable  # noqa: PLC0415
+
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    pusher = ApiPusher(api_url, key)
+    # Under both server limits: the push's own and the API's request size limit.
+    max_bytes = int(0.9 * min(settings.push_max_bytes, settings.api_max_request_bytes))
+    try:
+        report = pusher.push(documents, settings.push_max_items, max_bytes)
+    except ApiUnusable as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        pusher.close()
+    for source, reason in report.failures:
+        typer.echo(f"error: {source}: {reason}", err=True)
+    outcomes = ", ".join(f"{count} {status}" for status, count in sorted(report.statuses.items()))
+    typer.echo(f"{len(documents)} document(s) read, {report.accepted} accepted by {api_url}"
+               f"{f' ({outcomes})' if outcomes else ''}, {len(report.failures)} refused")
+    return len(report.failures)
 
 
 @app.command()
