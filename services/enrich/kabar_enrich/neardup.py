@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import struct
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import redis
 
+from kabar.contract.retention import RetentionLedger
 from kabar_enrich.fingerprint import Fingerprint, Signature, containment, jaccard
 
 # 32 bands of 4 rows on 128 permutations: a pair at Jaccard 0.6 shares a band with
@@ -101,6 +103,10 @@ class NearDuplicateIndex:
 #   {p}:lsh:id:{shard}       hash: blake2b-128 of the article id -> sequence   ("seen before?")
 #   {p}:lsh:rec:{seq >> 10}  hash: seq & 1023 -> packed record (signature, size, id, duplicate_of)
 #   {p}:lsh:b:{shard}        hash: low 48 bits of a band bucket's 64-bit hash -> "seq seq ..."
+#   {p}:lsh:bands:{seq >> 10} hash: seq & 1023 -> the article's 64 bucket hashes (8 bytes each), so that
+#                            retention can take the article out of its buckets (512 bytes per article)
+#   {p}:retention:neardup    ledger of record shards (kabar.contract.retention): a shard not written
+#                            for KABAR_STATE_RETENTION_DAYS is forgotten with its articles
 # A set per band bucket cost 64 keys per article (~22 KB on Redis 7.0). Spreading buckets and
 # ids over a fixed number of small hashes keeps each hash in Redis's listpack encoding (at most
 # 128 entries of at most 64 bytes by default): about 13 bytes per bucket entry instead of a key,
@@ -132,15 +138,18 @@ return {redis.call('INCR', KEYS[2]), table.concat(members, ' ')}
 
 # First answer wins, atomically: a redelivered or concurrently enriched article is stored once,
 # and two workers appending to the same bucket cannot lose each other's sequence.
-# KEYS: id hash, record hash, band hashes...  ARGV: id field, sequence, record field, record, band fields.
+# KEYS: id hash, record hash, bucket-hashes hash, retention ledger, band hashes...
+# ARGV: id field, sequence, record field, record, band fields, bucket hashes, now ('' without retention), shard.
 # Returns the sequence stored for the article: another one if another worker stored it first.
 _ADD = """
 local known = redis.call('HGET', KEYS[1], ARGV[1])
 if known then return known end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-for i = 3, #KEYS do
-  local at = (i - 3) * %(width)d
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
+if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[8]) end
+for i = 5, #KEYS do
+  local at = (i - 5) * %(width)d
   local field = string.sub(ARGV[5], at + 1, at + %(width)d)
   -- Most buckets are new: one call for them, three to append to a bucket that has members.
   if redis.call('HSETNX', KEYS[i], field, ARGV[2]) == 0 then
@@ -150,6 +159,25 @@ end
 return ARGV[2]
 """
 
+# Retention: one forgotten article out of its id hash and its buckets.
+# KEYS: id hash, band hashes...  ARGV: id field, sequence, band fields.
+_FORGET = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+for i = 2, #KEYS do
+  local at = (i - 2) * %(width)d
+  local field = string.sub(ARGV[3], at + 1, at + %(width)d)
+  local bucket = redis.call('HGET', KEYS[i], field)
+  if bucket then
+    local kept = {}
+    for member in string.gmatch(bucket, '%%S+') do
+      if member ~= ARGV[2] then kept[#kept + 1] = member end
+    end
+    if #kept == 0 then redis.call('HDEL', KEYS[i], field)
+    else redis.call('HSET', KEYS[i], field, table.concat(kept, ' ')) end
+  end
+end
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class _Bands:
@@ -157,6 +185,7 @@ class _Bands:
 
     keys: list[bytes]
     fields: bytes
+    hashes: bytes  # the 64-bit bucket hashes themselves, kept so retention can find the buckets again
 
 
 @lru_cache(maxsize=8)
@@ -207,12 +236,14 @@ class RedisLinkStore:
     Two when no bucket has a candidate; two for a known article (its id, then its record).
     """
 
-    def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str, ledger: RetentionLedger | None = None) -> None:
         self._redis = client
         self._prefix = f"{key_prefix}:lsh".encode()
         self._sequence_key = self._prefix + b":sequence"
         self._lookup = client.register_script(_LOOKUP % {"width": BAND_FIELD_BYTES})
         self._add = client.register_script(_ADD % {"width": BAND_FIELD_BYTES})
+        self._forget = client.register_script(_FORGET % {"width": BAND_FIELD_BYTES})
+        self._ledger = ledger
 
     def link(self, article_id: str, fingerprint: Fingerprint, choose_root: RootChooser) -> str | None:
         id_key, id_field = self._id_slot(article_id)
@@ -224,6 +255,8 @@ class RedisLinkStore:
         duplicate_of = choose_root(self._records(sorted({int(member) for member in members.split()})))
         keys, args = self._add_input(article_id, sequence, fingerprint, duplicate_of, bands)
         stored = int(self._add(keys=keys, args=args))
+        if self._ledger:
+            self._ledger.maybe_sweep(self.forget)
         if stored == sequence:
             return duplicate_of
         return self._records([stored])[0].duplicate_of  # another worker stored this article first
@@ -257,18 +290,44 @@ class RedisLinkStore:
         id_key, id_field = self._id_slot(article_id)
         record_key, record_field = self._record_slot(sequence)
         record = _pack(article_id, fingerprint, duplicate_of)
-        return [id_key, record_key, *bands.keys], [id_field, sequence, record_field, record, bands.fields]
+        now = b"%.3f" % time.time() if self._ledger and self._ledger.enabled else b""
+        ledger_key = self._ledger.key.encode() if self._ledger else self._prefix + b":retention-off"
+        keys = [id_key, record_key, self._hashes_key(sequence), ledger_key, *bands.keys]
+        return keys, [id_field, sequence, record_field, record, bands.fields, bands.hashes, now,
+                      sequence >> RECORD_SHARD_SHIFT]
+
+    def forget(self, shards: list[bytes]) -> None:
+        """Retention: every article of these record shards, out of the id hash, its buckets and its shard."""
+        for shard in (int(raw) for raw in shards):
+            record_key = b"%s:rec:%d" % (self._prefix, shard)
+            hashes_key = self._hashes_key(shard << RECORD_SHARD_SHIFT)
+            records, hashes = self._redis.hgetall(record_key), self._redis.hgetall(hashes_key)
+            pipe = self._redis.pipeline(transaction=False)
+            for field, raw in records.items():
+                sequence = (shard << RECORD_SHARD_SHIFT) | int(field)
+                id_key, id_field = self._id_slot(_unpack(sequence, raw).article_id)
+                bands = self._bands_of(np.frombuffer(hashes.get(field, b""), dtype=">u8").astype(np.uint64))
+                self._forget(keys=[id_key, *bands.keys], args=[id_field, sequence, bands.fields], client=pipe)
+            pipe.delete(record_key, hashes_key)
+            pipe.execute()
+
+    def _hashes_key(self, sequence: int) -> bytes:
+        return b"%s:bands:%d" % (self._prefix, sequence >> RECORD_SHARD_SHIFT)
 
     def _id_slot(self, article_id: str) -> tuple[bytes, bytes]:
         digest = hashlib.blake2b(article_id.encode(), digest_size=16).digest()
         return b"%s:id:%d" % (self._prefix, int.from_bytes(digest[:2]) >> (16 - ID_SHARD_BITS)), digest
 
     def _bands(self, fingerprint: Fingerprint) -> _Bands:
-        hashes = bucket_hashes(fingerprint)
+        return self._bands_of(bucket_hashes(fingerprint))
+
+    def _bands_of(self, hashes: npt.NDArray[np.uint64]) -> _Bands:
         shards = (hashes >> np.uint64(64 - BAND_SHARD_BITS)).tolist()
         # The hash's low bytes, big-endian, name the bucket inside its shard.
-        fields = hashes.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 8 - BAND_FIELD_BYTES:]
-        return _Bands([b"%s:b:%d" % (self._prefix, shard) for shard in shards], fields.tobytes())
+        big_endian = hashes.astype(">u8")
+        fields = big_endian.view(np.uint8).reshape(-1, 8)[:, 8 - BAND_FIELD_BYTES:]
+        return _Bands([b"%s:b:%d" % (self._prefix, shard) for shard in shards], fields.tobytes(),
+                      big_endian.tobytes())
 
     def _record_slot(self, sequence: int) -> tuple[bytes, bytes]:
         return (b"%s:rec:%d" % (self._prefix, sequence >> RECORD_SHARD_SHIFT),

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from kabar.contract.celery_app import Payload
 from kabar.contract.messages import Article, EnrichedArticle
+from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar_enrich.canonical import canonicalise, default_names
 from kabar_enrich.dates import date_from_text
@@ -74,7 +75,8 @@ def open_state(settings: KabarSettings, sqlite_path: Path | None = None) -> tupl
     """The shared near-duplicate and story state: Redis, or a SQLite file (``:memory:`` for a fresh one)."""
     if settings.state_backend_name == "redis" and sqlite_path is None:
         client = redis.Redis.from_url(settings.redis_url)
-        return RedisLinkStore(client, settings.key_prefix), RedisStoryStore(client, settings.key_prefix)
+        return (RedisLinkStore(client, settings.key_prefix, open_ledger(client, settings, "neardup")),
+                RedisStoryStore(client, settings.key_prefix, open_ledger(client, settings, "stories")))
     path = sqlite_path or settings.sqlite_state_path
     return SqliteLinkStore(path), SqliteStoryStore(path)
 

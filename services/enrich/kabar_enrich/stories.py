@@ -28,6 +28,7 @@ from typing import Protocol
 
 import redis
 
+from kabar.contract.retention import RetentionLedger
 from kabar_enrich.fingerprint import words
 
 IDF_PATH = Path(__file__).parent / "models" / "idf.json"
@@ -160,9 +161,16 @@ def _decode(story_id: str, raw: str | bytes) -> Story:
 
 
 class RedisStoryStore:
-    def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
+    """With a ledger, a story no article joined for the retention window is forgotten with its articles.
+
+    Ledger members: ``s:<story id>`` for a story (its state and its term postings), ``a:<article id>`` for
+    an article's story (the first answer a redelivered message gets).
+    """
+
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str, ledger: RetentionLedger | None = None) -> None:
         self._redis = client
         self._prefix = f"{key_prefix}:stories"
+        self._ledger = ledger
 
     def story_of(self, article_id: str) -> str | None:
         found = self._redis.hget(f"{self._prefix}:article", article_id)
@@ -189,9 +197,27 @@ class RedisStoryStore:
             pipe.srem(f"{self._prefix}:term:{term}", story.story_id)
         for term in story.index_terms:
             pipe.sadd(f"{self._prefix}:term:{term}", story.story_id)
+        if self._ledger:
+            self._ledger.touch(pipe, [f"s:{story.story_id}", f"a:{article_id}"])
         pipe.hget(f"{self._prefix}:article", article_id)  # the story it has now, in the same round trip
         assigned = pipe.execute()[-1]
+        if self._ledger:
+            self._ledger.maybe_sweep(self.forget)
         return assigned.decode() if assigned else story.story_id
+
+    def forget(self, members: list[bytes]) -> None:
+        """Retention: stories (state and postings) and articles' story assignments."""
+        story_ids = [member[2:].decode() for member in members if member.startswith(b"s:")]
+        article_ids = [member[2:] for member in members if member.startswith(b"a:")]
+        pipe = self._redis.pipeline(transaction=True)
+        for story in self.get_many(story_ids):
+            for term in story.index_terms:
+                pipe.srem(f"{self._prefix}:term:{term}", story.story_id)
+        if story_ids:
+            pipe.hdel(f"{self._prefix}:story", *story_ids)
+        if article_ids:
+            pipe.hdel(f"{self._prefix}:article", *article_ids)
+        pipe.execute()
 
 
 class SqliteStoryStore:

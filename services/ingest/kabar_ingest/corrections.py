@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from kabar.contract import metrics
 from kabar.contract.messages import utc_now
+from kabar.contract.retention import RetentionLedger, open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar.security import problem_responses
 from kabar_ingest.identity import normalised_text
@@ -136,10 +137,12 @@ class SqliteVersionStore:
 class RedisVersionStore:
     """One sorted set per article (score: version number), each member a compressed version."""
 
-    def __init__(self, client: redis.Redis[bytes], key_prefix: str, keep: int = 20) -> None:
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str, keep: int = 20,
+                 ledger: RetentionLedger | None = None) -> None:
         self._redis = client
         self._prefix = f"{key_prefix}:versions:"
         self._keep = keep
+        self._ledger = ledger  # an article not corrected for the retention window loses its versions
 
     def latest(self, article_id: str) -> Version | None:
         found = self._redis.zrange(self._prefix + article_id, -1, -1)
@@ -154,7 +157,14 @@ class RedisVersionStore:
         pipe.zremrangebyscore(key, version.version, version.version)  # a redelivered message: replace, not add
         pipe.zadd(key, {_pack(version): version.version})
         pipe.zremrangebyrank(key, 0, -self._keep - 1)
+        if self._ledger:
+            self._ledger.touch(pipe, [article_id])
         pipe.execute()
+        if self._ledger:
+            self._ledger.maybe_sweep(self.forget)
+
+    def forget(self, article_ids: list[bytes]) -> None:
+        self._redis.delete(*(self._prefix.encode() + article_id for article_id in article_ids))
 
     def close(self) -> None:
         self._redis.close()
@@ -162,7 +172,8 @@ class RedisVersionStore:
 
 def open_version_store(settings: KabarSettings, keep: int = 20) -> VersionStore:
     if settings.state_backend_name == "redis":
-        return RedisVersionStore(redis.Redis.from_url(settings.redis_url), settings.key_prefix, keep)
+        client = redis.Redis.from_url(settings.redis_url)
+        return RedisVersionStore(client, settings.key_prefix, keep, open_ledger(client, settings, "versions"))
     return SqliteVersionStore(settings.data_dir / "versions.sqlite3", keep)
 
 

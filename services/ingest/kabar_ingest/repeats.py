@@ -13,6 +13,8 @@ from typing import Protocol
 
 import redis
 
+from kabar.contract.retention import RetentionLedger
+
 
 class SeenStore(Protocol):
     def seen(self, content_hash: str) -> bool: ...
@@ -20,15 +22,27 @@ class SeenStore(Protocol):
 
 
 class RedisSeenStore:
-    def __init__(self, client: redis.Redis[bytes], key_prefix: str) -> None:
+    """One hash of content hash -> article id; with a ledger, hashes not seen for the window are forgotten."""
+
+    def __init__(self, client: redis.Redis[bytes], key_prefix: str, ledger: RetentionLedger | None = None) -> None:
         self._redis = client
         self._key = f"{key_prefix}:ingest:seen"
+        self._ledger = ledger
 
     def seen(self, content_hash: str) -> bool:
         return self._redis.hget(self._key, content_hash) is not None
 
     def remember(self, article_id: str, content_hash: str) -> None:
-        self._redis.hsetnx(self._key, content_hash, article_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hsetnx(self._key, content_hash, article_id)
+        if self._ledger:
+            self._ledger.touch(pipe, [content_hash])
+        pipe.execute()
+        if self._ledger:
+            self._ledger.maybe_sweep(self.forget)
+
+    def forget(self, content_hashes: list[bytes]) -> None:
+        self._redis.hdel(self._key, *content_hashes)
 
 
 class SqliteSeenStore:

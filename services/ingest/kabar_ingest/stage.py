@@ -21,6 +21,7 @@ from kabar.contract import metrics
 from kabar.contract.celery_app import Payload, PermanentError
 from kabar.contract.messages import Article, RawDocument
 from kabar.contract.metrics import STAGE_SKIPPED
+from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar_ingest.cleaning import clean_text
 from kabar_ingest.config import IngestTuning, get_tuning
@@ -167,7 +168,8 @@ def build_handler(settings: KabarSettings, tuning: IngestTuning | None = None) -
     tuning = tuning or get_tuning()
     seen: SeenStore
     if settings.state_backend_name == "redis":
-        seen = RedisSeenStore(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
+        client = redis.Redis.from_url(settings.redis_url)
+        seen = RedisSeenStore(client, settings.key_prefix, open_ledger(client, settings, "seen"))
     else:
         seen = SqliteSeenStore(settings.sqlite_state_path)
     raw_html = RawHtmlStore(settings.data_dir / "raw") if tuning.keep_raw_html else None

@@ -124,6 +124,14 @@ class KabarSettings(BaseSettings):
     feed_poll_concurrency: int = Field(4, ge=1)  # feeds polled at once by `kabar feeds poll`
     feed_lease_seconds: float = Field(600.0, gt=0)  # a dispatched poll that did not finish is retried after this
 
+    # Retention of the Redis state that grows with the archive (seen content hashes, versions, the
+    # near-duplicate index, stories): what was not written for this many days is forgotten, swept
+    # from the stores' write paths at most every sweep interval (kabar.contract.retention). 0 keeps
+    # everything. 90 days covers the story window, late corrections and feeds re-serving old items
+    # many times over; docs/operations.md gives the memory this bounds.
+    state_retention_days: float = Field(90.0, ge=0)
+    retention_sweep_interval: float = Field(300.0, gt=0)
+
     # HTTP push: request body and batch limits.
     push_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     push_max_items: int = Field(100, ge=1)
