@@ -150,4 +150,10 @@ def test_prometheus_counts_the_seeds_through_every_stage(services: Services, pro
     assert {rule["name"] for rule in loaded} >= {"KabarPipelineStalled", "KabarSourceSilent"}
     wait_until(lambda: all(rule["health"] == "ok" for rule in rules(prometheus)), 10,
                f"every rule evaluates without error: {[(r['name'], r.get('lastError')) for r in rules(prometheus)]}")
-    assert all(rule["state"] == "inactive" for rule in loaded if rule["name"] == "KabarWorkerDown")
+    # The three pipeline workers run here; the feeds and alerts workers, which the fixture does not start,
+    # are exactly what KabarWorkerDown reports missing (pending: its `for` is 5 minutes).
+    def worker_down() -> list[str]:
+        return sorted(alert["labels"]["service"] for rule in rules(prometheus) if rule["name"] == "KabarWorkerDown"
+                      for alert in rule.get("alerts", []))
+
+    wait_until(lambda: worker_down() == ["alerts", "feeds"], 10, f"feeds and alerts reported missing: {worker_down()}")
