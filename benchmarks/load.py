@@ -9,7 +9,7 @@ Articles: ../shared/corpus/indosum.jsonl (3,463 Indonesian news articles, read i
 copied), repeated under new ids: copy k of an article gets its own URL and a last line naming
 the copy, so its id and content hash are new (no exact-repeat skips); the near-duplicate stage
 does see copies, as it would see syndicated news. Documents are queued the way ``kabar ingest``
-queues a folder (``kabar.contract.celery_app.enqueue_many``, ``--batch-size`` articles per
+queues a folder (``kabar.contract.queues.enqueue_many``, ``--batch-size`` articles per
 message), keeping the articles waiting in all queues together under ``--max-backlog``, so the
 producer, not Redis' memory, absorbs the difference in speed.
 
@@ -212,8 +212,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     stack = LoadStack(workdir, args.search, args.enrich_concurrency)
     stack.start()
     os.environ.update(stack.env)  # the producer queues exactly as `kabar ingest` does, to this stack
-    from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415 - reads the environment just set
     from kabar.contract.messages import RawDocument  # noqa: PLC0415
+    from kabar.contract.queues import enqueue_many  # noqa: PLC0415 - reads the environment just set
 
     result = Run(args.articles)
     expected: list[str] = []

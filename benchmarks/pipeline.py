@@ -323,13 +323,13 @@ class Sender:
     """Queues RawDocuments on the ingest queue the way ``kabar ingest`` does: ``batch_size`` per message."""
 
     def __init__(self, batch_size: int) -> None:
-        from kabar.contract import celery_app  # noqa: PLC0415 - reads the stack's environment, set just before
+        from kabar.contract import queues  # noqa: PLC0415 - reads the stack's environment, set just before
         from kabar.contract.messages import RawDocument  # noqa: PLC0415
 
         self.batch_size = batch_size
         self.sent = 0  # articles queued so far
         self._raw = RawDocument
-        self._enqueue_many = celery_app.enqueue_many
+        self._enqueue_many = queues.enqueue_many
 
     def send(self, fields: list[dict[str, Any]], batch_size: int | None = None) -> None:
         messages: list[BaseModel] = [self._raw(**item) for item in fields]

@@ -87,11 +87,11 @@ def test_a_batch_a_worker_died_under_is_split_into_single_messages(stopped_servi
     services = stopped_services
     for key, value in services.env.items():
         monkeypatch.setenv(key, value)
-    from kabar.contract import celery_app  # noqa: PLC0415 - reads the environment just set
+    from kabar.contract import celery_app, inflight  # noqa: PLC0415 - reads the environment just set
     from kabar.contract.settings import get_settings  # noqa: PLC0415
 
     get_settings.cache_clear()
-    celery_app.ledger.cache_clear()
+    inflight.ledger.cache_clear()
     app = celery_app.create_celery_app(get_settings())
     seeds = sorted(SEEDS.glob("*.txt"))
     payloads: list[dict[str, Any]] = [{"source": str(path), "format": "text", "content": path.read_text()}
@@ -108,7 +108,7 @@ def test_a_batch_a_worker_died_under_is_split_into_single_messages(stopped_servi
                    f"every seed indexed\n{services.logs()}")
     finally:
         get_settings.cache_clear()
-        celery_app.ledger.cache_clear()
+        inflight.ledger.cache_clear()
     ingest_log = next(p for p in services.processes if p.name == "ingest-worker").log()
     assert f"a worker died under a batch of {len(seeds)} message(s)" in ingest_log
     assert client.hlen("kabar:deadletters") == 0

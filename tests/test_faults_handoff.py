@@ -20,13 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from kabar.contract.celery_app import (
-    HandoffFailed,
-    create_celery_app,
-    hand_off,
-    retry_delay,
-)
+from kabar.contract.celery_app import create_celery_app
 from kabar.contract.deadletter import RedisDeadLetterStore
+from kabar.contract.failures import HandoffFailed, hand_off, retry_delay
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
 from test_faults import faults

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bad_inputs.generate import UNSAFE_CHARS
-from kabar.contract.celery_app import PermanentError
+from kabar.contract.failures import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar_ingest.cleaning import clean_text, clean_title, cut_at_word, is_furniture
 from kabar_ingest.identity import InvalidUrl, article_id, canonical_url, content_hash

@@ -14,11 +14,12 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import STAGES, create_celery_app, task_name
+from kabar.contract.celery_app import create_celery_app
 from kabar.contract.deadletter import RedisDeadLetterStore
 from kabar.contract.multiproc import MULTIPROC_ENV
 from kabar.contract.queue_metrics import QueueDepthCollector, priority_keys
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import STAGES, task_name
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ROOT, SEEDS, WORKER_SERVICES, Process, Services, free_port, run_kabar, wait_until
-from kabar.contract.celery_app import STAGES
+from kabar.contract.stages import STAGES
 
 pytestmark = pytest.mark.services
 

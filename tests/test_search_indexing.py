@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kabar.contract.celery_app import PermanentError
+from kabar.contract.failures import PermanentError
 from kabar.contract.settings import KabarSettings
 from kabar_search.buffer import IndexBuffer
 from kabar_search.es_backend import ElasticsearchBackend

@@ -111,7 +111,7 @@ def ingest(
     if api is not None:
         bad_files += _push_to_api(documents, api, settings)
     elif settings.mode == "services":
-        from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415
+        from kabar.contract.queues import enqueue_many  # noqa: PLC0415
 
         messages = enqueue_many("ingest", documents)
         typer.echo(f"{len(documents)} document(s) queued for ingest in {len(messages)} message(s), "
@@ -314,7 +314,7 @@ def dlq_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line, message excluded.")] = False,
 ) -> None:
     """Dead letters, oldest first: id, stage, attempts, first and last failure, reason."""
-    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+    from kabar.contract.deadletter import dead_letters  # noqa: PLC0415
 
     store = dead_letters()
     stage = _stage_option(stage)
@@ -336,7 +336,7 @@ def dlq_list(
 @dlq_app.command("show")
 def dlq_show(letter_id: str) -> None:
     """One dead letter with its message, as JSON."""
-    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+    from kabar.contract.deadletter import dead_letters  # noqa: PLC0415
 
     letter = dead_letters().get(letter_id)
     if letter is None:
@@ -355,8 +355,7 @@ def dlq_replay(
     Services mode: onto the stage's queue. Embedded mode: through the pipeline, here and now.
     A message that fails again is dead-lettered afresh, under the same id.
     """
-    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
-    from kabar.contract.deadletter import replay  # noqa: PLC0415
+    from kabar.contract.deadletter import dead_letters, replay  # noqa: PLC0415
 
     store = dead_letters()
     stage = _stage_option(stage)
@@ -400,7 +399,7 @@ def dlq_purge(
     yes: Annotated[bool, typer.Option("--yes", help="Really delete them: without it, nothing is deleted.")] = False,
 ) -> None:
     """Delete dead letters for good (their messages are gone). Needs --yes."""
-    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+    from kabar.contract.deadletter import dead_letters  # noqa: PLC0415
 
     store = dead_letters()
     stage = _stage_option(stage)

@@ -130,7 +130,7 @@ def _unavailable_is_503() -> Iterator[None]:
 def replay_sender(settings: KabarSettings) -> Sender:
     """How a replay hands a message to its stage: the stage's queue, or the in-process pipeline."""
     if settings.mode == "services":
-        from kabar.contract.celery_app import enqueue_payload  # noqa: PLC0415
+        from kabar.contract.queues import enqueue_payload  # noqa: PLC0415
 
         def queue(stage: str, payload: Any) -> str | None:
             enqueue_payload(stage, payload)

@@ -13,9 +13,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import NEXT_STAGE, Payload, StageHandler, dead_letters
+from kabar.contract.deadletter import dead_letters
 from kabar.contract.messages import IndexReceipt
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import NEXT_STAGE, Payload, StageHandler
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import redis
 from pydantic import BaseModel
 
-from kabar.contract.celery_app import Payload
 from kabar.contract.messages import Article, EnrichedArticle
 from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import Payload
 from kabar_enrich.canonical import canonicalise, default_names
 from kabar_enrich.dates import date_from_text
 from kabar_enrich.entities import EntityRecognizer

@@ -5,7 +5,7 @@ from typing import Any
 
 from celery.signals import worker_init
 
-from kabar.contract.celery_app import register_stage
+from kabar.contract.runner import register_stage
 from kabar.contract.settings import get_settings
 from kabar_enrich.stage import build_handler, preload_models
 

@@ -39,9 +39,10 @@ from defusedxml import DefusedXmlException
 from pydantic import BaseModel, ConfigDict, Field
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import Payload, PermanentError
+from kabar.contract.failures import PermanentError
 from kabar.contract.messages import Message, RawDocument, utc_now
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import Payload
 from kabar_ingest.config import IngestTuning
 from kabar_ingest.fetch import Fetcher, FetchError, HostThrottle, LocalThrottle, RedisThrottle, check_url
 from kabar_ingest.reader import BadDocument, check_html_depth, decode_html, sanitize

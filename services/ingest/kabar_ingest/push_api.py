@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from kabar.contract.celery_app import PermanentError
+from kabar.contract.failures import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
 from kabar.security import ApiSecurity, problem_responses

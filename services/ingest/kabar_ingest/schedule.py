@@ -23,9 +23,12 @@ from typing import Any, Final
 from celery import Task
 from pydantic import BaseModel
 
-from kabar.contract.celery_app import NEXT_STAGE, Payload, StageHandler, app, enqueue, register_stage
+from kabar.contract.celery_app import app
 from kabar.contract.messages import RawDocument, utc_now
+from kabar.contract.queues import enqueue
+from kabar.contract.runner import register_stage
 from kabar.contract.settings import get_settings
+from kabar.contract.stages import NEXT_STAGE, Payload, StageHandler
 from kabar_ingest.config import get_tuning
 from kabar_ingest.feeds import FeedPoller, FeedStore, build_page_handler, open_feed_store, open_fetcher
 from kabar_ingest.fetch import Fetcher

@@ -65,7 +65,7 @@ class InlineDocuments:
 
 def queue_documents(documents: Sequence[RawDocument]) -> list[Submitted]:
     """Onto the ingest queue as ``kabar ingest`` sends a folder: up to ``KABAR_BATCH_SIZE`` per message."""
-    from kabar.contract.celery_app import enqueue_many  # noqa: PLC0415
+    from kabar.contract.queues import enqueue_many  # noqa: PLC0415
 
     enqueue_many("ingest", documents)
     return [Submitted("queued") for _ in documents]
@@ -76,7 +76,7 @@ def document_sink(settings: KabarSettings) -> DocumentSink:
 
 
 def queue_page(request: PageRequest) -> None:
-    from kabar.contract.celery_app import enqueue  # noqa: PLC0415
+    from kabar.contract.queues import enqueue  # noqa: PLC0415
 
     enqueue(FEEDS_STAGE, request)
 
@@ -92,7 +92,7 @@ class InlinePages:
         self._lock = threading.Lock()
 
     def __call__(self, request: PageRequest) -> None:
-        from kabar.contract.celery_app import dead_letters  # noqa: PLC0415
+        from kabar.contract.deadletter import dead_letters  # noqa: PLC0415
 
         try:
             document = fetch_page(self.fetcher, request, self.max_bytes)

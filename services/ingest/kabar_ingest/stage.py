@@ -18,11 +18,12 @@ import redis
 from pydantic import BaseModel
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import Payload, PermanentError
+from kabar.contract.failures import PermanentError
 from kabar.contract.messages import Article, RawDocument
 from kabar.contract.metrics import STAGE_SKIPPED
 from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import Payload
 from kabar_ingest.cleaning import clean_text
 from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import Version, VersionStore, compare, count_correction, open_version_store

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from pydantic import BaseModel, ValidationError
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import ItemResult, Payload, PermanentError
+from kabar.contract.failures import PermanentError
 from kabar.contract.messages import EnrichedArticle, IndexReceipt
 from kabar.contract.metrics import STAGE_SKIPPED
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import ItemResult, Payload
 from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.buffer import IndexBuffer
 from kabar_search.models import IndexOutcome

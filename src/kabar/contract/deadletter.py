@@ -27,12 +27,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import redis
 
 from kabar.contract.messages import DeadLetter, utc_now
+from kabar.contract.settings import get_settings
 
 REPLAY_LEASE: Final = 300.0  # seconds before an unfinished replay may be claimed again
 REPLAYED_TTL: Final = 7 * 24 * 3600  # how long "already replayed" is remembered
@@ -396,3 +398,13 @@ def open_dead_letter_store(state_backend: str, redis_url: str, key_prefix: str,
     if state_backend == "redis":
         return RedisDeadLetterStore(redis.Redis.from_url(redis_url), key_prefix)
     return SqliteDeadLetterStore(sqlite_path)
+
+
+@lru_cache(maxsize=1)
+def dead_letters() -> DeadLetterStore:
+    """The configured dead-letter store of this process, opened on first use."""
+    settings = get_settings()
+    return open_dead_letter_store(
+        settings.state_backend_name, settings.redis_url, settings.key_prefix,
+        settings.data_dir / "deadletters.sqlite3",
+    )

@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 from kabar.contract.messages import EnrichedArticle, utc_now
 from kabar.contract.multiproc import MULTIPROC_ENV
 from kabar.contract.queue_metrics import QueueDepthCollector
+from kabar.contract.stages import STAGES
 
 STAGE_RECEIVED = Counter("kabar_stage_received_total", "Messages a stage started on.", ["stage"])
 STAGE_PROCESSED = Counter("kabar_stage_processed_total", "Messages a stage finished.", ["stage"])
@@ -272,11 +273,7 @@ def register_queue_collector(redis_url: str, key_prefix: str, queues: Sequence[s
 
     Call once in the process serving ``render_latest()`` (the API); calling again replaces it.
     """
-    if queues is None:
-        from kabar.contract.celery_app import STAGES  # noqa: PLC0415 - celery_app imports this module
-
-        queues = STAGES
-    register_scrape_collector("queues", QueueDepthCollector.from_url(redis_url, key_prefix, queues))
+    register_scrape_collector("queues", QueueDepthCollector.from_url(redis_url, key_prefix, queues or STAGES))
 
 
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from other containers

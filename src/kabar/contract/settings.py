@@ -73,7 +73,7 @@ class KabarSettings(BaseSettings):
     # article. Each article still succeeds, fails and is dead-lettered on its own.
     batch_size: int = Field(20, ge=1, le=500)
 
-    # ---- Reliability of the Redis transport (see kabar.contract.celery_app) ----
+    # ---- Reliability of the Redis transport (see kabar.contract.runner and kabar.contract.inflight) ----
     # A message a worker took and never acknowledged (the worker was killed, or Redis restarted
     # before the acknowledgement arrived) is delivered again after this many seconds. Must be
     # longer than any task and than any retry's countdown: those are held unacknowledged too.

@@ -1,4 +1,5 @@
-"""Start a Celery worker for one stage, with metrics served by its parent process."""
+"""Start a Celery worker for one stage, with metrics served by its parent process and the in-flight
+reconciler (``inflight``, started when the worker is ready) running in it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from celery.signals import after_setup_logger, worker_init, worker_process_shutdown
 
-from kabar.contract import metrics
+from kabar.contract import inflight, metrics  # noqa: F401 - inflight: the reconciler runs in every worker
 from kabar.contract.celery_app import app
 
 # Celery's "succeeded" line (the "received" line stays: it shows each delivery) and the Elasticsearch

@@ -64,7 +64,7 @@ def deliver(payload: Any, store: WatchlistStore, timeout: float, settings: Kabar
 
 def file_dead_letter(payload: Any, exc: BaseException, attempts: int, store: WatchlistStore) -> DeadLetter:
     """Give up on an alert: keep it with its reason (replayable), and show it as failed."""
-    from kabar.contract.celery_app import dead_letters  # noqa: PLC0415 - the Celery app, only when needed
+    from kabar.contract.deadletter import dead_letters  # noqa: PLC0415 - the store, only when needed
 
     letter = dead_letters().put(ALERT_STAGE, payload, exc, attempts)
     metrics.observe_alert_delivery(CHANNEL, "failed")

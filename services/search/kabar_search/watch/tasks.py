@@ -1,6 +1,6 @@
 """Celery entry point of the alerts worker (``kabar worker alerts``): the ``kabar.alert`` task.
 
-Reliability follows the stage tasks (``kabar.contract.celery_app``): the message is
+Reliability follows the stage tasks (``kabar.contract.runner``): the message is
 acknowledged only after its outcome is safe in Redis (delivered and recorded, a retry
 scheduled, or a dead letter written), each of those hand-offs waits out a Redis outage for
 up to ``KABAR_HANDOFF_TIMEOUT``, and after that the message goes back to its queue.
@@ -17,8 +17,9 @@ from celery import Task
 from celery.exceptions import Reject, Retry
 
 from kabar.contract import metrics
-from kabar.contract.celery_app import HandoffFailed, app, hand_off, retry_delay
+from kabar.contract.celery_app import app
 from kabar.contract.deadletter import describe
+from kabar.contract.failures import HandoffFailed, hand_off, retry_delay
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar_search.watch.delivery import ALERT_TASK, CHANNEL, deliver, file_dead_letter
 from kabar_search.watch.store import WatchlistStore, open_watchlist_store
