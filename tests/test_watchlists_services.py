@@ -30,8 +30,8 @@ def services_env(services_env: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def alerts(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     """The services plus the compose file's alerts-worker."""
-    monkeypatch.setitem(WORKER_SERVICES, "alerts", "alerts-worker")
-    services.start_worker("alerts")
+    monkeypatch.setitem(WORKER_SERVICES, "alert", "alerts-worker")
+    services.start_worker("alert")
     return services
 
 
@@ -96,7 +96,7 @@ def test_services_seeds_alert_once_per_story(alerts: Services, receivers: list[R
     assert sorted(alert["articles"] for alert in done["alerts"]) == [1, 4]
     assert all(alert["watchlist"]["id"] == kim for alert in posted)
 
-    assert metric(alerts.metrics_urls["alerts"], "kabar_alert_deliveries_total", 'outcome="delivered"') == 2
+    assert metric(alerts.metrics_urls["alert"], "kabar_alert_deliveries_total", 'outcome="delivered"') == 2
     assert metric(alerts.metrics_urls["index"], "kabar_watchlist_matches_total") == 5
 
 
@@ -115,8 +115,8 @@ def test_services_hanging_webhook_does_not_hold_up_indexing(alerts: Services, re
     assert all("did not answer within 1 s" in letter["reason"] for letter in letters)
     assert len(hanging.requests) == 6
     assert {alert["status"] for alert in shown(alerts, kim)["alerts"]} == {"failed"}
-    assert metric(alerts.metrics_urls["alerts"], "kabar_alert_deliveries_total", 'outcome="retried"') == 4
-    assert metric(alerts.metrics_urls["alerts"], "kabar_alert_deliveries_total", 'outcome="failed"') == 2
+    assert metric(alerts.metrics_urls["alert"], "kabar_alert_deliveries_total", 'outcome="retried"') == 4
+    assert metric(alerts.metrics_urls["alert"], "kabar_alert_deliveries_total", 'outcome="failed"') == 2
 
 
 def test_services_failing_webhooks_are_dead_lettered_and_replayable(alerts: Services,

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kabar.contract.stages import ALERT_STAGE, QUEUES
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -33,7 +35,7 @@ WORKER_MODULES = {
     "ingest": "kabar_ingest.tasks",
     "enrich": "kabar_enrich.tasks",
     "index": "kabar_search.tasks",
-    "alerts": "kabar_search.watch.tasks",
+    ALERT_STAGE: "kabar_search.watch.tasks",
 }
 DEFAULT_SEEDS = Path("seeds")
 
@@ -239,7 +241,7 @@ def worker(
     if stage == "index":
         # Threads, so that many messages wait in one bulk write (kabar_search.buffer).
         run_worker(stage, concurrency or settings.index_worker_concurrency, settings.metrics_port, pool="threads")
-    elif stage == "alerts":
+    elif stage == ALERT_STAGE:
         # Threads: a webhook that answers slowly holds one thread for at most KABAR_ALERT_TIMEOUT, not a process.
         run_worker(stage, concurrency or 16, settings.metrics_port, pool="threads")
     else:
@@ -293,7 +295,6 @@ def extract(
         raise typer.Exit(1)
 
 
-STAGE_NAMES = ("feeds", "ingest", "enrich", "index", "alert")
 
 
 def _when(moment: datetime | None) -> str:
@@ -301,8 +302,8 @@ def _when(moment: datetime | None) -> str:
 
 
 def _stage_option(stage: str | None) -> str | None:
-    if stage is not None and stage not in STAGE_NAMES:
-        raise _fail(f"unknown stage {stage!r}; choose one of {', '.join(STAGE_NAMES)}")
+    if stage is not None and stage not in QUEUES:
+        raise _fail(f"unknown stage {stage!r}; choose one of {', '.join(QUEUES)}")
     return stage
 
 

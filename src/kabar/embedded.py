@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel
 
 from kabar.contract import metrics
 from kabar.contract.deadletter import dead_letters
-from kabar.contract.messages import IndexReceipt
 from kabar.contract.settings import KabarSettings
-from kabar.contract.stages import NEXT_STAGE, Payload, StageHandler
+from kabar.contract.stages import ALERT_STAGE, NEXT_STAGE, Payload, Receipt, StageHandler
 
 log = logging.getLogger(__name__)
 
-Status = Literal["indexed", "unchanged", "repeat", "delivered", "failed"]
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: Status
+    # repeat (a stage passed nothing on), failed (dead-lettered), or what the last stage's Receipt says:
+    # indexed, unchanged (index), delivered (alert).
+    status: str
     stage: str
     reason: str | None = None
 
@@ -37,9 +34,12 @@ def build_handlers(settings: KabarSettings) -> dict[str, StageHandler]:
     from kabar_ingest.feeds import build_page_handler  # noqa: PLC0415
     from kabar_ingest.stage import build_handler as build_ingest  # noqa: PLC0415
     from kabar_search.stage import build_handler as build_index  # noqa: PLC0415
+    from kabar_search.watch.delivery import AlertHandler  # noqa: PLC0415
+    from kabar_search.watch.store import open_watchlist_store  # noqa: PLC0415
 
     return {"feeds": build_page_handler(settings, get_tuning()), "ingest": build_ingest(settings),
-            "enrich": build_enrich(settings), "index": build_index(settings)}
+            "enrich": build_enrich(settings), "index": build_index(settings),
+            ALERT_STAGE: AlertHandler(open_watchlist_store(settings), settings)}
 
 
 class InlinePipeline:
@@ -48,11 +48,6 @@ class InlinePipeline:
 
     def run(self, payload: Payload, stage: str = "ingest") -> Outcome:
         """Take one message through ``stage`` and every stage after it."""
-        if stage == "alert":  # a dead-lettered watchlist alert: post it again, now (a failure is filed again)
-            from kabar_search.watch.delivery import replay_inline  # noqa: PLC0415
-
-            delivered, what = replay_inline(payload)
-            return Outcome("delivered", stage) if delivered else Outcome("failed", stage, what)
         handler = self._handlers[stage]
         with metrics.observe_stage(stage):
             try:
@@ -71,8 +66,7 @@ class InlinePipeline:
         if result is None:
             return Outcome("repeat", stage)
         if next_stage is None:
-            changed = isinstance(result, IndexReceipt) and result.changed
-            return Outcome("indexed" if changed else "unchanged", stage)
+            return Outcome(result.outcome if isinstance(result, Receipt) else "unchanged", stage)
         outcome = self.run(result.model_dump(mode="json"), next_stage)
         self._handlers[stage].after_forward(result)
         return outcome

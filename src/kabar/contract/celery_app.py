@@ -21,7 +21,7 @@ from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]
 
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar.contract.stages import STAGES, task_name
+from kabar.contract.stages import QUEUES, task_name
 
 
 def create_celery_app(settings: KabarSettings) -> Celery:
@@ -43,8 +43,8 @@ def create_celery_app(settings: KabarSettings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=settings.worker_prefetch_multiplier,
-        task_queues=[Queue(stage, routing_key=stage) for stage in STAGES],  # type: ignore[no-untyped-call]
-        task_routes={task_name(stage): {"queue": stage, "routing_key": stage} for stage in STAGES},
+        task_queues=[Queue(stage, routing_key=stage) for stage in QUEUES],  # type: ignore[no-untyped-call]
+        task_routes={task_name(stage): {"queue": stage, "routing_key": stage} for stage in QUEUES},
         task_default_queue="ingest",
         broker_connection_retry_on_startup=True,
         broker_transport_options={

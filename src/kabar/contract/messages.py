@@ -158,3 +158,8 @@ class IndexReceipt(Message):
 
     id: str
     changed: bool
+
+    @property
+    def outcome(self) -> str:
+        """What the embedded pipeline reports (``kabar.contract.stages.Receipt``)."""
+        return "indexed" if self.changed else "unchanged"

@@ -17,7 +17,7 @@ from kabar.contract import batch
 from kabar.contract.celery_app import app
 from kabar.contract.inflight import ledger
 from kabar.contract.settings import get_settings
-from kabar.contract.stages import NEXT_STAGE, QUEUE_OF_STAGE, STAGES, task_name
+from kabar.contract.stages import NEXT_STAGE, STAGES, task_name
 
 
 def send(stage: str, payload: Any, task_id: str | None = None) -> str:
@@ -28,7 +28,7 @@ def send(stage: str, payload: Any, task_id: str | None = None) -> str:
     task_id = task_id or str(uuid.uuid4())
     if stage in STAGES:
         ledger().sent(task_id, stage, payload)
-    app.send_task(task_name(stage), args=[payload], queue=QUEUE_OF_STAGE.get(stage, stage), task_id=task_id)
+    app.send_task(task_name(stage), args=[payload], queue=stage, task_id=task_id)
     return task_id
 
 

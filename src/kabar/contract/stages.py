@@ -9,7 +9,7 @@ and its dead letters.
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -19,8 +19,7 @@ NEXT_STAGE: Final[dict[str, str]] = {"feeds": "ingest", "ingest": "enrich", "enr
 # Watchlist alerts: a stage outside the pipeline's flow (the index stage hands alerts to it), with a
 # delivery policy of its own (kabar_search.watch.tasks); a queue, a task and dead letters like the others.
 ALERT_STAGE: Final = "alert"
-# Dead-letter stages whose queue has another name: watchlist alerts ("kabar.alert") run on "alerts".
-QUEUE_OF_STAGE: Final[dict[str, str]] = {"alert": "alerts"}
+QUEUES: Final = (*STAGES, ALERT_STAGE)  # every queue a worker consumes: one per stage, named after it
 
 Payload = dict[str, Any]
 
@@ -44,6 +43,15 @@ class StageHandler(Protocol):
     def handle(self, payload: Payload) -> BaseModel | None: ...
 
     def after_forward(self, result: BaseModel) -> None: ...
+
+
+@runtime_checkable
+class Receipt(Protocol):
+    """What a last stage (one with no next stage) returns: ``outcome`` says what became of the message
+    (``indexed``, ``unchanged``, ``delivered``); the embedded pipeline reports it."""
+
+    @property
+    def outcome(self) -> str: ...
 
 
 def task_name(stage: str) -> str:

@@ -13,8 +13,8 @@ article it has stored against all watchlists (``hook``), right after writing it:
   SQLite transaction (embedded) records each matching article under its story. The first
   article of a story creates the alert; later coverage only raises its article count and
   moves its last article, which ``GET /watchlists/{id}`` shows. No second message is posted;
-- delivery (``delivery``, ``tasks``): services mode puts the alert on the ``alerts`` queue
-  (``kabar.alert``), where ``kabar worker alerts`` posts it, retrying with exponential backoff
+- delivery (``delivery``, ``tasks``): services mode puts the alert on the ``alert`` queue
+  (``kabar.alert``), where ``kabar worker alert`` posts it, retrying with exponential backoff
   and jitter and dead-lettering it (stage ``alert``) when it keeps failing; embedded mode
   posts it inline after indexing, once, with a short timeout, and dead-letters a failure.
   The index stage never waits for a webhook.

@@ -2,8 +2,8 @@
 
 ``deliver`` makes one attempt. Around it:
 
-- services mode: the index stage puts an ``AlertDelivery`` on the ``alerts`` queue
-  (``QueueDispatcher``) and goes on; ``kabar worker alerts`` (``tasks``) attempts it, retries
+- services mode: the index stage puts an ``AlertDelivery`` on the ``alert`` queue
+  (``QueueDispatcher``) and goes on; ``kabar worker alert`` (``tasks``) attempts it, retries
   a passing failure (timeout, refused connection, 5xx, 429) with exponential backoff and
   jitter, and dead-letters it (stage ``alert``) once ``KABAR_ALERT_MAX_RETRIES`` retries have
   failed, or at once when retrying cannot help (a 4xx answer, a redirect, an address that is
@@ -11,8 +11,8 @@
 - embedded mode: ``InlineDispatcher`` attempts it right after indexing, once, with
   ``KABAR_ALERT_INLINE_TIMEOUT``, and dead-letters any failure (and, for a minute, the next
   alerts to a webhook that could not be reached, without trying);
-- either way ``kabar dlq replay ID`` sends a dead-lettered alert again (``replay_inline`` in
-  embedded mode).
+- either way ``kabar dlq replay ID`` sends a dead-lettered alert again: to the ``alert`` queue, or
+  in embedded mode to ``AlertHandler``, the ``alert`` stage's handler, which attempts it once.
 
 Delivery is at least once. An alert already delivered is not posted again, and each
 alert carries a stable ``alert_id`` (also in the ``X-Kabar-Alert-Id`` header) by which a
@@ -25,18 +25,18 @@ import logging
 import time
 from typing import Any, Final, Literal
 
+from pydantic import BaseModel
+
 from kabar.contract import metrics
 from kabar.contract.messages import DeadLetter, utc_now
-from kabar.contract.settings import KabarSettings, get_settings
+from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import ALERT_STAGE, Payload
 from kabar_search.watch.models import AlertDelivery, AlertState, Watchlist
-from kabar_search.watch.store import WatchlistStore, open_watchlist_store
+from kabar_search.watch.store import WatchlistStore
 from kabar_search.watch.webhooks import DeliveryFailed, post_json
 
 log = logging.getLogger(__name__)
 
-ALERT_TASK: Final = "kabar.alert"
-ALERT_QUEUE: Final = "alerts"
-ALERT_STAGE: Final = "alert"  # the stage name of its dead letters
 CHANNEL: Final = "webhook"
 
 Delivered = Literal["delivered", "already-delivered", "dropped"]
@@ -67,36 +67,31 @@ def file_dead_letter(payload: Any, exc: BaseException, attempts: int, store: Wat
     from kabar.contract.deadletter import dead_letters  # noqa: PLC0415 - the store, only when needed
 
     letter = dead_letters().put(ALERT_STAGE, payload, exc, attempts)
-    metrics.observe_alert_delivery(CHANNEL, "failed")
     log.error("alert dead-lettered as %s after %d attempt(s): %s", letter.id, attempts, letter.reason)
+    mark_failed(payload, store)
+    return letter
+
+
+def mark_failed(payload: Any, store: WatchlistStore) -> None:
+    """Count a failed delivery and show the alert as failed (its dead letter is written by the caller)."""
+    metrics.observe_alert_delivery(CHANNEL, "failed")
     try:
         delivery = AlertDelivery.model_validate(payload)
         store.set_status(delivery.watchlist_id, delivery.alert.story_id, "failed", utc_now())
     except Exception as problem:  # the dead letter is what counts; the status is for people
         log.warning("could not mark the alert failed: %s", problem)
-    return letter
-
-
-def deliver_once(payload: Any, store: WatchlistStore, timeout: float, settings: KabarSettings) -> tuple[bool, str]:
-    """One attempt; a failure is dead-lettered at once. ``(delivered, what happened)``."""
-    try:
-        return True, deliver(payload, store, timeout, settings)
-    except Exception as exc:
-        letter = file_dead_letter(payload, exc, 1, store)
-        return False, f"dead-lettered as {letter.id}: {letter.reason}"
 
 
 class QueueDispatcher:
-    """Services mode: hand the alert to the ``alerts`` queue; the index stage does not wait."""
+    """Services mode: hand the alert to the ``alert`` queue; the index stage does not wait."""
 
     def __init__(self, store: WatchlistStore) -> None:
         self._store = store
 
     def dispatch(self, watchlist: Watchlist, state: AlertState) -> None:
-        from kabar.contract.celery_app import app  # noqa: PLC0415
+        from kabar.contract.queues import enqueue  # noqa: PLC0415 - the Celery app, only in the services mode
 
-        delivery = AlertDelivery.of(watchlist, state)
-        app.send_task(ALERT_TASK, args=[delivery.model_dump(mode="json")], queue=ALERT_QUEUE)
+        enqueue(ALERT_STAGE, AlertDelivery.of(watchlist, state))
         self._store.set_status(watchlist.id, state.story_id, "queued", utc_now())
 
 
@@ -134,14 +129,28 @@ class InlineDispatcher:
             self._failing.pop(watchlist.webhook, None)
 
 
-def replay_inline(payload: Any, settings: KabarSettings | None = None) -> tuple[bool, str]:
-    """A dead-lettered alert, attempted again here and now (``kabar dlq replay`` in embedded mode).
+class AlertReceipt(BaseModel):
+    """What the ``alert`` stage reports in the embedded pipeline (``kabar.contract.stages.Receipt``)."""
 
-    A failure is dead-lettered again under the same id.
-    """
-    watch = get_settings()
-    store = open_watchlist_store(settings or get_settings())
-    try:
-        return deliver_once(payload, store, watch.alert_timeout, watch)
-    finally:
-        store.close()
+    outcome: Literal["delivered"] = "delivered"
+
+
+class AlertHandler:
+    """The ``alert`` stage's handler in the embedded mode (what ``kabar dlq replay`` of an alert runs):
+    one attempt, here and now. A failure marks the alert failed and raises: the pipeline dead-letters
+    it again, under the same id."""
+
+    def __init__(self, store: WatchlistStore, settings: KabarSettings) -> None:
+        self._store = store
+        self._settings = settings
+
+    def handle(self, payload: Payload) -> AlertReceipt:
+        try:
+            deliver(payload, self._store, self._settings.alert_timeout, self._settings)
+        except Exception:
+            mark_failed(payload, self._store)
+            raise
+        return AlertReceipt()
+
+    def after_forward(self, result: BaseModel) -> None:
+        """The last stage: nothing is forwarded."""

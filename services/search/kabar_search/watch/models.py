@@ -132,7 +132,7 @@ class AlertState(BaseModel):
     last_article: ArticleRef
     first_at: datetime = Field(description="When the first matching article was indexed (the alert).")
     last_at: datetime
-    status: AlertStatus = Field(description="pending: not handed to delivery yet; queued: on the alerts queue; "
+    status: AlertStatus = Field(description="pending: not handed to delivery yet; queued: on the alert queue; "
                                             "delivered; failed: dead-lettered (kabar dlq list, stage alert).")
     delivered_at: datetime | None = None
 

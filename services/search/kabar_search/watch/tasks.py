@@ -1,4 +1,4 @@
-"""Celery entry point of the alerts worker (``kabar worker alerts``): the ``kabar.alert`` task.
+"""Celery entry point of the alerts worker (``kabar worker alert``): the ``kabar.alert`` task on the ``alert`` queue.
 
 Reliability follows the stage tasks (``kabar.contract.runner``): the message is
 acknowledged only after its outcome is safe in Redis (delivered and recorded, a retry
@@ -21,7 +21,8 @@ from kabar.contract.celery_app import app
 from kabar.contract.deadletter import describe
 from kabar.contract.failures import HandoffFailed, hand_off, retry_delay
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar_search.watch.delivery import ALERT_TASK, CHANNEL, deliver, file_dead_letter
+from kabar.contract.stages import ALERT_STAGE, task_name
+from kabar_search.watch.delivery import CHANNEL, deliver, file_dead_letter
 from kabar_search.watch.store import WatchlistStore, open_watchlist_store
 from kabar_search.watch.webhooks import DeliveryFailed
 
@@ -85,6 +86,6 @@ def runner() -> AlertRunner:
         return _runner[0]
 
 
-@app.task(name=ALERT_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+@app.task(name=task_name(ALERT_STAGE), bind=True, max_retries=None)  # type: ignore[untyped-decorator]
 def deliver_alert(self: Task, payload: Any) -> None:
     runner().run(self, payload)
