@@ -13,7 +13,7 @@ Prints, per backend:
 - indexing rate (docs/s) through ``upsert_many`` in bulk batches, and through the index
   stage's ``IndexBuffer`` with concurrent submitters (what a threads-pool worker does);
 - query latency p50/p99 (ms) calling the backend directly and through the HTTP API
-  (``uvicorn kabar_search.api:create_app --factory`` in a subprocess, as ``kabar api``
+  (``uvicorn kabar.api:create_app --factory`` in a subprocess, as ``kabar api``
   runs it), for a plain search and for the search page's query (facets + collapse).
   API minus direct is the API's own overhead (HTTP, validation, JSON).
 """
@@ -140,7 +140,7 @@ def env_for(settings: KabarSettings) -> dict[str, str]:
 def api_process(settings: KabarSettings) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "kabar_search.api:create_app", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "kabar.api:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"], env=env_for(settings), cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,7 +1,7 @@
 """API hardening (issue #6): fuzzing against the OpenAPI spec, and the security settings.
 
 Fuzzing: schemathesis generates requests for every operation of the spec of
-``kabar_search.api:create_app`` (SQLite backend, an indexed newsroom, in-process ASGI), with the
+``kabar.api:create_app`` (SQLite backend, an indexed newsroom, in-process ASGI), with the
 dead-letter routes and the security middleware mounted as they are to be wired, and the API key
 sent so the write paths are exercised too. Every answer must be a status the spec documents for
 that operation, with the documented content type, and never a 500. The number of examples per
@@ -30,11 +30,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from kabar.api import create_app
 from kabar.contract.deadletter import SqliteDeadLetterStore
 from kabar.contract.settings import KabarSettings
 from kabar.deadletter_api import deadletter_router
-from kabar.security import ApiSecurity, ApiSecuritySettings, install_security, redact_url
-from kabar_search.api import create_app
+from kabar.service_api import ApiSecurity, install_security, redact_url
 from kabar_search.backend import open_backend
 from test_search_backends import NEWSROOM
 
@@ -52,7 +52,7 @@ def fuzz_app(data_dir: Path) -> FastAPI:
         letters.put("ingest", {"n": number}, ValueError("bad"), 1)
     backend.close()
     app = create_app(config, dead_letter_routes=False)  # mounted here on the store filled above
-    security = ApiSecurity(ApiSecuritySettings(api_key=KEY))
+    security = ApiSecurity(KabarSettings(api_key=KEY))
     app.include_router(deadletter_router(config, security, store=letters, send=lambda stage, payload: "queued"))
     return app
 
@@ -145,7 +145,7 @@ def guarded_app(security: ApiSecurity) -> FastAPI:
 
 
 def test_writes_need_the_key_and_reads_are_open_by_default() -> None:
-    client = TestClient(guarded_app(ApiSecurity(ApiSecuritySettings(api_key=KEY))))
+    client = TestClient(guarded_app(ApiSecurity(KabarSettings(api_key=KEY))))
     assert client.post("/write").status_code == 401
     assert client.post("/write").headers["www-authenticate"] == "Bearer"
     assert client.post("/write", headers={"X-API-Key": "salah"}).status_code == 401
@@ -156,14 +156,14 @@ def test_writes_need_the_key_and_reads_are_open_by_default() -> None:
 
 
 def test_without_a_key_writes_are_off() -> None:
-    client = TestClient(guarded_app(ApiSecurity(ApiSecuritySettings())))
+    client = TestClient(guarded_app(ApiSecurity(KabarSettings())))
     refused = client.post("/write", headers={"X-API-Key": ""})
     assert refused.status_code == 403 and "KABAR_API_KEY" in refused.text
     assert client.get("/read").status_code == 200
 
 
 def test_reads_can_require_the_key() -> None:
-    client = TestClient(guarded_app(ApiSecurity(ApiSecuritySettings(api_key=KEY, api_read_requires_key=True))))
+    client = TestClient(guarded_app(ApiSecurity(KabarSettings(api_key=KEY, api_read_requires_key=True))))
     assert client.get("/read").status_code == 401
     assert client.get("/read", headers={"X-API-Key": KEY}).status_code == 200
 
@@ -173,7 +173,7 @@ def test_the_key_and_the_settings_come_from_the_environment(monkeypatch: pytest.
     monkeypatch.setenv("KABAR_API_READ_REQUIRES_KEY", "true")
     monkeypatch.setenv("KABAR_API_MAX_REQUEST_BYTES", "2048")
     monkeypatch.setenv("KABAR_API_CORS_ORIGINS", '["https://redaksi.example"]')
-    loaded = ApiSecuritySettings()
+    loaded = KabarSettings()
     assert loaded.api_key is not None and loaded.api_key.get_secret_value() == KEY
     assert loaded.api_read_requires_key and loaded.api_max_request_bytes == 2048
     assert loaded.api_cors_origins == ["https://redaksi.example"]
@@ -181,7 +181,7 @@ def test_the_key_and_the_settings_come_from_the_environment(monkeypatch: pytest.
 
 
 def test_request_bodies_over_the_limit_are_refused() -> None:
-    client = TestClient(guarded_app(ApiSecurity(ApiSecuritySettings(api_key=KEY, api_max_request_bytes=1000))))
+    client = TestClient(guarded_app(ApiSecurity(KabarSettings(api_key=KEY, api_max_request_bytes=1000))))
     auth = {"X-API-Key": KEY}
     assert client.post("/write", content=b"x" * 1000, headers=auth).json() == {"received": 1000}
     declared = client.post("/write", content=b"x" * 1001, headers=auth)
@@ -198,11 +198,11 @@ def test_request_bodies_over_the_limit_are_refused() -> None:
 
 def test_cors_is_off_unless_origins_are_configured() -> None:
     preflight = {"Origin": "https://jahat.example", "Access-Control-Request-Method": "POST"}
-    closed = TestClient(guarded_app(ApiSecurity(ApiSecuritySettings(api_key=KEY))))
+    closed = TestClient(guarded_app(ApiSecurity(KabarSettings(api_key=KEY))))
     assert "access-control-allow-origin" not in closed.options("/write", headers=preflight).headers
     assert "access-control-allow-origin" not in closed.get("/read", headers={"Origin": "https://jahat.example"}).headers
 
-    opened = TestClient(guarded_app(ApiSecurity(ApiSecuritySettings(api_key=KEY,
+    opened = TestClient(guarded_app(ApiSecurity(KabarSettings(api_key=KEY,
                                                                     api_cors_origins=["https://redaksi.example"]))))
     allowed = opened.get("/read", headers={"Origin": "https://redaksi.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://redaksi.example"

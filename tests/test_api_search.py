@@ -19,9 +19,9 @@ import pytest
 import uvicorn
 
 from conftest import SEEDS, free_port
+from kabar.api import create_app
 from kabar.contract.messages import EnrichedArticle, Entity
 from kabar.contract.settings import KabarSettings
-from kabar_search.api import create_app
 from kabar_search.backend import open_backend
 from kabar_search.query import words_of
 from test_search_backends import NEWSROOM

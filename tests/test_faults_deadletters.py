@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import run_kabar
+from kabar.api import create_app
 from kabar.contract.deadletter import (
     RAW_PAYLOAD_KEY,
     DeadLetterStore,
@@ -27,8 +28,7 @@ from kabar.contract.deadletter import (
 )
 from kabar.contract.settings import KabarSettings
 from kabar.deadletter_api import deadletter_router
-from kabar.security import ApiSecurity, ApiSecuritySettings, install_security
-from kabar_search.api import create_app
+from kabar.service_api import ApiSecurity, install_security
 from test_faults import faults
 
 KEY = "kunci-rahasia-uji"
@@ -224,7 +224,7 @@ def test_dlq_replay_in_services_mode_queues_once(tmp_path: Path) -> None:
 def api(tmp_path: Path) -> Iterator[tuple[TestClient, SqliteDeadLetterStore, Recorder]]:
     settings = KabarSettings(mode="embedded", data_dir=tmp_path / "data")
     app = create_app(settings, dead_letter_routes=False)  # mounted below on a store this test fills
-    security = ApiSecurity(ApiSecuritySettings(api_key=KEY))
+    security = ApiSecurity(KabarSettings(api_key=KEY))
     install_security(app, security)
     letters = SqliteDeadLetterStore(tmp_path / "letters.sqlite3")
     recorder = Recorder()

@@ -1,5 +1,5 @@
 """HTTP push and the feed API over a real server: the search API with the ingest routes installed
-(``install_ingest_api``), run by uvicorn in a subprocess, in the embedded and the services mode."""
+(``kabar.api.create_app``), run by uvicorn in a subprocess, in the embedded and the services mode."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from test_feeds_support import article_html, seed_stories
 SERVER = """
 import sys, uvicorn
 from kabar.contract.settings import get_settings
-from kabar_search.api import create_app
+from kabar.api import create_app
 settings = get_settings()
 app = create_app(settings)  # mounts the ingest routes (push, feeds, versions)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

@@ -257,7 +257,7 @@ def api(
     import uvicorn  # noqa: PLC0415
 
     settings = _settings()
-    uvicorn.run("kabar_search.api:create_app", factory=True, host=host or settings.api_host,
+    uvicorn.run("kabar.api:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, log_level="info")
 
 
@@ -593,6 +593,7 @@ def feeds_poll(
 ) -> None:
     """Poll feeds once, now. Embedded mode: new entries' pages are fetched and run through the pipeline
     here. Services mode: they are queued for the feeds workers."""
+    from kabar.embedded import inline_pipeline  # noqa: PLC0415
     from kabar_ingest.config import get_tuning  # noqa: PLC0415
     from kabar_ingest.feeds import open_feed_store, open_fetcher  # noqa: PLC0415
     from kabar_ingest.sinks import InlineDocuments, InlinePages, poll_round, queue_page  # noqa: PLC0415
@@ -610,8 +611,8 @@ def feeds_poll(
         if not feeds:
             typer.echo("no feeds; add one with `kabar feeds add URL`")
             return
-        pages = None if settings.mode == "services" else InlinePages(fetcher, InlineDocuments(settings),
-                                                                     settings.max_document_bytes)
+        pages = None if settings.mode == "services" else InlinePages(
+            fetcher, InlineDocuments(inline_pipeline(settings)), settings.max_document_bytes)
         reports = poll_round(feeds, store, fetcher, tuning, queue_page if pages is None else pages)
     finally:
         fetcher.close()

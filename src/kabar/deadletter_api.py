@@ -4,14 +4,14 @@
     GET  /deadletters/{id}            one dead letter with its message
     POST /deadletters/{id}/replay     send the message to its stage again (idempotent)
 
-Every route needs the API key (``kabar.security``), reads included: a dead letter holds
+Every route needs the API key (``kabar.service_api``), reads included: a dead letter holds
 the raw message, which may carry what should not be public (a URL with credentials, for
 one). Replay answers 200 with ``status`` ``replayed`` or, for a letter replayed already,
 ``already-replayed`` (nothing is sent twice); 409 while another replay of it runs; 404
 for an id the store never had. In services mode a replay puts the message on its stage's
 queue; in embedded mode it runs the pipeline in the API process.
 
-Mount it in ``kabar_search.api.create_app``: ``app.include_router(deadletter_router(config, security))``.
+Mounted by ``kabar.api.create_app``: ``app.include_router(deadletter_router(config, security))``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kabar.contract.deadletter import DeadLetterStore, ReplayStatus, open_dead_letter_store, replay
 from kabar.contract.messages import DeadLetter, DeadLetterSummary
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar.security import ApiSecurity, problem_responses
+from kabar.service_api import ApiSecurity, problem_responses
 
 Stage = Literal["ingest", "enrich", "index", "alert"]
 Sender = Callable[[str, Any], "str | None"]

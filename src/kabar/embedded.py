@@ -7,6 +7,7 @@ is dead-lettered exactly as a worker would, and the other documents carry on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -40,6 +41,12 @@ def build_handlers(settings: KabarSettings) -> dict[str, StageHandler]:
     return {"feeds": build_page_handler(settings, get_tuning()), "ingest": build_ingest(settings),
             "enrich": build_enrich(settings), "index": build_index(settings),
             ALERT_STAGE: AlertHandler(open_watchlist_store(settings), settings)}
+
+
+def inline_pipeline(settings: KabarSettings) -> Callable[[], InlinePipeline]:
+    """How to build the embedded pipeline (it loads the enrich models): what a service that runs
+    documents here (the push API, feed polls) is handed."""
+    return lambda: InlinePipeline(build_handlers(settings))
 
 
 class InlinePipeline:

@@ -32,7 +32,7 @@ from kabar.contract import metrics
 from kabar.contract.messages import utc_now
 from kabar.contract.retention import RetentionLedger, open_ledger
 from kabar.contract.settings import KabarSettings
-from kabar.security import problem_responses
+from kabar.service_api import problem_responses
 from kabar_ingest.identity import normalised_text
 
 MAX_COMPARED_TOKENS: Final = 50_000  # beyond this, the rest of a (very long) text is compared by length

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from kabar.contract.failures import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
-from kabar.security import ApiSecurity, problem_responses
+from kabar.service_api import ApiSecurity, problem_responses
 from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import VersionStore, open_version_store, versions_router
 from kabar_ingest.feeds import Feed, FeedStore, new_feed, open_feed_store
@@ -46,7 +46,7 @@ from kabar_ingest.reader import (
     parse_json_documents,
     sanitize,
 )
-from kabar_ingest.sinks import DocumentSink, document_sink
+from kabar_ingest.sinks import DocumentSink
 from kabar_ingest.stage import identify, prepare
 
 PUSH_SOURCE: Final = "push"
@@ -267,9 +267,10 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class _Lazy:
     """Stores and sinks opened on first use, so an API that never ingests opens nothing."""
 
-    def __init__(self, settings: KabarSettings, tuning: IngestTuning) -> None:
+    def __init__(self, settings: KabarSettings, tuning: IngestTuning, open_sink: Callable[[], DocumentSink]) -> None:
         self.settings = settings
         self.tuning = tuning
+        self._open_sink = open_sink
         self._feeds: FeedStore | None = None
         self._versions: VersionStore | None = None
         self._sink: DocumentSink | None = None
@@ -286,14 +287,19 @@ class _Lazy:
 
     def sink(self) -> DocumentSink:
         if self._sink is None:
-            self._sink = document_sink(self.settings)
+            self._sink = self._open_sink()
         return self._sink
 
 
-def ingest_routers(settings: KabarSettings, tuning: IngestTuning | None = None,
-                   security: ApiSecurity | None = None) -> list[APIRouter]:
+def ingest_routers(settings: KabarSettings, security: ApiSecurity | None, sink: Callable[[], DocumentSink],
+                   tuning: IngestTuning | None = None) -> list[APIRouter]:
+    """Push, feeds and versions. ``sink`` opens, on the first push, where pushed documents go
+    (``kabar_ingest.sinks.document_sink``: the queue, or the embedded pipeline the caller hands in).
+
+    Mount them ahead of a catch-all ``/articles/{id:path}`` route, which would take ``…/versions``.
+    """
     tuning = tuning or get_tuning()
-    lazy = _Lazy(settings, tuning)
+    lazy = _Lazy(settings, tuning, sink)
     guard = security or ApiSecurity(settings)
     # include_router applies dependencies to every route it copies: a write guard on push,
     # a read guard on versions; the feeds router guards each of its routes itself.
@@ -303,14 +309,3 @@ def ingest_routers(settings: KabarSettings, tuning: IngestTuning | None = None,
     versions = APIRouter(dependencies=[Depends(guard.require_read)], responses=_problems(401, 403))
     versions.include_router(versions_router(lazy.versions))
     return [push, feeds_router(lazy.feeds, tuning, guard), versions]
-
-
-def install_ingest_api(app: FastAPI, settings: KabarSettings, tuning: IngestTuning | None = None,
-                       security: ApiSecurity | None = None) -> None:
-    """Mount the ingest routes, ahead of the app's own: ``/articles/{id:path}`` would take ``…/versions``."""
-    before = len(app.router.routes)
-    for router in ingest_routers(settings, tuning, security):
-        app.include_router(router)
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = added

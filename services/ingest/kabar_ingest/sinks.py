@@ -1,7 +1,8 @@
 """Where pushed documents and feed entries go: onto the queues (services) or through the pipeline here (embedded).
 
 - ``DocumentSink``: ``RawDocument``s → the ingest queue (in batches of ``KABAR_BATCH_SIZE``, one
-  message each), or ``InlinePipeline`` in this process.
+  message each), or the embedded pipeline in this process (``kabar.embedded.InlinePipeline``,
+  handed in by the composition root: a service never imports it).
 - ``PageSink``: a feed entry's ``PageRequest`` → the ``feeds`` queue (the page is fetched by a
   feeds worker, with retries), or fetched here and run through the pipeline. Here a page that
   cannot be fetched is dead-lettered at once under the ``feeds`` stage, with its reason.
@@ -16,16 +17,14 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
+from kabar.contract.stages import Payload
 from kabar_ingest.config import IngestTuning
 from kabar_ingest.feeds import Feed, FeedPoller, FeedStore, PageRequest, PageUnavailable, PollReport, fetch_page
 from kabar_ingest.fetch import Fetcher
-
-if TYPE_CHECKING:
-    from kabar.embedded import InlinePipeline
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +40,36 @@ class Submitted:
 DocumentSink = Callable[[Sequence[RawDocument]], list[Submitted]]  # one outcome per document, in order
 
 
+class PipelineOutcome(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+class Pipeline(Protocol):
+    """The embedded pipeline as this service sees it: one document through every stage."""
+
+    def run(self, payload: Payload) -> PipelineOutcome: ...
+
+
 class InlineDocuments:
     """The embedded pipeline, built on first use and run by one thread at a time."""
 
-    def __init__(self, settings: KabarSettings) -> None:
-        self._settings = settings
-        self._pipeline: InlinePipeline | None = None
+    def __init__(self, build_pipeline: Callable[[], Pipeline]) -> None:
+        self._build_pipeline = build_pipeline
+        self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
 
     def __call__(self, documents: Sequence[RawDocument]) -> list[Submitted]:
         return [self._run(document) for document in documents]
 
     def _run(self, document: RawDocument) -> Submitted:
-        from kabar.embedded import InlinePipeline, build_handlers  # noqa: PLC0415 - loads the enrich models
-
         with self._lock:
             if self._pipeline is None:
-                self._pipeline = InlinePipeline(build_handlers(self._settings))
+                self._pipeline = self._build_pipeline()  # loads the enrich models
             outcome = self._pipeline.run(document.model_dump(mode="json"))
         reason = f"{outcome.stage}: {outcome.reason}" if outcome.reason else None
         return Submitted(outcome.status, reason)
@@ -71,8 +83,9 @@ def queue_documents(documents: Sequence[RawDocument]) -> list[Submitted]:
     return [Submitted("queued") for _ in documents]
 
 
-def document_sink(settings: KabarSettings) -> DocumentSink:
-    return queue_documents if settings.mode == "services" else InlineDocuments(settings)
+def document_sink(settings: KabarSettings, build_pipeline: Callable[[], Pipeline]) -> DocumentSink:
+    """The ingest queue (services mode), or the embedded pipeline ``build_pipeline`` makes on first use."""
+    return queue_documents if settings.mode == "services" else InlineDocuments(build_pipeline)
 
 
 def queue_page(request: PageRequest) -> None:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kabar.security import ApiSecurity
+from kabar.service_api import ApiSecurity
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend
 from kabar_search.models import EntityType, FacetBucket, Facets, SearchHit, SearchResult, StoryResult
 from kabar_search.params import SearchParameters

@@ -5,7 +5,7 @@
     GET    /watchlists/{id}     one watchlist and its alerts (one per story), newest first
     DELETE /watchlists/{id}     remove it with its alerts (204); alerts still queued are dropped
 
-Writes need the API key (``kabar.security``); reads follow ``KABAR_API_READ_REQUIRES_KEY``.
+Writes need the API key (``kabar.service_api``); reads follow ``KABAR_API_READ_REQUIRES_KEY``.
 Responses show a webhook's scheme, host and port only: its path and query are often a
 secret (chat webhooks), and ``kabar watchlists list`` shows them to whoever runs kabar.
 A body that is not a valid watchlist is a 422 problem detail saying which field and why;
@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract.settings import KabarSettings, get_settings
-from kabar.security import ApiSecurity, problem_responses
+from kabar.service_api import ApiSecurity, problem_responses
 from kabar_search.watch.models import Watchlist, WatchlistDetail, WatchlistSpec, WatchlistView
 from kabar_search.watch.store import TooManyWatchlists, WatchlistStore, open_watchlist_store
 

@@ -1,5 +1,6 @@
-"""API security: an API key for writes (and, if configured, reads), a request size limit, CORS off
-by default, and URLs with their passwords masked for logs.
+"""What every service's HTTP routes share, beside the contract: the API key guard, the request size
+limit, CORS, and RFC 9457 problem details. Services import this module (and ``kabar.contract``) and
+nothing else of ``kabar``; the app itself is assembled in ``kabar.api``.
 
 Settings (fields of ``KabarSettings``, from the environment):
 
@@ -15,13 +16,11 @@ Settings (fields of ``KabarSettings``, from the environment):
   browser, such as ``["https://newsroom.example"]``. Empty (the default): no CORS headers,
   so browsers keep other sites' pages from reading the API.
 
-Wiring, in ``kabar_search.api.create_app``::
+Wiring: ``kabar.api.create_app`` installs the guard once (``install_security``); each service's
+router guards its routes::
 
-    security = ApiSecurity(config)
-    install_security(app, security)                       # size limit; CORS only if origins are set
-    @app.get("/search", dependencies=[Depends(security.require_read)], ...)
-    @app.post("/...", dependencies=[Depends(security.require_write)], ...)
-    app.include_router(deadletter_router(settings, security))   # kabar.deadletter_api
+    @router.get("/search", dependencies=[Depends(security.require_read)], responses=problem_responses(...))
+    @router.post("/...", dependencies=[Depends(security.require_write)], ...)
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,22 +49,24 @@ _bearer = HTTPBearer(auto_error=False, scheme_name="Bearer",
                      description="The API key (KABAR_API_KEY) as a bearer token.")
 
 
+def problem(status: int, title: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """An RFC 9457 problem detail: the body of every error the API answers."""
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
+                        status_code=status, media_type=PROBLEM, headers=headers)
+
+
 def problem_responses(titles: Mapping[int, str], *statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for ``statuses`` (all of ``titles`` if none): every error is a problem detail."""
     return {status: {"description": f"{titles[status]} (problem detail)", "content": {PROBLEM: {}}}
             for status in statuses or tuple(titles)}
 
 
-class ApiSecuritySettings(KabarSettings):
-    """The contract's settings (``KABAR_API_KEY``, ``KABAR_API_READ_REQUIRES_KEY``,
-    ``KABAR_API_MAX_REQUEST_BYTES``, ``KABAR_API_CORS_ORIGINS``), read on their own."""
-
-
 class ApiSecurity:
-    """The FastAPI dependencies that guard endpoints, built from ``ApiSecuritySettings``."""
+    """The FastAPI dependencies that guard endpoints, built from ``KabarSettings`` (read from the
+    environment when none are given)."""
 
     def __init__(self, settings: KabarSettings | None = None) -> None:
-        self.settings = settings or ApiSecuritySettings()
+        self.settings = settings or KabarSettings()
 
     def require_write(
         self,
