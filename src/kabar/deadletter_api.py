@@ -69,8 +69,7 @@ def deadletter_router(settings: KabarSettings | None = None, security: ApiSecuri
 
     def letters() -> DeadLetterStore:
         if chosen["store"] is None:
-            chosen["store"] = open_dead_letter_store(config.state_backend_name, config.redis_url, config.key_prefix,
-                                                     config.data_dir / "deadletters.sqlite3")
+            chosen["store"] = open_dead_letter_store(config)
         found: DeadLetterStore = chosen["store"]
         return found
 

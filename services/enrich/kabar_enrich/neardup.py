@@ -15,7 +15,6 @@ of copies point to the original.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import struct
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ import numpy.typing as npt
 import redis
 
 from kabar.contract.retention import RetentionLedger
+from kabar.contract.state import connect, immediate
 from kabar_enrich.fingerprint import Fingerprint, Signature, containment, jaccard
 
 # 32 bands of 4 rows on 128 permutations: a pair at Jaccard 0.6 shares a band with
@@ -337,9 +337,7 @@ class RedisLinkStore:
 # ---------------------------------------------------------------- SQLite
 class SqliteLinkStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS lsh_docs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
@@ -372,15 +370,8 @@ class SqliteLinkStore:
 
     def add(self, article_id: str, band_keys: list[str], fingerprint: Fingerprint,
             duplicate_of: str | None) -> LinkRecord:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute("INSERT OR IGNORE INTO lsh_docs (id, sig, size, dup) VALUES (?, ?, ?, ?)",
-                             (article_id, fingerprint.full.astype("<u4").tobytes(), fingerprint.shingle_count,
-                              duplicate_of))
-            self._db.executemany("INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)",
-                                 [(key, article_id) for key in band_keys])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        with immediate(self._db) as db:
+            db.execute("INSERT OR IGNORE INTO lsh_docs (id, sig, size, dup) VALUES (?, ?, ?, ?)",
+                       (article_id, fingerprint.full.astype("<u4").tobytes(), fingerprint.shingle_count, duplicate_of))
+            db.executemany("INSERT OR IGNORE INTO lsh_bands VALUES (?, ?)", [(key, article_id) for key in band_keys])
         return self.get_many([article_id])[0]

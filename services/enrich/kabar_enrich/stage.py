@@ -13,6 +13,7 @@ from kabar.contract.messages import Article, EnrichedArticle
 from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
+from kabar.contract.state import state_store
 from kabar_enrich.canonical import canonicalise, default_names
 from kabar_enrich.dates import date_from_text
 from kabar_enrich.entities import EntityRecognizer
@@ -73,12 +74,15 @@ class EnrichHandler:
 
 def open_state(settings: KabarSettings, sqlite_path: Path | None = None) -> tuple[LinkStore, StoryStore]:
     """The shared near-duplicate and story state: Redis, or a SQLite file (``:memory:`` for a fresh one)."""
-    if settings.state_backend_name == "redis" and sqlite_path is None:
-        client = redis.Redis.from_url(settings.redis_url)
-        return (RedisLinkStore(client, settings.key_prefix, open_ledger(client, settings, "neardup")),
-                RedisStoryStore(client, settings.key_prefix, open_ledger(client, settings, "stories")))
-    path = sqlite_path or settings.sqlite_state_path
-    return SqliteLinkStore(path), SqliteStoryStore(path)
+    if sqlite_path is not None:
+        return SqliteLinkStore(sqlite_path), SqliteStoryStore(sqlite_path)
+
+    def on_redis(client: redis.Redis[bytes], prefix: str) -> tuple[LinkStore, StoryStore]:
+        return (RedisLinkStore(client, prefix, open_ledger(client, settings, "neardup")),
+                RedisStoryStore(client, prefix, open_ledger(client, settings, "stories")))
+
+    return state_store(settings, on_redis, lambda path: (SqliteLinkStore(path), SqliteStoryStore(path)),
+                       settings.sqlite_state_path.name)
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Protocol
 import redis
 
 from kabar.contract.retention import RetentionLedger
+from kabar.contract.state import connect, immediate
 from kabar_enrich.fingerprint import words
 
 IDF_PATH = Path(__file__).parent / "models" / "idf.json"
@@ -222,9 +222,7 @@ class RedisStoryStore:
 
 class SqliteStoryStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS story_articles (article_id TEXT PRIMARY KEY, story_id TEXT);
@@ -253,16 +251,11 @@ class SqliteStoryStore:
         return [_decode(story_id, body) for story_id, body in rows]
 
     def save(self, story: Story, article_id: str, old_terms: list[str]) -> str:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute("INSERT OR IGNORE INTO story_articles VALUES (?, ?)", (article_id, story.story_id))
-            self._db.execute("INSERT OR REPLACE INTO stories VALUES (?, ?)", (story.story_id, _encode(story)))
-            self._db.executemany("DELETE FROM story_terms WHERE term = ? AND story_id = ?",
-                                 [(term, story.story_id) for term in set(old_terms) - set(story.index_terms)])
-            self._db.executemany("INSERT OR IGNORE INTO story_terms VALUES (?, ?)",
-                                 [(term, story.story_id) for term in story.index_terms])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        with immediate(self._db) as db:
+            db.execute("INSERT OR IGNORE INTO story_articles VALUES (?, ?)", (article_id, story.story_id))
+            db.execute("INSERT OR REPLACE INTO stories VALUES (?, ?)", (story.story_id, _encode(story)))
+            db.executemany("DELETE FROM story_terms WHERE term = ? AND story_id = ?",
+                           [(term, story.story_id) for term in set(old_terms) - set(story.index_terms)])
+            db.executemany("INSERT OR IGNORE INTO story_terms VALUES (?, ?)",
+                           [(term, story.story_id) for term in story.index_terms])
         return self.story_of(article_id) or story.story_id

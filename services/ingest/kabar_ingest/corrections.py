@@ -14,7 +14,6 @@ diff against the one before.
 from __future__ import annotations
 
 import difflib
-import sqlite3
 import threading
 import zlib
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from kabar.contract import metrics
 from kabar.contract.messages import utc_now
 from kabar.contract.retention import RetentionLedger, open_ledger
 from kabar.contract.settings import KabarSettings
+from kabar.contract.state import connect, immediate, state_store
 from kabar.service_api import problem_responses
 from kabar_ingest.identity import normalised_text
 
@@ -97,11 +97,9 @@ def _unpack(data: bytes) -> Version:
 
 class SqliteVersionStore:
     def __init__(self, path: Path, keep: int = 20) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._keep = keep
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS versions (article_id TEXT NOT NULL, version INTEGER NOT NULL, "
                          "body BLOB NOT NULL, PRIMARY KEY (article_id, version))")
 
@@ -118,17 +116,11 @@ class SqliteVersionStore:
         return [_unpack(body) for (body,) in rows]
 
     def add(self, article_id: str, version: Version) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("INSERT OR REPLACE INTO versions VALUES (?, ?, ?)",
-                                 (article_id, version.version, _pack(version)))
-                self._db.execute("DELETE FROM versions WHERE article_id = ? AND version <= ?",
-                                 (article_id, version.version - self._keep))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with immediate(self._db, self._lock) as db:
+            db.execute("INSERT OR REPLACE INTO versions VALUES (?, ?, ?)",
+                       (article_id, version.version, _pack(version)))
+            db.execute("DELETE FROM versions WHERE article_id = ? AND version <= ?",
+                       (article_id, version.version - self._keep))
 
     def close(self) -> None:
         self._db.close()
@@ -171,10 +163,10 @@ class RedisVersionStore:
 
 
 def open_version_store(settings: KabarSettings, keep: int = 20) -> VersionStore:
-    if settings.state_backend_name == "redis":
-        client = redis.Redis.from_url(settings.redis_url)
-        return RedisVersionStore(client, settings.key_prefix, keep, open_ledger(client, settings, "versions"))
-    return SqliteVersionStore(settings.data_dir / "versions.sqlite3", keep)
+    return state_store(settings,
+                       lambda client, prefix: RedisVersionStore(client, prefix, keep,
+                                                                open_ledger(client, settings, "versions")),
+                       lambda path: SqliteVersionStore(path, keep), "versions.sqlite3")
 
 
 # GET /articles/{id}/versions -------------------------------------------------------------------------

@@ -23,8 +23,8 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +43,7 @@ from kabar.contract.failures import PermanentError
 from kabar.contract.messages import Message, RawDocument, utc_now
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
+from kabar.contract.state import connect, immediate, state_store
 from kabar_ingest.config import IngestTuning
 from kabar_ingest.fetch import Fetcher, FetchError, HostThrottle, LocalThrottle, RedisThrottle, check_url
 from kabar_ingest.reader import BadDocument, check_html_depth, decode_html, sanitize
@@ -225,25 +226,15 @@ class FeedStore(Protocol):
 
 class SqliteFeedStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS feeds (id TEXT PRIMARY KEY, next_poll_at REAL NOT NULL, "
                          "body TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS feed_entries (feed_id TEXT NOT NULL, key TEXT NOT NULL, "
                          "marker TEXT NOT NULL, seen_at REAL NOT NULL, PRIMARY KEY (feed_id, key))")
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     def add(self, feed: Feed) -> tuple[Feed, bool]:
         with self._transaction() as db:
@@ -401,18 +392,12 @@ class RedisFeedStore:
 
 
 def open_feed_store(settings: KabarSettings) -> FeedStore:
-    if settings.state_backend_name == "redis":
-        return RedisFeedStore(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
-    return SqliteFeedStore(settings.data_dir / "feeds.sqlite3")
+    return state_store(settings, RedisFeedStore, SqliteFeedStore, "feeds.sqlite3")
 
 
 def open_fetcher(settings: KabarSettings, tuning: IngestTuning) -> Fetcher:
     """The fetcher, its host turns shared through Redis in the services mode."""
-    throttle: HostThrottle
-    if settings.state_backend_name == "redis":
-        throttle = RedisThrottle(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
-    else:
-        throttle = LocalThrottle()
+    throttle: HostThrottle = state_store(settings, RedisThrottle, lambda _: LocalThrottle())
     return Fetcher(tuning, throttle)
 
 

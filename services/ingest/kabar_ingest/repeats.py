@@ -7,13 +7,13 @@ by article id.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Protocol
 
 import redis
 
 from kabar.contract.retention import RetentionLedger
+from kabar.contract.state import connect
 
 
 class SeenStore(Protocol):
@@ -47,9 +47,7 @@ class RedisSeenStore:
 
 class SqliteSeenStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS seen (content_hash TEXT PRIMARY KEY, article_id TEXT)")
 
     def seen(self, content_hash: str) -> bool:

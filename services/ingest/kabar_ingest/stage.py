@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-import redis
 from pydantic import BaseModel
 
 from kabar.contract import metrics
@@ -24,6 +23,7 @@ from kabar.contract.metrics import STAGE_SKIPPED
 from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
+from kabar.contract.state import state_store
 from kabar_ingest.cleaning import clean_text
 from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import Version, VersionStore, compare, count_correction, open_version_store
@@ -167,12 +167,9 @@ def build_article(raw: RawDocument) -> Article:
 
 def build_handler(settings: KabarSettings, tuning: IngestTuning | None = None) -> IngestHandler:
     tuning = tuning or get_tuning()
-    seen: SeenStore
-    if settings.state_backend_name == "redis":
-        client = redis.Redis.from_url(settings.redis_url)
-        seen = RedisSeenStore(client, settings.key_prefix, open_ledger(client, settings, "seen"))
-    else:
-        seen = SqliteSeenStore(settings.sqlite_state_path)
+    seen: SeenStore = state_store(
+        settings, lambda client, prefix: RedisSeenStore(client, prefix, open_ledger(client, settings, "seen")),
+        SqliteSeenStore, settings.sqlite_state_path.name)
     raw_html = RawHtmlStore(settings.data_dir / "raw") if tuning.keep_raw_html else None
     return IngestHandler(seen, open_version_store(settings, tuning.versions_kept), raw_html,
                          tuning.correction_threshold)

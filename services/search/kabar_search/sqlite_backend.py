@@ -31,6 +31,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from kabar.contract.messages import EnrichedArticle, Entity
+from kabar.contract.state import connect, immediate
 from kabar_search.documents import (
     ENTITY_FIELDS,
     Revision,
@@ -139,9 +140,7 @@ def filter_sql(filters: Filters) -> tuple[str, list[Any]]:
 
 class SqliteBackend:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._lock = threading.RLock()
         self.ensure_ready()
 
@@ -165,6 +164,7 @@ class SqliteBackend:
     def upsert_many(self, articles: Sequence[EnrichedArticle], refresh: bool = False) -> list[IndexOutcome]:
         """One transaction for the batch (``refresh`` is moot: a committed write is visible)."""
         with self._lock:
+            # Not ``immediate``: a failed write becomes each article's outcome here, not an exception.
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 outcomes = [self._write(article) for article in articles]
@@ -272,28 +272,26 @@ class SqliteBackend:
 
     def _index_entities_again(self) -> None:
         """Entities by id from the stored documents (an entity stored without an id gets the id of its name)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        rows = self._db.execute("SELECT doc FROM articles").fetchall()
-        for (doc,) in rows:
-            stored = json.loads(doc)
-            entities = [Entity.model_validate(entity) for entity in stored.get("entities") or []]
-            self._db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?, ?)",
-                                 _entity_rows(stored["id"], entities))
-        self._db.execute("COMMIT")
+        with immediate(self._db) as db:
+            rows = db.execute("SELECT doc FROM articles").fetchall()
+            for (doc,) in rows:
+                stored = json.loads(doc)
+                entities = [Entity.model_validate(entity) for entity in stored.get("entities") or []]
+                db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?, ?)",
+                               _entity_rows(stored["id"], entities))
         log.info("search index upgraded to schema %d: entities indexed by id (%d articles)", SCHEMA_VERSION,
                  len(rows))
 
     def _migrate(self, legacy: list[tuple[str, int]]) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        for doc, version in legacy:
-            try:
-                article = EnrichedArticle.model_validate_json(doc)
-            except ValidationError as exc:
-                log.warning("search index upgrade: dropped an article that no longer validates (%s); re-ingest it",
-                            exc.errors()[0]["msg"])
-                continue
-            self._store(article, Revision(article.content_hash, version), None)
-        self._db.execute("COMMIT")
+        with immediate(self._db):
+            for doc, version in legacy:
+                try:
+                    article = EnrichedArticle.model_validate_json(doc)
+                except ValidationError as exc:
+                    log.warning("search index upgrade: dropped an article that no longer validates (%s); "
+                                "re-ingest it", exc.errors()[0]["msg"])
+                    continue
+                self._store(article, Revision(article.content_hash, version), None)
         log.info("search index upgraded to schema %d (%d articles)", SCHEMA_VERSION, len(legacy))
 
     # -- searching

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -34,7 +34,8 @@ from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 import redis
 
 from kabar.contract.messages import DeadLetter, utc_now
-from kabar.contract.settings import get_settings
+from kabar.contract.settings import KabarSettings, get_settings
+from kabar.contract.state import connect, immediate, state_store
 
 REPLAY_LEASE: Final = 300.0  # seconds before an unfinished replay may be claimed again
 REPLAYED_TTL: Final = 7 * 24 * 3600  # how long "already replayed" is remembered
@@ -293,10 +294,8 @@ class RedisDeadLetterStore:
 
 class SqliteDeadLetterStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db = connect(path)
         self._lock = threading.RLock()  # one connection shared by threads (the API): one transaction at a time
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS dead_letters (id TEXT PRIMARY KEY, first_failed_at TEXT, body TEXT)"
         )
@@ -304,16 +303,8 @@ class SqliteDeadLetterStore:
                          "(id TEXT PRIMARY KEY, since REAL NOT NULL, body TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters_replayed (id TEXT PRIMARY KEY, at TEXT NOT NULL)")
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     def put(self, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter:
         with self._transaction():
@@ -393,18 +384,11 @@ class SqliteDeadLetterStore:
         return [DeadLetter.model_validate_json(body) for (body,) in rows]
 
 
-def open_dead_letter_store(state_backend: str, redis_url: str, key_prefix: str,
-                           sqlite_path: Path) -> DeadLetterStore:
-    if state_backend == "redis":
-        return RedisDeadLetterStore(redis.Redis.from_url(redis_url), key_prefix)
-    return SqliteDeadLetterStore(sqlite_path)
+def open_dead_letter_store(settings: KabarSettings) -> DeadLetterStore:
+    return state_store(settings, RedisDeadLetterStore, SqliteDeadLetterStore, "deadletters.sqlite3")
 
 
 @lru_cache(maxsize=1)
 def dead_letters() -> DeadLetterStore:
     """The configured dead-letter store of this process, opened on first use."""
-    settings = get_settings()
-    return open_dead_letter_store(
-        settings.state_backend_name, settings.redis_url, settings.key_prefix,
-        settings.data_dir / "deadletters.sqlite3",
-    )
+    return open_dead_letter_store(get_settings())

@@ -28,6 +28,7 @@ from kabar.contract.celery_app import app
 from kabar.contract.deadletter import describe
 from kabar.contract.settings import get_settings
 from kabar.contract.stages import STAGES, task_name
+from kabar.contract.state import state_store
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,7 @@ class InflightLedger:
 @lru_cache(maxsize=1)
 def ledger() -> InflightLedger:
     settings = get_settings()
-    client = redis.Redis.from_url(settings.redis_url) if settings.state_backend_name == "redis" else None
-    return InflightLedger(client, settings.key_prefix)
+    return state_store(settings, InflightLedger, lambda _: InflightLedger(None, settings.key_prefix))
 
 
 

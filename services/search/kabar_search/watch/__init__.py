@@ -19,5 +19,5 @@ article it has stored against all watchlists (``hook``), right after writing it:
   posts it inline after indexing, once, with a short timeout, and dead-letters a failure.
   The index stage never waits for a webhook.
 
-Watchlists live in Redis (services) or SQLite (embedded), chosen by ``state_backend_name``.
+Watchlists live in Redis (services) or SQLite (embedded), chosen by ``kabar.contract.state``.
 """

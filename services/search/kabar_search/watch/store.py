@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ import redis
 from pydantic import ValidationError
 
 from kabar.contract.settings import KabarSettings
+from kabar.contract.state import connect, immediate, state_store
 from kabar_search.watch.models import AlertState, AlertStatus, ArticleRef, Watchlist
 
 MatchKind = Literal["new", "more", "seen", "gone"]
@@ -239,22 +240,12 @@ INSERT OR IGNORE INTO watchlist_revision VALUES (1, 0);
 
 class SqliteWatchlistStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db = connect(path)
         self._lock = threading.RLock()  # one connection shared by threads (the API): one transaction at a time
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")  # takes the write lock now: other processes wait here
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     def add(self, watchlist: Watchlist, limit: int) -> None:
         with self._transaction() as db:
@@ -338,7 +329,5 @@ class SqliteWatchlistStore:
 
 
 def open_watchlist_store(settings: KabarSettings) -> WatchlistStore:
-    """Redis or SQLite, like the other stores (``state_backend_name``)."""
-    if settings.state_backend_name == "redis":
-        return RedisWatchlistStore(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
-    return SqliteWatchlistStore(settings.data_dir / SQLITE_FILE)
+    """Redis or SQLite, like the other stores (``kabar.contract.state``)."""
+    return state_store(settings, RedisWatchlistStore, SqliteWatchlistStore, SQLITE_FILE)
