@@ -15,7 +15,7 @@ import redis
 
 from conftest import run_kabar
 from kabar.contract.messages import utc_now
-from kabar_ingest.config import IngestTuning
+from kabar.contract.settings import KabarSettings
 from kabar_ingest.feeds import (
     Feed,
     FeedEntry,
@@ -43,11 +43,11 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 </channel></rss>"""
 
 
-def tuning(**changes: Any) -> IngestTuning:
+def tuning(**changes: Any) -> KabarSettings:
     values: dict[str, Any] = {"fetch_allow_hosts": "127.0.0.1", "fetch_host_interval": 0.0, "fetch_timeout": 5.0,
                               "feed_interval": 600.0}
     values.update(changes)
-    return IngestTuning(**values)
+    return KabarSettings(**values)
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ class Collected:
         self.requests.append(request)
 
 
-def add(store: FeedStore, url: str, settings: IngestTuning) -> Feed:
+def add(store: FeedStore, url: str, settings: KabarSettings) -> Feed:
     feed, created = store.add(new_feed(url, None, None, settings))
     assert created
     return feed

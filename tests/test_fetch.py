@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import redis
 
-from kabar_ingest.config import IngestTuning
+from kabar.contract.settings import KabarSettings
 from kabar_ingest.fetch import Fetcher, FetchError, RedisThrottle, blocked_reason, check_url, parse_retry_after
 from test_feeds_support import Reply, Request, Site, endless, slow_chunks
 
 
-def tuning(**changes: Any) -> IngestTuning:
+def tuning(**changes: Any) -> KabarSettings:
     values: dict[str, Any] = {"fetch_allow_hosts": "127.0.0.1", "fetch_host_interval": 0.0, "fetch_timeout": 5.0}
     values.update(changes)
-    return IngestTuning(**values)
+    return KabarSettings(**values)
 
 
 @pytest.fixture

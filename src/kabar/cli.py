@@ -531,14 +531,13 @@ def feeds_add(
     = None,
 ) -> None:
     """Add a feed to poll. Its host must not be a private address unless KABAR_FETCH_ALLOW_HOSTS allows it."""
-    from kabar_ingest.config import get_tuning  # noqa: PLC0415
     from kabar_ingest.feeds import new_feed, open_feed_store  # noqa: PLC0415
     from kabar_ingest.fetch import AddressPolicy, FetchError  # noqa: PLC0415
 
-    tuning = get_tuning()
+    settings = _settings()
     try:
-        feed = new_feed(url, name, interval, tuning)
-        AddressPolicy.from_tuning(tuning).check_host(feed.url)
+        feed = new_feed(url, name, interval, settings)
+        AddressPolicy.from_settings(settings).check_host(feed.url)
     except FetchError as exc:
         raise _fail(str(exc)) from None
     store = open_feed_store(_settings())
@@ -594,13 +593,12 @@ def feeds_poll(
     """Poll feeds once, now. Embedded mode: new entries' pages are fetched and run through the pipeline
     here. Services mode: they are queued for the feeds workers."""
     from kabar.embedded import inline_pipeline  # noqa: PLC0415
-    from kabar_ingest.config import get_tuning  # noqa: PLC0415
     from kabar_ingest.feeds import open_feed_store, open_fetcher  # noqa: PLC0415
     from kabar_ingest.sinks import InlineDocuments, InlinePages, poll_round, queue_page  # noqa: PLC0415
 
-    settings, tuning = _settings(), get_tuning()
+    settings = _settings()
     store = open_feed_store(settings)
-    fetcher = open_fetcher(settings, tuning)
+    fetcher = open_fetcher(settings)
     try:
         feeds = store.all()
         if feed_ids:
@@ -613,7 +611,7 @@ def feeds_poll(
             return
         pages = None if settings.mode == "services" else InlinePages(
             fetcher, InlineDocuments(inline_pipeline(settings)), settings.max_document_bytes)
-        reports = poll_round(feeds, store, fetcher, tuning, queue_page if pages is None else pages)
+        reports = poll_round(feeds, store, fetcher, settings, queue_page if pages is None else pages)
     finally:
         fetcher.close()
         store.close()

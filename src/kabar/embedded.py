@@ -31,14 +31,13 @@ class Outcome:
 def build_handlers(settings: KabarSettings) -> dict[str, StageHandler]:
     """The composition root: the one place that knows every service."""
     from kabar_enrich.stage import build_handler as build_enrich  # noqa: PLC0415 - loads models
-    from kabar_ingest.config import get_tuning  # noqa: PLC0415
     from kabar_ingest.feeds import build_page_handler  # noqa: PLC0415
     from kabar_ingest.stage import build_handler as build_ingest  # noqa: PLC0415
     from kabar_search.stage import build_handler as build_index  # noqa: PLC0415
     from kabar_search.watch.delivery import AlertHandler  # noqa: PLC0415
     from kabar_search.watch.store import open_watchlist_store  # noqa: PLC0415
 
-    return {"feeds": build_page_handler(settings, get_tuning()), "ingest": build_ingest(settings),
+    return {"feeds": build_page_handler(settings), "ingest": build_ingest(settings),
             "enrich": build_enrich(settings), "index": build_index(settings),
             ALERT_STAGE: AlertHandler(open_watchlist_store(settings), settings)}
 

@@ -44,7 +44,6 @@ from kabar.contract.messages import Message, RawDocument, utc_now
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
 from kabar.contract.state import connect, immediate, state_store
-from kabar_ingest.config import IngestTuning
 from kabar_ingest.fetch import Fetcher, FetchError, HostThrottle, LocalThrottle, RedisThrottle, check_url
 from kabar_ingest.reader import BadDocument, check_html_depth, decode_html, sanitize
 
@@ -131,10 +130,10 @@ def feed_id(url: str) -> str:
     return hashlib.sha256(normal.encode()).hexdigest()[:16]
 
 
-def new_feed(url: str, name: str | None, interval: float | None, tuning: IngestTuning) -> Feed:
+def new_feed(url: str, name: str | None, interval: float | None, settings: KabarSettings) -> Feed:
     """A feed record for ``url``; ``FetchError`` (kind ``bad_url``) for a URL that is never fetched."""
     url = check_url(url.strip())
-    return Feed(id=feed_id(url), url=url, name=name, interval=interval or tuning.feed_interval)
+    return Feed(id=feed_id(url), url=url, name=name, interval=interval or settings.feed_interval)
 
 
 # Parsing -----------------------------------------------------------------------------------------------
@@ -395,10 +394,10 @@ def open_feed_store(settings: KabarSettings) -> FeedStore:
     return state_store(settings, RedisFeedStore, SqliteFeedStore, "feeds.sqlite3")
 
 
-def open_fetcher(settings: KabarSettings, tuning: IngestTuning) -> Fetcher:
+def open_fetcher(settings: KabarSettings) -> Fetcher:
     """The fetcher, its host turns shared through Redis in the services mode."""
     throttle: HostThrottle = state_store(settings, RedisThrottle, lambda _: LocalThrottle())
-    return Fetcher(tuning, throttle)
+    return Fetcher(settings, throttle)
 
 
 # Polling -----------------------------------------------------------------------------------------------
@@ -410,17 +409,17 @@ PageSink = Callable[[PageRequest], None]
 class FeedPoller:
     """Polls one feed at a time; ``send`` hands each new entry on (a queue, or fetch-and-ingest here)."""
 
-    def __init__(self, store: FeedStore, fetcher: Fetcher, tuning: IngestTuning, send: PageSink) -> None:
+    def __init__(self, store: FeedStore, fetcher: Fetcher, settings: KabarSettings, send: PageSink) -> None:
         self.store = store
         self.fetcher = fetcher
-        self.tuning = tuning
+        self.settings = settings
         self.send = send
 
     def poll(self, feed: Feed) -> PollReport:
         started = utc_now()
         report = PollReport(feed.id, feed.url, "failed")
         try:
-            response = self.fetcher.get(feed.url, max_bytes=self.tuning.feed_max_bytes, accept=FEED_ACCEPT,
+            response = self.fetcher.get(feed.url, max_bytes=self.settings.feed_max_bytes, accept=FEED_ACCEPT,
                                         etag=feed.etag, last_modified=feed.last_modified)
             if response.not_modified:
                 report.status = "not_modified"
@@ -451,7 +450,7 @@ class FeedPoller:
     def _send_new(self, feed: Feed, parsed: ParsedFeed, report: PollReport) -> None:
         fresh = self.store.unseen(feed.id, parsed.entries)
         report.new = len(fresh)
-        for entry in fresh[:self.tuning.feed_max_entries]:
+        for entry in fresh[:self.settings.feed_max_entries]:
             self.send(PageRequest(url=entry.link, source=feed.url, feed_id=feed.id, title=entry.title,
                                   published_at=entry.published_at))
             self.store.mark_seen(feed.id, [entry])  # only once it is on its way: a crash re-sends, never loses
@@ -459,10 +458,10 @@ class FeedPoller:
 
     def _failed(self, feed: Feed, started: datetime, error: str, retry_after: float | None) -> None:
         failures = feed.failures + 1
-        backoff = min(self.tuning.feed_backoff_max, feed.interval * 2 ** (failures - 1))
+        backoff = min(self.settings.feed_backoff_max, feed.interval * 2 ** (failures - 1))
         backoff = random.uniform(backoff / 2, backoff)  # noqa: S311 - jitter, not crypto
         if retry_after is not None:
-            backoff = min(self.tuning.feed_backoff_max, max(backoff, retry_after))
+            backoff = min(self.settings.feed_backoff_max, max(backoff, retry_after))
         self.store.save(feed.model_copy(update={
             "last_polled_at": started, "last_status": "failed", "last_error": error[:500], "failures": failures,
             "next_poll_at": started + timedelta(seconds=backoff),
@@ -520,5 +519,5 @@ class PageHandler:
         """Nothing to remember: the feed marked the entry as seen when it sent the request."""
 
 
-def build_page_handler(settings: KabarSettings, tuning: IngestTuning) -> PageHandler:
-    return PageHandler(open_fetcher(settings, tuning), settings.max_document_bytes)
+def build_page_handler(settings: KabarSettings) -> PageHandler:
+    return PageHandler(open_fetcher(settings), settings.max_document_bytes)

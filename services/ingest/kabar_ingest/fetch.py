@@ -42,7 +42,8 @@ import httpcore
 import httpx
 import redis
 
-from kabar_ingest.config import IngestTuning, IPNetwork
+from kabar.contract.settings import KabarSettings
+from kabar_ingest.config import IPNetwork, allowed_host_names, allowed_networks
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,8 @@ class AddressPolicy:
         self.host_names = frozenset(name.lower().rstrip(".") for name in host_names)
 
     @classmethod
-    def from_tuning(cls, tuning: IngestTuning) -> AddressPolicy:
-        return cls(tuning.allowed_networks(), tuning.allowed_host_names())
+    def from_settings(cls, settings: KabarSettings) -> AddressPolicy:
+        return cls(allowed_networks(settings), allowed_host_names(settings))
 
     def resolve(self, host: str, port: int) -> list[str]:
         """The addresses of ``host`` that may be connected to; ``BlockedAddress`` when there is none."""
@@ -291,12 +292,12 @@ class _Redirect:
 class Fetcher:
     """One HTTP client with the SSRF guard, robots.txt, host turns and bounds. Thread-safe."""
 
-    def __init__(self, tuning: IngestTuning, throttle: HostThrottle | None = None,
+    def __init__(self, settings: KabarSettings, throttle: HostThrottle | None = None,
                  policy: AddressPolicy | None = None) -> None:
-        self.tuning = tuning
-        self.policy = policy or AddressPolicy.from_tuning(tuning)
+        self.settings = settings
+        self.policy = policy or AddressPolicy.from_settings(settings)
         self.throttle = throttle or LocalThrottle()
-        self.agent = tuning.fetch_user_agent
+        self.agent = settings.fetch_user_agent
         self._robots_agent = self.agent.split("/", 1)[0].split()[0] if self.agent.strip() else "*"
         self._robots: dict[str, _Robots] = {}
         self._robots_lock = threading.Lock()
@@ -318,7 +319,7 @@ class Fetcher:
         current = url
         while True:
             check_url(current)
-            if robots and self.tuning.fetch_respect_robots:
+            if robots and self.settings.fetch_respect_robots:
                 self._obey_robots(current)
             with self._turn(current):
                 outcome = self._request(current, headers, max_bytes)
@@ -328,17 +329,17 @@ class Fetcher:
             if target in visited:
                 raise FetchError(f"redirect loop: {' -> '.join([*visited[visited.index(target):], target])}",
                                  kind="redirects", permanent=True)
-            if len(visited) > self.tuning.fetch_max_redirects:
-                raise FetchError(f"more than {self.tuning.fetch_max_redirects} redirects from {url}",
+            if len(visited) > self.settings.fetch_max_redirects:
+                raise FetchError(f"more than {self.settings.fetch_max_redirects} redirects from {url}",
                                  kind="redirects", permanent=True)
             visited.append(target)
             current = target
 
     def _request(self, url: str, headers: dict[str, str], max_bytes: int,
                  truncate: bool = False) -> FetchedResponse | _Redirect:
-        limit = self.tuning.fetch_timeout
+        limit = self.settings.fetch_timeout
         deadline = time.monotonic() + limit
-        timeout = httpx.Timeout(limit, connect=min(self.tuning.fetch_connect_timeout, limit))
+        timeout = httpx.Timeout(limit, connect=min(self.settings.fetch_connect_timeout, limit))
         try:
             with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
                 if response.is_redirect and "location" in response.headers:
@@ -393,14 +394,14 @@ class Fetcher:
     def _turn(self, url: str) -> Iterator[None]:
         """Wait for this host's turn, make the request, then book the next turn from when it ended."""
         host = _host_key(url)
-        interval = self.tuning.fetch_host_interval
+        interval = self.settings.fetch_host_interval
         delay = self._robots_entry_delay(url)
         if delay is not None:
-            interval = max(interval, min(delay, self.tuning.fetch_max_crawl_delay))
+            interval = max(interval, min(delay, self.settings.fetch_max_crawl_delay))
         wait = self.throttle.reserve(host, interval)
-        if wait > self.tuning.fetch_max_wait:
+        if wait > self.settings.fetch_max_wait:
             raise FetchError(f"{host} is busy: the next turn to request it is {wait:.0f} s away "
-                             f"(over KABAR_FETCH_MAX_WAIT={self.tuning.fetch_max_wait:g} s)",
+                             f"(over KABAR_FETCH_MAX_WAIT={self.settings.fetch_max_wait:g} s)",
                              kind="throttled", permanent=False, retry_after=wait)
         if wait > 0:
             time.sleep(wait)
@@ -428,7 +429,7 @@ class Fetcher:
                              f"user agent {self._robots_agent!r}", kind="robots", permanent=True)
 
     def _robots_entry_delay(self, url: str) -> float | None:
-        if not self.tuning.fetch_respect_robots:
+        if not self.settings.fetch_respect_robots:
             return None
         with self._robots_lock:
             entry = self._robots.get(_host_key(url))
@@ -449,13 +450,13 @@ class Fetcher:
         parts = urlsplit(url)
         robots_url = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "/robots.txt", "", ""))
         now = time.monotonic()
-        keep = self.tuning.robots_cache_seconds
+        keep = self.settings.robots_cache_seconds
         try:
             current = robots_url
-            for _ in range(self.tuning.fetch_max_redirects + 1):
+            for _ in range(self.settings.fetch_max_redirects + 1):
                 check_url(current)
                 with self._turn(current):
-                    outcome = self._request(current, {"Accept": "text/plain"}, self.tuning.robots_max_bytes,
+                    outcome = self._request(current, {"Accept": "text/plain"}, self.settings.robots_max_bytes,
                                             truncate=True)
                 if isinstance(outcome, FetchedResponse):
                     break

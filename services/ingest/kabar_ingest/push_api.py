@@ -32,7 +32,6 @@ from kabar.contract.failures import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
 from kabar.service_api import ApiSecurity, problem_responses
-from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import VersionStore, open_version_store, versions_router
 from kabar_ingest.feeds import Feed, FeedStore, new_feed, open_feed_store
 from kabar_ingest.fetch import AddressPolicy, FetchError
@@ -193,7 +192,7 @@ _PUSH_BODY: Final[dict[str, Any]] = {
 }
 
 
-def push_router(sink: Callable[[], DocumentSink], tuning: IngestTuning) -> APIRouter:
+def push_router(sink: Callable[[], DocumentSink], settings: KabarSettings) -> APIRouter:
     router = APIRouter(tags=["ingest"])
 
     @router.post("/articles", status_code=202, response_model=PushResult, openapi_extra=_PUSH_BODY,
@@ -204,24 +203,24 @@ def push_router(sink: Callable[[], DocumentSink], tuning: IngestTuning) -> APIRo
                    x_kabar_url: Annotated[str | None, Header(description="Raw HTML or text: the page's URL.")] = None,
                    ) -> PushResult:
         media, charset = _body_media_type(request)
-        body = await read_limited_body(request, tuning.push_max_bytes)
+        body = await read_limited_body(request, settings.push_max_bytes)
         documents = documents_of(body, media, charset, url=url or x_kabar_url, title=title,
-                                 max_items=tuning.push_max_items)
+                                 max_items=settings.push_max_items)
         return await run_in_threadpool(accept_documents, documents, sink())
 
     return router
 
 
-def feeds_router(store: Callable[[], FeedStore], tuning: IngestTuning, guard: ApiSecurity) -> APIRouter:
+def feeds_router(store: Callable[[], FeedStore], settings: KabarSettings, guard: ApiSecurity) -> APIRouter:
     router = APIRouter(tags=["feeds"])
-    policy = AddressPolicy.from_tuning(tuning)
+    policy = AddressPolicy.from_settings(settings)
 
     @router.post("/feeds", dependencies=[Depends(guard.require_write)],
                  status_code=201, response_model=Feed, summary="Add an RSS or Atom feed to poll",
                  responses=_problems(400, 401, 403, 422))
     def add_feed(feed: FeedIn, response: Response) -> Feed:
         try:
-            record = new_feed(feed.url, feed.name, feed.interval, tuning)
+            record = new_feed(feed.url, feed.name, feed.interval, settings)
             policy.check_host(record.url)
         except FetchError as exc:
             raise HTTPException(422, str(exc)) from None
@@ -267,9 +266,8 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class _Lazy:
     """Stores and sinks opened on first use, so an API that never ingests opens nothing."""
 
-    def __init__(self, settings: KabarSettings, tuning: IngestTuning, open_sink: Callable[[], DocumentSink]) -> None:
+    def __init__(self, settings: KabarSettings, open_sink: Callable[[], DocumentSink]) -> None:
         self.settings = settings
-        self.tuning = tuning
         self._open_sink = open_sink
         self._feeds: FeedStore | None = None
         self._versions: VersionStore | None = None
@@ -282,7 +280,7 @@ class _Lazy:
 
     def versions(self) -> VersionStore:
         if self._versions is None:
-            self._versions = open_version_store(self.settings, self.tuning.versions_kept)
+            self._versions = open_version_store(self.settings, self.settings.versions_kept)
         return self._versions
 
     def sink(self) -> DocumentSink:
@@ -291,21 +289,20 @@ class _Lazy:
         return self._sink
 
 
-def ingest_routers(settings: KabarSettings, security: ApiSecurity | None, sink: Callable[[], DocumentSink],
-                   tuning: IngestTuning | None = None) -> list[APIRouter]:
+def ingest_routers(settings: KabarSettings, security: ApiSecurity | None,
+                   sink: Callable[[], DocumentSink]) -> list[APIRouter]:
     """Push, feeds and versions. ``sink`` opens, on the first push, where pushed documents go
     (``kabar_ingest.sinks.document_sink``: the queue, or the embedded pipeline the caller hands in).
 
     Mount them ahead of a catch-all ``/articles/{id:path}`` route, which would take ``…/versions``.
     """
-    tuning = tuning or get_tuning()
-    lazy = _Lazy(settings, tuning, sink)
+    lazy = _Lazy(settings, sink)
     guard = security or ApiSecurity(settings)
     # include_router applies dependencies to every route it copies: a write guard on push,
     # a read guard on versions; the feeds router guards each of its routes itself.
     # Each guard documents the answers it can give.
     push = APIRouter(dependencies=[Depends(guard.require_write)], responses=_problems(401, 403))
-    push.include_router(push_router(lazy.sink, tuning))
+    push.include_router(push_router(lazy.sink, settings))
     versions = APIRouter(dependencies=[Depends(guard.require_read)], responses=_problems(401, 403))
     versions.include_router(versions_router(lazy.versions))
-    return [push, feeds_router(lazy.feeds, tuning, guard), versions]
+    return [push, feeds_router(lazy.feeds, settings, guard), versions]

@@ -29,7 +29,6 @@ from kabar.contract.queues import enqueue
 from kabar.contract.runner import register_stage
 from kabar.contract.settings import get_settings
 from kabar.contract.stages import NEXT_STAGE, Payload, StageHandler
-from kabar_ingest.config import get_tuning
 from kabar_ingest.feeds import FeedPoller, FeedStore, build_page_handler, open_feed_store, open_fetcher
 from kabar_ingest.fetch import Fetcher
 from kabar_ingest.sinks import FEEDS_STAGE, queue_page
@@ -47,7 +46,7 @@ def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
                                  "options": {"queue": QUEUE, "routing_key": QUEUE, "expires": tick}}}
 
 
-app.conf.beat_schedule = beat_schedule(get_tuning().feed_tick)
+app.conf.beat_schedule = beat_schedule(get_settings().feed_tick)
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +56,7 @@ def _store() -> FeedStore:
 
 @lru_cache(maxsize=1)
 def _fetcher() -> Fetcher:
-    return open_fetcher(get_settings(), get_tuning())
+    return open_fetcher(get_settings())
 
 
 @app.task(name=POLL_FEEDS, ignore_result=True)  # type: ignore[untyped-decorator]
@@ -65,7 +64,7 @@ def poll_feeds() -> int:
     """Send a poll for every feed that is due; returns how many."""
     store = _store()
     now = utc_now()
-    lease = now + timedelta(seconds=get_tuning().feed_lease_seconds)
+    lease = now + timedelta(seconds=get_settings().feed_lease_seconds)
     sent = 0
     for feed in store.due(now):
         if store.claim(feed.id, now, lease):
@@ -81,7 +80,7 @@ def poll_feed(self: Task, feed_id: str) -> str:
     feed = _store().get(feed_id)
     if feed is None:
         return "removed"
-    report = FeedPoller(_store(), _fetcher(), get_tuning(), queue_page).poll(feed)
+    report = FeedPoller(_store(), _fetcher(), get_settings(), queue_page).poll(feed)
     log.info("feed %s: %s, %d entries, %d new, %d sent%s", feed.id, report.status, report.entries, report.new,
              report.sent, f" ({report.error})" if report.error else "")
     return report.status
@@ -108,4 +107,4 @@ class _HandsOnToIngest:
         self._handler.after_forward(result)
 
 
-fetch_pages = register_stage(FEEDS_STAGE, lambda: _HandsOnToIngest(build_page_handler(get_settings(), get_tuning())))
+fetch_pages = register_stage(FEEDS_STAGE, lambda: _HandsOnToIngest(build_page_handler(get_settings())))

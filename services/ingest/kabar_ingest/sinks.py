@@ -22,7 +22,6 @@ from typing import Final, Protocol
 from kabar.contract.messages import RawDocument
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
-from kabar_ingest.config import IngestTuning
 from kabar_ingest.feeds import Feed, FeedPoller, FeedStore, PageRequest, PageUnavailable, PollReport, fetch_page
 from kabar_ingest.fetch import Fetcher
 
@@ -121,14 +120,14 @@ class InlinePages:
             self.outcomes.setdefault(request.feed_id or request.source, []).append(submitted)
 
 
-def poll_round(feeds: Iterable[Feed], store: FeedStore, fetcher: Fetcher, tuning: IngestTuning,
+def poll_round(feeds: Iterable[Feed], store: FeedStore, fetcher: Fetcher, settings: KabarSettings,
                send: Callable[[PageRequest], None]) -> list[PollReport]:
     """Poll these feeds now, ``KABAR_FEED_POLL_CONCURRENCY`` at a time; one report per feed, in order."""
-    poller = FeedPoller(store, fetcher, tuning, send)
+    poller = FeedPoller(store, fetcher, settings, send)
     chosen = list(feeds)
     if not chosen:
         return []
-    with ThreadPoolExecutor(max_workers=min(tuning.feed_poll_concurrency, len(chosen)),
+    with ThreadPoolExecutor(max_workers=min(settings.feed_poll_concurrency, len(chosen)),
                             thread_name_prefix="feed") as pool:
         return list(pool.map(_safe_poll(poller), chosen))
 

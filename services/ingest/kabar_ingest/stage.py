@@ -25,7 +25,6 @@ from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
 from kabar.contract.state import state_store
 from kabar_ingest.cleaning import clean_text
-from kabar_ingest.config import IngestTuning, get_tuning
 from kabar_ingest.corrections import Version, VersionStore, compare, count_correction, open_version_store
 from kabar_ingest.identity import ArticleIdentity, InvalidUrl, article_identity, source_domain
 from kabar_ingest.pages import RawHtmlStore, read_page
@@ -165,11 +164,10 @@ def build_article(raw: RawDocument) -> Article:
     )
 
 
-def build_handler(settings: KabarSettings, tuning: IngestTuning | None = None) -> IngestHandler:
-    tuning = tuning or get_tuning()
+def build_handler(settings: KabarSettings) -> IngestHandler:
     seen: SeenStore = state_store(
         settings, lambda client, prefix: RedisSeenStore(client, prefix, open_ledger(client, settings, "seen")),
         SqliteSeenStore, settings.sqlite_state_path.name)
-    raw_html = RawHtmlStore(settings.data_dir / "raw") if tuning.keep_raw_html else None
-    return IngestHandler(seen, open_version_store(settings, tuning.versions_kept), raw_html,
-                         tuning.correction_threshold)
+    raw_html = RawHtmlStore(settings.data_dir / "raw") if settings.keep_raw_html else None
+    return IngestHandler(seen, open_version_store(settings, settings.versions_kept), raw_html,
+                         settings.correction_threshold)
