@@ -32,6 +32,7 @@ from pathlib import Path
 
 from kabar.contract.messages import Entity, EntityLabel, entity_id
 from kabar_enrich.entities import EntitySpan
+from kabar_enrich.loader import shared
 
 NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
 FUZZY_MIN_CHARS = 7
@@ -120,11 +121,6 @@ class NameTable:
         return " ".join(self._person_parts.get(name_key(part), part) for part in surface.split())
 
 
-@lru_cache(maxsize=1)
-def default_names() -> NameTable:
-    return NameTable()
-
-
 @dataclass(frozen=True, slots=True)
 class Ministry:
     portfolio: str  # "Ministry of Foreign Affairs"
@@ -166,7 +162,7 @@ class _Mention:
 def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, text: str | None = None) -> list[Entity]:
     """The entities of one article's spans (in text order). ``text``, when given, lets an
     abbreviation written just after a name ("Badan Intelijen Negara (BIN)") be learnt."""
-    table = names or default_names()
+    table = names or shared(NameTable)
     abbreviations: dict[str, str] = {}
     mentions = [_Mention(span, _surface(span, table, text, abbreviations), _label(span.label)) for span in spans]
     people = _full_people(mentions, table)

@@ -28,8 +28,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kabar_enrich.canonical import ORGANISATION_KINDS, NameTable, default_names, name_key
+from kabar_enrich.canonical import ORGANISATION_KINDS, NameTable, name_key
 from kabar_enrich.entities import EntitySpan
+from kabar_enrich.loader import shared
 
 __all__ = ["refine"]
 
@@ -83,7 +84,7 @@ class _Word:
 
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
-    table = names or default_names()
+    table = names or shared(NameTable)
     kept = [span for span in spans if not _in_credit(text, span)]
     kept = _with_abbreviation_and_place(text, kept, table)
     people = _people(kept)

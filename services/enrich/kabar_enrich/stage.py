@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 
 import redis
@@ -14,14 +13,15 @@ from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
 from kabar.contract.state import state_store
-from kabar_enrich.canonical import canonicalise, default_names
+from kabar_enrich.canonical import NameTable, canonicalise
 from kabar_enrich.dates import date_from_text
 from kabar_enrich.entities import EntityRecognizer
 from kabar_enrich.entity_rules import refine
 from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.language import LanguageDetector
+from kabar_enrich.loader import shared
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
-from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore, default_vectorizer
+from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore, StoryVectorizer
 
 # A guess on too little or mixed text is reported with at most this confidence, so that
 # consumers reading only the number do not trust it (the detector's ``reliable`` flag).
@@ -85,28 +85,21 @@ def open_state(settings: KabarSettings, sqlite_path: Path | None = None) -> tupl
                        settings.sqlite_state_path.name)
 
 
-@lru_cache(maxsize=1)
-def _models() -> tuple[LanguageDetector, EntityRecognizer]:
-    return LanguageDetector(), EntityRecognizer()
-
-
 def preload_models() -> None:
     """Load every model now (~250 MB). A prefork worker calls this in its parent process, so the
     pool's children share the models' memory (copy-on-write) instead of each loading its own."""
-    detector, recognizer = _models()
+    detector, recognizer = shared(LanguageDetector), shared(EntityRecognizer)
     recognizer.extract("Presiden Joko Widodo bertemu Kim Jong Un di Jakarta.", "id")  # builds lazy tables
-    canonicalise([])
-    default_names()
-    default_vectorizer()
+    canonicalise([], shared(NameTable))
+    shared(StoryVectorizer)
     detector.detect("Ini kalimat pendek untuk memuat tabel bahasa.")
 
 
 def build_enricher(settings: KabarSettings, sqlite_path: Path | None = None) -> Enricher:
     links, stories = open_state(settings, sqlite_path)
-    detector, recognizer = _models()
     return Enricher(
-        detector,
-        recognizer,
+        shared(LanguageDetector),
+        shared(EntityRecognizer),
         NearDuplicateIndex(links, settings.near_duplicate_threshold, settings.near_duplicate_containment),
         StoryGrouper(stories, settings.story_similarity_threshold, timedelta(days=settings.story_window_days)),
         settings.minhash_permutations,

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +29,7 @@ import redis
 from kabar.contract.retention import RetentionLedger
 from kabar.contract.state import connect, immediate
 from kabar_enrich.fingerprint import words
+from kabar_enrich.loader import shared
 
 IDF_PATH = Path(__file__).parent / "models" / "idf.json"
 ARTICLE_TERMS = 40
@@ -100,11 +100,6 @@ class StoryVectorizer:
         return normalise(dict(sorted(weights.items(), key=lambda item: -item[1])[:ARTICLE_TERMS]))
 
 
-@lru_cache(maxsize=1)
-def default_vectorizer() -> StoryVectorizer:
-    return StoryVectorizer()
-
-
 class StoryStore(Protocol):
     def story_of(self, article_id: str) -> str | None: ...
     def candidates(self, terms: list[str], limit: int) -> list[str]: ...
@@ -118,7 +113,7 @@ class StoryGrouper:
         self._store = store
         self._threshold = threshold
         self._window = window
-        self._vectorizer = vectorizer or default_vectorizer()
+        self._vectorizer = vectorizer or shared(StoryVectorizer)
 
     def assign(self, article_id: str, text: str, entities: Iterable[str], published_at: datetime | None,
                duplicate_of: str | None) -> str:
