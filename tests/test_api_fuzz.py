@@ -30,13 +30,13 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from articles import NEWSROOM
 from kabar.api import create_app
 from kabar.contract.deadletter import SqliteDeadLetterStore
 from kabar.contract.settings import KabarSettings
 from kabar.deadletter_api import deadletter_router
 from kabar.service_api import ApiSecurity, install_security, redact_url
 from kabar_search.backend import open_backend
-from test_search_backends import NEWSROOM
 
 KEY = "kunci-fuzz-rahasia"
 FUZZ_EXAMPLES = 30

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from articles import seed_articles
 from conftest import ROOT
 from kabar.contract.messages import EnrichedArticle, Entity
-from test_api_search import backend_settings, indexed, seed_articles, serve
+from search_support import backend_settings
+from test_api_search import indexed, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"

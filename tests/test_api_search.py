@@ -3,14 +3,12 @@ OpenAPI document, and bad input, which always gets a 4xx problem detail."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,45 +16,14 @@ import httpx
 import pytest
 import uvicorn
 
-from conftest import SEEDS, free_port
+from articles import NEWSROOM, seed_articles
+from conftest import free_port
 from kabar.api import create_app
-from kabar.contract.messages import EnrichedArticle, Entity
+from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import open_backend
 from kabar_search.query import words_of
-from test_search_backends import NEWSROOM
-
-# A small gazetteer for the seeds: (label, canonical, spellings in the text).
-GAZETTEER = [
-    ("PER", "Kim Jong Un", ["Kim Jong Un"]), ("PER", "Sergei Lavrov", ["Sergei Lavrov", "Sergey Lavrov"]),
-    ("PER", "Vladimir Putin", ["Vladimir Putin"]), ("LOC", "Korea Utara", ["Korea Utara"]),
-    ("LOC", "Rusia", ["Rusia"]), ("LOC", "Ukraina", ["Ukraina"]), ("LOC", "Wonsan", ["Wonsan"]),
-    ("ORG", "KCNA", ["KCNA"]), ("ORG", "TASS", ["TASS"]),
-]
-SEED_STORIES = {"000": "story-lavrov-visit", "001": "story-lavrov-visit", "002": "story-lavrov-visit",
-                "003": "story-lavrov-visit", "004": "story-inews"}
-SEED_SOURCES = {"000": "detik.com", "001": "voaindonesia.com", "002": "5blogger.id", "003": "idntimes.com",
-                "004": "inews.id"}
-
-
-def seed_articles() -> list[EnrichedArticle]:
-    """The five seeds as the enrich stage would hand them over, with explicit stories."""
-    articles = []
-    for path in sorted(SEEDS.glob("*.txt")):
-        number = path.name[:3]
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        title, text = lines[0], "\n".join(lines[1:])
-        entities = [Entity(text=spelling, label=label, start=match.start(), end=match.end(), canonical=canonical)
-                    for label, canonical, spellings in GAZETTEER for spelling in spellings
-                    for match in re.finditer(re.escape(spelling), text)]
-        articles.append(EnrichedArticle(
-            id=f"seed-{number}", url=f"https://{SEED_SOURCES[number]}/{path.stem}", source_domain=SEED_SOURCES[number],
-            title=title, text=text, content_hash=f"hash-{path.stem}", published_at=datetime(2025, 7, 12, tzinfo=UTC),
-            received_at=datetime(2025, 7, 12, 6, tzinfo=UTC), language="id", language_confidence=0.99,
-            entities=entities, fingerprint="AAAA", story_id=SEED_STORIES[number],
-            duplicate_of="seed-002" if number == "003" else None,
-        ))
-    return articles
+from search_support import backend_settings
 
 
 @dataclass
@@ -90,14 +57,6 @@ def serve(settings: KabarSettings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def backend_settings(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> KabarSettings:
-    if kind == "sqlite":
-        return KabarSettings(search_backend="sqlite", data_dir=tmp_path)
-    clone: Any = request.getfixturevalue("osmem_clone")
-    return KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
-                         elasticsearch_server_mode="serverless", data_dir=tmp_path)
 
 
 def indexed(settings: KabarSettings, articles: list[EnrichedArticle]) -> None:

@@ -6,15 +6,15 @@ import base64
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kabar.contract.messages import EnrichedArticle, Entity, EntityLabel, entity_id
-from kabar.contract.settings import KabarSettings
+from articles import KIM, NEWSROOM, day, news
+from kabar.contract.messages import EnrichedArticle, Entity, entity_id
 from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.query import QueryError, parse_query, words_of
 from kabar_search.request import (
@@ -27,6 +27,7 @@ from kabar_search.request import (
     epoch_millis,
 )
 from kabar_search.sqlite_backend import SqliteBackend
+from search_support import backend_settings
 
 
 def article(article_id: str, title: str, text: str, story: str = "s1", content_hash: str | None = None,
@@ -52,13 +53,7 @@ ARTICLES = [
 
 @pytest.fixture(params=["sqlite", "elasticsearch"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
-    if request.param == "sqlite":
-        settings = KabarSettings(search_backend="sqlite", data_dir=tmp_path)
-    else:
-        clone: Any = request.getfixturevalue("osmem_clone")
-        settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
-                                 elasticsearch_server_mode="serverless", data_dir=tmp_path)
-    opened = open_backend(settings)
+    opened = open_backend(backend_settings(request.param, request, tmp_path))
     for item in ARTICLES:
         assert opened.upsert(item) is True
     yield opened
@@ -143,59 +138,6 @@ def test_unsearchable_queries_are_refused(raw: str) -> None:
 # Expected values come from an oracle over NEWSROOM in plain Python, never from a backend.
 # ---------------------------------------------------------------------------------------------
 
-def news(article_id: str, title: str, text: str, story: str, *, language: str = "id", source: str | None = None,
-         published: datetime | None = None, entities: Sequence[tuple[EntityLabel, str]] = (),
-         duplicate_of: str | None = None, content_hash: str | None = None) -> EnrichedArticle:
-    """An article whose entities are (label, canonical) pairs found in its text or title."""
-    found = []
-    for label, name in entities:
-        start = text.find(name)
-        found.append(Entity(text=name, label=label, start=max(start, 0), end=max(start, 0) + len(name),
-                            canonical=name))
-    return EnrichedArticle(
-        id=article_id, title=title, text=text, content_hash=content_hash or f"hash-{article_id}",
-        url=f"https://{source}/{article_id}" if source else None, source_domain=source,
-        published_at=published, received_at=datetime(2025, 7, 20, 8, tzinfo=UTC), language=language,
-        language_confidence=0.97, entities=found, fingerprint="AAAA", duplicate_of=duplicate_of, story_id=story,
-    )
-
-
-def day(d: int, month: int = 7, hour: int = 9) -> datetime:
-    return datetime(2025, month, d, hour, tzinfo=UTC)
-
-
-Named = tuple[EntityLabel, str]  # (label, canonical name)
-KIM: Named = ("PER", "Kim Jong Un")
-LAVROV: Named = ("PER", "Sergei Lavrov")
-WONSAN: Named = ("LOC", "Wonsan")
-RUSIA: Named = ("LOC", "Rusia")
-KCNA: Named = ("ORG", "KCNA")
-JAKARTA: Named = ("LOC", "Jakarta")
-BULOG: Named = ("ORG", "Bulog")
-NEWSROOM = [
-    news("n01", "Lavrov bertemu Kim Jong Un di Wonsan", "Berita: Sergei Lavrov bertemu Kim Jong Un di Wonsan.",
-         "story-a", source="detik.com", published=day(12), entities=[KIM, LAVROV, WONSAN]),
-    news("n02", "Kim Jong Un dukung Rusia", "Berita: Kim Jong Un mendukung Rusia, lapor KCNA.", "story-a",
-         source="cnnindonesia.com", published=day(13), entities=[KIM, RUSIA, KCNA]),
-    news("n03", "Kim Jong Un dukung Rusia", "Berita: Kim Jong Un mendukung Rusia, lapor KCNA.", "story-a",
-         source="kompas.com", published=day(13, hour=11), entities=[KIM, RUSIA, KCNA], duplicate_of="n02"),
-    news("n04", "Kremlin talks in Wonsan", "Berita in English: Sergei Lavrov met Kim Jong Un in Wonsan.",
-         "story-a", language="en", source="reuters.com", published=day(12, hour=15), entities=[KIM, LAVROV, WONSAN]),
-    news("n05", "Kim Jong Un tinjau pabrik rudal", "Berita: Kim Jong Un meninjau pabrik rudal, kata KCNA.",
-         "story-b", source="detik.com", published=day(1, month=8), entities=[KIM, KCNA]),
-    news("n06", "Harga beras naik di Jakarta", "Berita: harga beras di Jakarta naik, Bulog menambah stok.",
-         "story-c", source="kompas.com", published=day(30, month=6), entities=[JAKARTA, BULOG]),
-    news("n07", "Bulog tambah stok beras", "Berita: Bulog menambah stok beras di Jakarta.", "story-c",
-         source="detik.com", published=None, entities=[JAKARTA, BULOG]),
-    news("n08", "Banjir di Jakarta", "Berita: banjir melanda Jakarta utara.", "story-d", source="detik.com",
-         published=day(2, month=8), entities=[JAKARTA]),
-    news("n09", "Rusia uji rudal", "Berita: Rusia menguji rudal baru.", "story-e", source="reuters.com",
-         published=day(5, month=8), entities=[RUSIA]),
-    news("n10", "Kim Jong Un dan rudal baru", "Berita: Kim Jong Un memamerkan rudal baru.", "story-b",
-         source="cnnindonesia.com", published=day(2, month=8, hour=7), entities=[KIM]),
-]
-
-
 def matches(item: EnrichedArticle, words: list[str]) -> bool:
     tokens = set(words_of(f"{item.title} {item.text} {' '.join(e.canonical for e in item.entities)}"))
     return all(word in tokens for word in words)
@@ -211,13 +153,7 @@ def top(counter: Counter[str]) -> list[tuple[str, int]]:
 
 @pytest.fixture(params=["sqlite", "elasticsearch"])
 def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
-    if request.param == "sqlite":
-        settings = KabarSettings(search_backend="sqlite", data_dir=tmp_path)
-    else:
-        clone: Any = request.getfixturevalue("osmem_clone")
-        settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
-                                 elasticsearch_server_mode="serverless", data_dir=tmp_path)
-    opened = open_backend(settings)
+    opened = open_backend(backend_settings(request.param, request, tmp_path))
     outcomes = opened.upsert_many(NEWSROOM, refresh=True)
     assert [outcome.status for outcome in outcomes] == ["created"] * len(NEWSROOM)
     yield opened

@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from articles import NEWSROOM, news
 from conftest import ROOT
 from kabar.contract.settings import KabarSettings
 from kabar_search.documents import Revision, to_document
 from kabar_search.es_backend import ElasticsearchBackend
 from kabar_search.es_compat import LANGUAGE_ANALYZERS, ServerFeatures, adapt_template, roll_over
 from kabar_search.es_index import POLICY_FILE, TEMPLATE_FILE, index_template, load_ops_file
-from test_search_backends import NEWSROOM, news
 
 OPS = ROOT / "ops" / "elasticsearch"
 ALIAS = "kabar-articles"

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from articles import NEWSROOM, news
 from kabar.contract.failures import PermanentError
 from kabar.contract.settings import KabarSettings
 from kabar_search.buffer import IndexBuffer
@@ -22,7 +23,6 @@ from kabar_search.es_backend import ElasticsearchBackend
 from kabar_search.es_bulk import RetryPolicy
 from kabar_search.sqlite_backend import SqliteBackend
 from kabar_search.stage import IndexHandler, IndexingFailed
-from test_search_backends import NEWSROOM, news
 
 FAST_RETRY = RetryPolicy(attempts=4, backoff=0.01, backoff_max=0.05)
 

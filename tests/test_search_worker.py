@@ -18,10 +18,10 @@ import pytest
 import redis
 from celery import Celery
 
+from articles import news
 from conftest import Process, wait_until
 from kabar.contract.settings import KabarSettings
 from kabar_search.es_backend import ElasticsearchBackend
-from test_search_backends import news
 
 pytestmark = pytest.mark.services
 

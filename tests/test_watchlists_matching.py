@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from articles import NEWSROOM, news, seed_articles
 from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
@@ -24,8 +25,7 @@ from kabar_search.watch.matching import (
     percolator_index,
 )
 from kabar_search.watch.models import Watchlist, WatchlistSpec
-from test_api_search import seed_articles
-from test_search_backends import NEWSROOM, news
+from search_support import backend_settings
 
 # Beyond the newsroom and the seeds: case, diacritics, hyphens and punctuation.
 EDGES = [
@@ -58,13 +58,7 @@ def make(spec: dict[str, Any]) -> Watchlist:
 
 @pytest.fixture(params=["sqlite", "elasticsearch"])
 def corpus_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
-    if request.param == "sqlite":
-        settings = KabarSettings(search_backend="sqlite", data_dir=tmp_path)
-    else:
-        clone: Any = request.getfixturevalue("osmem_clone")
-        settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
-                                 elasticsearch_server_mode="serverless", data_dir=tmp_path)
-    backend = open_backend(settings)
+    backend = open_backend(backend_settings(request.param, request, tmp_path))
     assert all(outcome.changed for outcome in backend.upsert_many(CORPUS, refresh=True))
     yield backend
     backend.close()
