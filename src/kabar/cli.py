@@ -12,7 +12,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
@@ -489,20 +489,29 @@ def watchlists_list(
         typer.echo(f"{len(found)} watchlist(s)")
 
 
+class _RemovableStore(Protocol):
+    def remove(self, item_id: str, /) -> bool: ...
+    def close(self) -> None: ...
+
+
+def _remove_from(store: _RemovableStore, item_id: str, what: str) -> None:
+    """Remove one item from a store and close it; exit 2 if there was no such item."""
+    try:
+        removed = store.remove(item_id)
+    finally:
+        store.close()
+    if not removed:
+        raise _fail(f"no {what} {item_id!r}")
+    typer.echo(f"removed {item_id}")
+
+
 @watchlists_app.command("remove")
 def watchlists_remove(watchlist_id: Annotated[str, typer.Argument(help="The id `kabar watchlists add` printed.")],
                       ) -> None:
     """Remove a watchlist and its alerts; alerts still queued for it are dropped."""
     from kabar_search.watch.store import open_watchlist_store  # noqa: PLC0415
 
-    store = open_watchlist_store(_settings())
-    try:
-        removed = store.remove(watchlist_id)
-    finally:
-        store.close()
-    if not removed:
-        raise _fail(f"no watchlist {watchlist_id!r}")
-    typer.echo(f"removed {watchlist_id}")
+    _remove_from(open_watchlist_store(_settings()), watchlist_id, "watchlist")
 
 
 def main() -> None:
@@ -576,14 +585,7 @@ def feeds_remove(feed_id: Annotated[str, typer.Argument(help="The feed's id (see
     """Stop polling a feed."""
     from kabar_ingest.feeds import open_feed_store  # noqa: PLC0415
 
-    store = open_feed_store(_settings())
-    try:
-        removed = store.remove(feed_id)
-    finally:
-        store.close()
-    if not removed:
-        raise _fail(f"no feed {feed_id!r}")
-    typer.echo(f"removed {feed_id}")
+    _remove_from(open_feed_store(_settings()), feed_id, "feed")
 
 
 @feeds_app.command("poll")

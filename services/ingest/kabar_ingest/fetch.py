@@ -103,6 +103,17 @@ def blocked_reason(address: IPAddress) -> str | None:
     return None
 
 
+def media_type(content_type: str) -> tuple[str, str | None]:
+    """A ``Content-Type`` header's media type (lower case) and charset, if it names one."""
+    media, _, params = content_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip("\"' ")
+    return media.strip().lower(), charset
+
+
 class AddressPolicy:
     """Which addresses may be connected to: public ones, and those ``KABAR_FETCH_ALLOW_HOSTS`` names."""
 
@@ -379,14 +390,8 @@ class Fetcher:
 
     @staticmethod
     def _response(url: str, response: httpx.Response, body: bytes) -> FetchedResponse:
-        content_type = response.headers.get("content-type", "")
-        media, _, params = content_type.partition(";")
-        charset = None
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip("\"' ")
-        return FetchedResponse(url=url, status=response.status_code, body=body, content_type=media.strip().lower(),
+        media, charset = media_type(response.headers.get("content-type", ""))
+        return FetchedResponse(url=url, status=response.status_code, body=body, content_type=media,
                                charset=charset, etag=response.headers.get("etag"),
                                last_modified=response.headers.get("last-modified"))
 

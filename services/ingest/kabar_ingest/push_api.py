@@ -34,7 +34,7 @@ from kabar.contract.settings import KabarSettings
 from kabar.service_api import ApiSecurity, problem_responses
 from kabar_ingest.corrections import VersionStore, open_version_store, versions_router
 from kabar_ingest.feeds import Feed, FeedStore, new_feed, open_feed_store
-from kabar_ingest.fetch import AddressPolicy, FetchError
+from kabar_ingest.fetch import AddressPolicy, FetchError, media_type
 from kabar_ingest.reader import (
     MAX_TITLE_CHARS,
     MAX_URL_CHARS,
@@ -88,17 +88,6 @@ class FeedIn(BaseModel):
 
 class FeedList(BaseModel):
     feeds: list[Feed]
-
-
-def _body_media_type(request: Request) -> tuple[str, str | None]:
-    value = request.headers.get("content-type", "")
-    media, _, params = value.partition(";")
-    charset = None
-    for param in params.split(";"):
-        key, _, found = param.strip().partition("=")
-        if key.lower() == "charset" and found:
-            charset = found.strip("\"' ")
-    return media.strip().lower(), charset
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -202,7 +191,7 @@ def push_router(sink: Callable[[], DocumentSink], settings: KabarSettings) -> AP
                    title: Annotated[str | None, Query(description="Raw HTML or text: its title.")] = None,
                    x_kabar_url: Annotated[str | None, Header(description="Raw HTML or text: the page's URL.")] = None,
                    ) -> PushResult:
-        media, charset = _body_media_type(request)
+        media, charset = media_type(request.headers.get("content-type", ""))
         body = await read_limited_body(request, settings.push_max_bytes)
         documents = documents_of(body, media, charset, url=url or x_kabar_url, title=title,
                                  max_items=settings.push_max_items)
