@@ -119,10 +119,16 @@ def prepare(raw: RawDocument) -> Prepared:
     return Prepared(url=url, title=cleaned.title, text=cleaned.text, published_at=published_at)
 
 
-class NoArticleText(PermanentError):
+class UnusableDocument(PermanentError):
+    """A document ingest cannot turn into an article, with the URL it came from (the source's metrics)."""
+
     def __init__(self, message: str, url: str | None) -> None:
         super().__init__(message)
         self.url = url
+
+
+class NoArticleText(UnusableDocument):
+    """No article text was found in the document."""
 
 
 def identify(prepared: Prepared) -> ArticleIdentity:
@@ -133,10 +139,8 @@ def identify(prepared: Prepared) -> ArticleIdentity:
         raise BadArticleUrl(f"bad URL: {exc}", prepared.url) from exc
 
 
-class BadArticleUrl(PermanentError):
-    def __init__(self, message: str, url: str | None) -> None:
-        super().__init__(message)
-        self.url = url
+class BadArticleUrl(UnusableDocument):
+    """The document's URL cannot identify an article."""
 
 
 def build_article(raw: RawDocument) -> Article:
