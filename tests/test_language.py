@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT / "services" / "enrich") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
 
-from kabar_enrich.language import LanguageDetector, LanguageGuess  # noqa: E402
+from kabar_enrich.language import MAX_ARTICLE_CHARS, LanguageDetector, LanguageGuess  # noqa: E402
 
 
 def _seed_files() -> list[Path]:
@@ -49,11 +49,7 @@ def test_no_letters_is_und(detector: LanguageDetector, text: str) -> None:
             " karena anggaran negara terbebani.",
             "id",
         ),
-        pytest.param(
-            "Kerajaan akan memberi bantuan kepada rakyat yang terjejas akibat banjir, kata menteri itu.",
-            "ms",
-            marks=pytest.mark.xfail(reason="known gap: little Malay news text to train on; see benchmarks/langid.py"),
-        ),
+        ("Kerajaan akan memberi bantuan kepada rakyat yang terjejas akibat banjir, kata menteri itu.", "ms"),
         ("Awak tak boleh pergi ke sana seorang diri sebab bahaya.", "ms"),
         ("Aku arep lunga menyang pasar karo ibuku sesuk esuk.", "jv"),
         ("Abdi bade angkat ka pasar sareng indung abdi enjing.", "su"),
@@ -109,3 +105,90 @@ def test_guess_is_immutable() -> None:
     guess = LanguageGuess("id", 0.9, True)
     with pytest.raises(AttributeError):
         guess.code = "ms"  # type: ignore[misc]
+
+
+# A Bernama-style and a Kompas-style report of the same event: the marker words
+# (kerana/karena, peratus/persen, syarikat/perusahaan, beliau) and number formats differ.
+MALAY_NEWS = (
+    "Polis Diraja Malaysia berkata syarikat itu telah disiasat kerana gagal membayar cukai berjumlah "
+    "RM1,250,000 sejak tahun lepas. Menurut beliau, keuntungan syarikat meningkat 12.5 peratus selepas "
+    "kerajaan mengumumkan bantuan baharu semasa sidang media di Putrajaya semalam."
+)
+INDONESIAN_NEWS = (
+    "Polisi mengatakan perusahaan itu telah diselidiki karena gagal membayar pajak sebesar Rp1.250.000.000 "
+    "sejak tahun lalu. Menurut dia, keuntungan perusahaan naik 12,5 persen setelah pemerintah mengumumkan "
+    "bantuan baru saat konferensi pers di Jakarta kemarin."
+)
+ENGLISH_QUOTE = (
+    "\"We are cooperating fully with the authorities and expect the matter to be resolved within weeks,\" "
+    "the company's chief executive said in a statement released on Tuesday evening."
+)
+
+
+def test_malaysian_and_indonesian_news_paragraphs(detector: LanguageDetector) -> None:
+    malay, indonesian = detector.detect(MALAY_NEWS), detector.detect(INDONESIAN_NEWS)
+    assert (malay.code, malay.reliable) == ("ms", True)
+    assert (indonesian.code, indonesian.reliable) == ("id", True)
+
+
+def test_article_in_one_language_reports_no_other_paragraph(detector: LanguageDetector) -> None:
+    article = "\n\n".join([INDONESIAN_NEWS] * 3)
+    result = detector.detect_article(article)
+    assert result.guess.code == "id" and result.guess.reliable
+    assert result.other_paragraphs == ()
+
+
+@pytest.mark.parametrize(("body", "code"), [(MALAY_NEWS, "ms"), (INDONESIAN_NEWS, "id")])
+def test_mixed_article_reports_its_language_and_the_other_paragraph(
+    detector: LanguageDetector, body: str, code: str
+) -> None:
+    article = f"{body}\n\n{ENGLISH_QUOTE}\n\n{body}"
+    result = detector.detect_article(article)
+    assert result.guess.code == code and result.guess.reliable
+    [quote] = result.other_paragraphs
+    assert quote.guess.code == "en" and quote.guess.reliable
+    assert article[quote.start : quote.end] == ENGLISH_QUOTE
+
+
+def test_article_language_comes_from_all_of_the_text(detector: LanguageDetector) -> None:
+    # Over 1,000 characters of English lead (all that used to be read) before a longer Malay body.
+    article = "\n".join([ENGLISH_QUOTE] * 6 + [MALAY_NEWS] * 20)
+    assert detector.detect(article[:1000]).code == "en"
+    result = detector.detect_article(article)
+    assert result.guess.code == "ms" and result.guess.reliable
+    assert result.other_paragraphs and {p.guess.code for p in result.other_paragraphs} == {"en"}
+
+
+def test_half_and_half_article_is_not_reliable(detector: LanguageDetector) -> None:
+    article = "\n\n".join([INDONESIAN_NEWS, ENGLISH_QUOTE * 2])
+    guess = detector.detect_article(article).guess
+    assert not guess.reliable
+
+
+def test_short_paragraphs_are_never_reported_as_another_language(detector: LanguageDetector) -> None:
+    article = "\n".join([INDONESIAN_NEWS, "Read more", "OK", INDONESIAN_NEWS])
+    assert detector.detect_article(article).other_paragraphs == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Der Bundestag hat am Donnerstag ein neues Gesetz zur Förderung erneuerbarer Energien beschlossen.", "de"),
+        ("Le gouvernement a annoncé mardi une hausse du prix de l'essence à partir de la semaine prochaine.", "fr"),
+        ("El gobierno anunció el martes un aumento del precio de la gasolina a partir de la próxima semana.", "es"),
+    ],
+)
+def test_other_languages_are_not_forced_into_indonesian_or_malay(
+    detector: LanguageDetector, text: str, code: str
+) -> None:
+    assert detector.detect(text).code == code
+
+
+def test_long_article_is_sampled_across_its_length(detector: LanguageDetector) -> None:
+    # Past MAX_ARTICLE_CHARS the paragraphs are sampled evenly, so a Malay body
+    # after a long English preamble still counts.
+    english = [ENGLISH_QUOTE] * (MAX_ARTICLE_CHARS // len(ENGLISH_QUOTE))
+    malay = [MALAY_NEWS] * (2 * MAX_ARTICLE_CHARS // len(MALAY_NEWS))
+    result = detector.detect_article("\n".join(english + malay))
+    assert result.guess.code == "ms"
+    assert {p.guess.code for p in result.other_paragraphs} == {"en"}
