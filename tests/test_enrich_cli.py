@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import ROOT, SEEDS, kabar_executable
 
-FIELDS = {"id", "language", "language_confidence", "entities", "published_at", "fingerprint", "duplicate_of",
-          "story_id"}
+FIELDS = {"id", "language", "language_confidence", "paragraph_languages", "entities", "published_at", "fingerprint",
+          "duplicate_of", "story_id"}
 
 
 def run_jsonl(command: str, lines: list[str], env: dict[str, str], *extra: str) -> tuple[int, list[dict[str, object]]]:
@@ -71,3 +71,19 @@ def test_extract_jsonl(embedded_env: dict[str, str]) -> None:
     assert out[0]["id"] == 7 and "Lavrov" in str(out[0]["text"])
     assert "Menu" not in str(out[0]["text"]).splitlines()
     assert "html" in str(out[1]["error"])
+
+
+def test_enrich_jsonl_reports_paragraphs_in_another_language(embedded_env: dict[str, str]) -> None:
+    quote = ("\"We are cooperating fully with the authorities and expect the matter to be resolved within weeks,\" "
+             "the company's chief executive said in a statement released on Tuesday evening.")
+    paragraphs = seed(1).split("\n\n")
+    mixed = "\n\n".join([*paragraphs[:2], quote, *paragraphs[2:4]])
+    status, out = run_jsonl("enrich", [json.dumps({"id": "one", "text": seed(1)}),
+                                       json.dumps({"id": "mixed", "text": mixed})], embedded_env)
+    assert status == 0
+    one, both = out
+    assert one["language"] == "id" and one["paragraph_languages"] == []
+    assert both["language"] == "id"
+    [span] = both["paragraph_languages"]  # type: ignore[misc]
+    assert span["language"] == "en" and span["confidence"] >= 0.95
+    assert mixed[span["start"]:span["end"]] == quote

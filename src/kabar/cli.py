@@ -269,8 +269,9 @@ def enrich(
 ) -> None:
     """Enrich JSON lines {"id","text"} or {"id","html"} from stdin: one output line per input, in order.
 
-    Output fields: id, language, language_confidence, entities[{text,label,start,end,canonical,id}],
-    published_at (UTC ISO 8601 or null), fingerprint, duplicate_of, story_id, and text for html input.
+    Output fields: id, language, language_confidence, paragraph_languages[{start,end,language,confidence}]
+    (paragraphs in another language), entities[{text,label,start,end,canonical,id}], published_at (UTC ISO
+    8601 or null), fingerprint, duplicate_of, story_id, and text for html input.
     Links are made within this run only, unless --store names a state file.
     """
     if not jsonl:

@@ -78,8 +78,9 @@ def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Pat
                           content_hash=hashlib.sha256(text.encode()).hexdigest(), received_at=utc_now(),
                           published_at=date_from_html(item["html"]) if is_html else None)
         enriched = enricher.enrich(article).model_dump(mode="json")
-        record = {key: enriched[key] for key in ("id", "language", "language_confidence", "entities",
-                                                 "published_at", "fingerprint", "duplicate_of", "story_id")}
+        record = {key: enriched[key] for key in ("id", "language", "language_confidence", "paragraph_languages",
+                                                 "entities", "published_at", "fingerprint", "duplicate_of",
+                                                 "story_id")}
         record["id"] = item["id"]
         if is_html:
             record["text"] = text

@@ -8,7 +8,7 @@ from pathlib import Path
 import redis
 from pydantic import BaseModel
 
-from kabar.contract.messages import Article, EnrichedArticle
+from kabar.contract.messages import Article, EnrichedArticle, LanguageSpan
 from kabar.contract.retention import open_ledger
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
@@ -40,7 +40,8 @@ class Enricher:
         self._num_perm = num_perm
 
     def enrich(self, article: Article) -> EnrichedArticle:
-        guess = self._detector.detect(article.text)
+        found = self._detector.detect_article(article.text)
+        guess = found.guess
         spans = refine(article.text, self._recognizer.extract(article.text, guess.code))
         entities = canonicalise(spans, text=article.text)
         published_at = article.published_at or date_from_text(article.text, not_after=article.received_at)
@@ -54,6 +55,8 @@ class Enricher:
             language=guess.code,
             language_confidence=round(guess.confidence if guess.reliable
                                       else min(guess.confidence, UNRELIABLE_CONFIDENCE_CAP), 4),
+            paragraph_languages=[LanguageSpan(start=p.start, end=p.end, language=p.guess.code,
+                                              confidence=p.guess.confidence) for p in found.other_paragraphs],
             entities=entities,
             fingerprint=prints.encode(),
             duplicate_of=duplicate_of,

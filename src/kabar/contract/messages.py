@@ -95,6 +95,17 @@ def entity_id(label: str, canonical: str) -> str:
     return prefix + slug
 
 
+class LanguageSpan(BaseModel):
+    """A paragraph written in another language than its article (an English quote in Indonesian news)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: int = Field(ge=0, description="Character offset of the paragraph in the article text.")
+    end: int = Field(ge=0)
+    language: str
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
 class Entity(BaseModel):
     """One mention of a named entity, with the canonical entity it names.
 
@@ -126,6 +137,8 @@ class EnrichedArticle(Article):
 
     language: str
     language_confidence: float = Field(ge=0.0, le=1.0)
+    paragraph_languages: list[LanguageSpan] = Field(
+        default_factory=list, description="Paragraphs whose language differs from `language`; empty for most articles.")
     entities: list[Entity] = Field(default_factory=list)
     fingerprint: str = Field(description="Base64 of the MinHash signature (uint32 values).")
     duplicate_of: str | None = None
