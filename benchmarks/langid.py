@@ -5,17 +5,27 @@
 Reads ``../shared/eval/langid/langid.jsonl`` (relative to the repo root),
 evaluates ONLY on the held-out half of the split defined in
 ``services/enrich/training/train_langid.py`` (the half the project model never
-saw), and prints per-language / per-length accuracy, id<->ms confusion, the
-rate at which regional languages are called Indonesian, and microseconds per
-call. Baselines (py3langid, pycld2, lingua) are measured when installed.
+saw; NTREX rows are split by ``split_key``, so a sentence, its translation and
+the 3-sentence run holding them are on one side), and prints per-language /
+per-length accuracy, news paragraphs, id<->ms confusion, the rate at which
+regional languages are called Indonesian, and microseconds per call.
+Baselines (py3langid, pycld2, lingua) are measured when installed.
+
+Then, for kabar alone, whole articles: mixed articles built from held-out
+paragraphs (four news paragraphs in Indonesian or Malay with one English
+paragraph among them) must keep the article's language and report the English
+paragraph, and the IndoSum corpus articles (one language each) must report no
+paragraph in another language; with CPU milliseconds per corpus article.
 Exits 0 with a message when the data set is absent.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +37,8 @@ sys.path.insert(0, str(REPO_ROOT / "services" / "enrich" / "training"))
 
 from train_langid import DATA_FILE, load_rows, split  # noqa: E402
 
+CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
+NEWS_SOURCES = ("ntrex-128-news-3sent", "indosum-news-paragraph", "fundus-gold-news-paragraph")
 REGIONAL = ("jv", "su", "min", "ban", "ace", "bjn", "mad", "bug", "bbc", "nij")
 FOCUS = ("id", "ms", "en", "jv", "su", "tl", "vi")
 BUCKETS = ("short", "sentence", "paragraph")
@@ -149,9 +161,12 @@ def table(rows: list[dict[str, Any]], results: list[Result]) -> None:
         line(
             f"  id<->ms confusion, {b}", [f"{_idms(_subset(gold, mask), _subset(r.preds, mask)):.3f}" for r in results]
         )
+    for lang in ("id", "ms"):
+        mask = [r["lang"] == lang and r["source"] in NEWS_SOURCES for r in rows]
+        line(f"news paragraphs, {lang} (n={sum(mask)})", [accuracy(gold, r.preds, mask) for r in results])
     line("regional -> 'id' rate", [f"{rate(gold, r.preds, set(REGIONAL), {'id'}):.3f}" for r in results])
     line("CPU us/call (held-out texts)", [f"{r.us_per_call:.0f}" for r in results])
-    line("CPU us/article (seeds, 1000 ch)", [f"{r.us_per_article:.0f}" for r in results])
+    line("CPU us/article (seeds, whole)", [f"{r.us_per_article:.0f}" for r in results])
     for b in BUCKETS:
         mask = [x == b for x in bucket]
         line(f"  reliable share, {b}", [_share(r.reliable, mask) for r in results])
@@ -186,7 +201,7 @@ def main() -> int:
     _, held_out = split(rows)
     texts = [r["text"] for r in held_out]
     seeds = sorted((REPO_ROOT / "seeds").glob("*.txt")) or sorted((REPO_ROOT.parent / "shared" / "seeds").glob("*.txt"))
-    articles = [p.read_text(encoding="utf-8")[:1000] for p in seeds] or texts[:5]
+    seed_texts = [p.read_text(encoding="utf-8") for p in seeds] or texts[:5]
     factories: list[tuple[str, Callable[[], Predict]]] = [("kabar", kabar_predictor)]
     if not args.no_baselines:
         factories += [
@@ -197,16 +212,13 @@ def main() -> int:
     results = []
     for name, factory in factories:
         try:
-            results.append(run(name, factory(), texts, articles))
+            results.append(run(name, factory(), texts, seed_texts))
         except ImportError as exc:
             print(f"skipping {name}: {exc}")
     print(f"held-out rows: {len(held_out)} (of {len(rows)})")
     table(held_out, results)
-    # Lingua's "ms" rows are mostly Indonesian web text (see train_langid.py),
-    # so also report the same metrics without them.
-    keep = [not (r["lang"] == "ms" and r["source"].startswith("lingua")) for r in held_out]
-    print(f"\nWITHOUT lingua 'ms' rows (label noise): {sum(keep)} rows")
-    table(_subset(held_out, keep), [_subset_result(r, keep) for r in results])
+    by_source(held_out, results[0])
+    articles(held_out)
     return 0
 
 
@@ -214,14 +226,54 @@ def _subset(items: list[Any], keep: Sequence[bool]) -> list[Any]:
     return [x for x, k in zip(items, keep, strict=True) if k]
 
 
-def _subset_result(result: Result, keep: Sequence[bool]) -> Result:
-    return Result(
-        result.name,
-        _subset(result.preds, keep),
-        _subset(result.reliable, keep),
-        result.us_per_call,
-        result.us_per_article,
-    )
+def by_source(rows: list[dict[str, Any]], result: Result) -> None:
+    """Indonesian and Malay accuracy per source, and what the misses were called."""
+    print(f"\n{result.name}: id and ms by source")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for row, pred in zip(rows, result.preds, strict=True):
+        if row["lang"] in ("id", "ms"):
+            groups.setdefault((row["lang"], row["source"]), []).append(pred)
+    for (lang, source), preds in sorted(groups.items()):
+        misses = Counter(p for p in preds if p != lang).most_common(3)
+        print(f"  {lang} {source:28s} n={len(preds):4d}  acc {preds.count(lang) / len(preds):.3f}  misses {misses}")
+
+
+def articles(rows: list[dict[str, Any]]) -> None:
+    """Whole-article decisions: mixed articles from held-out paragraphs, and the corpus."""
+    from kabar_enrich.language import LanguageDetector  # noqa: PLC0415 - after sys.path set-up
+
+    detector = LanguageDetector()
+    english = [r["text"] for r in rows if r["lang"] == "en" and r["length_bucket"] == "paragraph"]
+    print("\nkabar: whole articles")
+    for lang in ("id", "ms"):
+        news = [r["text"] for r in rows if r["lang"] == lang and r["source"] in NEWS_SOURCES]
+        kept = found = spurious = total = 0
+        for start in range(0, len(news) - 3, 4):
+            quote = english[(start // 4) % len(english)]
+            body = [*news[start : start + 2], quote, *news[start + 2 : start + 4]]
+            result = detector.detect_article("\n\n".join(body))
+            total += 1
+            kept += result.guess.code == lang
+            others = {p.guess.code for p in result.other_paragraphs}
+            found += "en" in others
+            spurious += bool(others - {"en"})
+        print(f"  {lang} news + 1 English paragraph (n={total}): article {lang} {kept / max(1, total):.3f}, "
+              f"English paragraph reported {found / max(1, total):.3f}, another paragraph reported "
+              f"{spurious / max(1, total):.3f}")
+    if not CORPUS.is_file():
+        print(f"  {CORPUS} not found; corpus check skipped")
+        return
+    with CORPUS.open(encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"] for line in lines]
+    started = time.process_time()
+    results = [detector.detect_article(text) for text in texts]
+    cpu_ms = (time.process_time() - started) * 1000 / len(texts)
+    indonesian = sum(r.guess.code == "id" for r in results)
+    flagged = Counter(p.guess.code for r in results for p in r.other_paragraphs)
+    print(f"  IndoSum corpus (n={len(texts)}, mean {sum(map(len, texts)) / len(texts):,.0f} chars): "
+          f"article id {indonesian / len(texts):.4f}, articles with a paragraph in another language "
+          f"{sum(bool(r.other_paragraphs) for r in results) / len(texts):.4f} {dict(flagged)}, "
+          f"CPU {cpu_ms:.2f} ms per article")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Sections:
 - dedup: pairwise P/R/F1 of near-duplicate links on the syndication set, articles fed
   in file order and shuffled, beside plain MinHash LSH (word 3-grams, threshold 0.5);
 - language: accuracy by language and length bucket on the held-out half of the
-  language-ID set, id<->ms confusion, regional languages labelled Indonesian;
+  language-ID set, on Indonesian and Malay news paragraphs, id<->ms confusion,
+  regional languages labelled Indonesian;
 - ner: entity-level P/R/F1 per type on the dev files.
 
 Skips cleanly (exit 0) where ../shared/eval is absent. tests/test_quality_gate.py pins
@@ -165,6 +166,7 @@ def score_pairs(pairs: list[dict[str, Any]], linked: Callable[[str, str], bool])
 # ---------------------------------------------------------------- language
 REGIONAL = ("jv", "su", "min", "ban", "ace", "bjn", "mad", "bug", "bbc", "nij")
 FOCUS = ("id", "ms", "en", "jv", "su", "tl", "vi")
+NEWS_SOURCES = ("ntrex-128-news-3sent", "indosum-news-paragraph", "fundus-gold-news-paragraph")
 
 
 def section_language() -> Results:
@@ -198,6 +200,8 @@ def section_language() -> Results:
         "by_language": {lang: accuracy(lambda row, lang=lang: row["lang"] == lang) for lang in FOCUS},
         "by_length": {bucket: accuracy(lambda row, bucket=bucket: row["length_bucket"] == bucket)
                       for bucket in ("short", "sentence", "paragraph")},
+        "news_paragraphs": {lang: accuracy(lambda row, lang=lang: row["lang"] == lang
+                                           and row["source"] in NEWS_SOURCES) for lang in ("id", "ms")},
         "id_ms_confusion": round(confused / len(id_ms), 4) if id_ms else 0.0,
         "regional_as_indonesian": round(regional.count("id") / len(regional), 4) if regional else 0.0,
         "cpu_ms_per_text": round(cpu_ms, 3),

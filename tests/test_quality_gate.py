@@ -53,14 +53,18 @@ def test_extraction_is_at_least_trafilatura_default() -> None:
 
 def test_language_identification_floors() -> None:
     scores = section("language")
-    assert scores["overall"] >= 0.87, scores
+    assert scores["overall"] >= 0.90, scores
     for language in ("en", "jv", "su", "tl", "vi"):
         assert scores["by_language"][language] >= 0.90, (language, scores)
+    # Targets are Malay >= 0.90, Indonesian >= 0.95, >= 0.98 each on news paragraphs and id<->ms
+    # confusion <= 0.05; the figures below (a little under the measured ones, see
+    # benchmarks/langid.py) miss them: single sentences and short Tatoeba lines are where
+    # Malaysian Malay and Indonesian still meet, and Malay training text is scarce.
     assert scores["by_language"]["id"] >= 0.86, scores
-    # Malay misses its 0.90 target: most "ms" rows from the lingua/Leipzig source are Indonesian
-    # text (see benchmarks/langid.py); this floor only guards against getting worse.
-    assert scores["by_language"]["ms"] >= 0.40, scores
-    assert scores["id_ms_confusion"] <= 0.30, scores
+    assert scores["by_language"]["ms"] >= 0.86, scores
+    assert scores["news_paragraphs"]["id"] >= 0.94, scores
+    assert scores["news_paragraphs"]["ms"] >= 0.96, scores
+    assert scores["id_ms_confusion"] <= 0.13, scores
     assert scores["regional_as_indonesian"] <= 0.05, scores
 
 
