@@ -427,7 +427,7 @@ _OUT_OF_SET_MIN_THEIRS: Final = 0.95
 _PY3LANGID_CHARS: Final = 1000
 # Within one article a paragraph is never reported in the article's sibling
 # language: on single paragraphs the model confuses Indonesian and Malay too
-# often (3.8 % of IndoSum articles, all Indonesian, would have a "Malay"
+# often (4.5 % of IndoSum articles, all Indonesian, would have a "Malay"
 # paragraph at confidence >= 0.95, and 0.3 % even at >= 0.995). The article's
 # language, decided on all its paragraphs together, is the reliable call.
 _SIBLINGS: Final = {"id": ("ms",), "ms": ("id",)}
