@@ -13,8 +13,8 @@ Baselines (py3langid, pycld2, lingua) are measured when installed.
 
 Then, for kabar alone, whole articles: mixed articles built from held-out
 paragraphs (four news paragraphs in Indonesian or Malay with one English
-paragraph among them) must keep the article's language and report the English
-paragraph, and the IndoSum corpus articles (one language each) must report no
+paragraph among them) should keep the article's language and report the English
+paragraph, and the IndoSum corpus articles (Indonesian news) should report no
 paragraph in another language; with CPU milliseconds per corpus article.
 Exits 0 with a message when the data set is absent.
 """

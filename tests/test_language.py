@@ -184,11 +184,23 @@ def test_other_languages_are_not_forced_into_indonesian_or_malay(
     assert detector.detect(text).code == code
 
 
-def test_long_article_is_sampled_across_its_length(detector: LanguageDetector) -> None:
-    # Past MAX_ARTICLE_CHARS the paragraphs are sampled evenly, so a Malay body
-    # after a long English preamble still counts.
+def test_long_article_is_judged_across_its_length(detector: LanguageDetector) -> None:
+    # Past MAX_ARTICLE_CHARS the budget is shared out over the paragraphs, so a Malay
+    # body after a long English preamble still counts.
     english = [ENGLISH_QUOTE] * (MAX_ARTICLE_CHARS // len(ENGLISH_QUOTE))
     malay = [MALAY_NEWS] * (2 * MAX_ARTICLE_CHARS // len(MALAY_NEWS))
     result = detector.detect_article("\n".join(english + malay))
     assert result.guess.code == "ms"
     assert {p.guess.code for p in result.other_paragraphs} == {"en"}
+
+
+def test_every_paragraph_of_a_long_article_gets_its_own_guess(detector: LanguageDetector) -> None:
+    # Far over the budget, the one English paragraph in the middle is still found.
+    body = [MALAY_NEWS * 4] * 4
+    article = "\n\n".join([*body[:2], ENGLISH_QUOTE * 2, *body[2:]])
+    assert len(article) > 3 * MAX_ARTICLE_CHARS  # the quote is a small part
+    result = detector.detect_article(article)
+    assert result.guess.code == "ms" and result.guess.reliable
+    [quote] = result.other_paragraphs
+    assert quote.guess.code == "en"
+    assert article[quote.start : quote.end] == ENGLISH_QUOTE * 2
