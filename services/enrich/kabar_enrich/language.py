@@ -4,7 +4,7 @@ Design (justified by the held-out numbers printed by ``benchmarks/langid.py``):
 
 1. Text with no letters (empty, emoji, digits) is ``und`` without a model.
 2. A project-trained linear model (hashed character 1-5-grams, whole words,
-   number formats and Malay/Indonesian marker words, softmax; see
+   word pairs, number formats and Malay/Indonesian marker words, softmax; see
    ``services/enrich/training/train_langid.py``) labels 35 languages. It
    exists because general detectors fail exactly where kabar needs them:
    Malaysian Malay vs Indonesian and the regional languages of Indonesia.
@@ -13,11 +13,10 @@ Design (justified by the held-out numbers printed by ``benchmarks/langid.py``):
    e.g. Polish is not forced into one of our 35 classes.
 
 An article's language is decided from all of its text up to
-``MAX_ARTICLE_CHARS``, and from paragraphs sampled evenly over its whole
-length beyond that. One feature pass and one lookup of the model's weights
-score the whole text and each of those paragraphs; a paragraph confidently in
-another language is reported with its offsets (an English quote in Indonesian
-news).
+``MAX_ARTICLE_CHARS``; beyond that the budget is shared out over its
+paragraphs. One feature pass and one lookup of the model's weights score the
+whole text and each paragraph; a paragraph confidently in another language is
+reported with its offsets (an English quote in Indonesian news).
 """
 
 from __future__ import annotations
@@ -520,24 +519,26 @@ class LanguageDetector:
         if len(parts) == 1:
             probs = self._model.softmax(self._model.text_scores(found))
             return ArticleLanguage(self._guess(text, probs, letters, self._halves_differ(parts[0].text)))
+        return self._judge_paragraphs(text, parts, found)
+
+    def _judge_paragraphs(self, text: str, parts: list[_Paragraph], found: Features) -> ArticleLanguage:
+        """The article's guess from all its paragraphs' features, and the paragraphs
+        confidently in another language."""
         scores, whole = self._model.paragraph_scores(found)
-        article = self._model.softmax(whole)
-        each = self._model.softmax(scores)
+        article, each = self._model.softmax(whole), self._model.softmax(scores)
         main = int(np.argmax(article))
         # A paragraph in the article's sibling (Malay in Indonesian news or the
         # reverse) counts as the article's language: see _SIBLINGS.
-        best = self._family(np.argmax(each, axis=1), main)
-        confidence = each.max(axis=1)
+        best, confidence = self._family(np.argmax(each, axis=1), main), each.max(axis=1)
         sure = (found.letters >= MIN_RELIABLE_LETTERS) & (confidence >= MIN_RELIABLE_CONFIDENCE)
         in_main = found.letters[sure & (best == main)].sum()
         mixed = bool(sure.any()) and in_main < MIN_MAIN_SHARE * found.letters[sure].sum()
-        guess = self._guess(text, article, letters, mixed)
+        guess = self._guess(text, article, int(found.letters.sum()), mixed)
+        reported = (best != main) & (confidence >= MIN_PARAGRAPH_CONFIDENCE) & (found.letters >= MIN_RELIABLE_LETTERS)
         others = (
-            ParagraphLanguage(part.start, part.end, self._guess(part.text, row, int(count), mixed=False))
-            for part, row, count, top, sure_of_it in zip(
-                parts, each, found.letters, best, confidence >= MIN_PARAGRAPH_CONFIDENCE, strict=True
-            )
-            if top != main and sure_of_it and count >= MIN_RELIABLE_LETTERS
+            ParagraphLanguage(parts[i].start, parts[i].end,
+                              self._guess(parts[i].text, each[i], int(found.letters[i]), mixed=False))
+            for i in np.flatnonzero(reported)
         )
         return ArticleLanguage(guess, tuple(p for p in others if p.guess.code != guess.code))
 
