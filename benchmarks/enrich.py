@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,9 @@ from kabar_enrich.entity_rules import refine  # noqa: E402
 from kabar_enrich.fingerprint import fingerprint  # noqa: E402
 from kabar_enrich.language import LanguageDetector  # noqa: E402
 from kabar_enrich.neardup import NearDuplicateIndex, SqliteLinkStore  # noqa: E402
-from kabar_enrich.stories import SqliteStoryStore, StoryGrouper  # noqa: E402
+from kabar_enrich.stories import StoryGrouper  # noqa: E402
+from kabar_enrich.story_features import default_vectorizer  # noqa: E402
+from kabar_enrich.story_store import SqliteStoryStore  # noqa: E402
 
 
 def main() -> None:
@@ -47,7 +49,8 @@ def main() -> None:
         articles = [json.loads(line) for line in lines][: args.limit]
     detector, recognizer = LanguageDetector(), EntityRecognizer()
     links = NearDuplicateIndex(SqliteLinkStore(Path(":memory:")))
-    stories = StoryGrouper(SqliteStoryStore(Path(":memory:")), 0.4, timedelta(days=4))
+    stories = StoryGrouper(SqliteStoryStore(Path(":memory:")), 0.5, timedelta(days=7))
+    vectorizer = default_vectorizer()
     costs: dict[str, list[float]] = defaultdict(list)
 
     @contextmanager
@@ -73,7 +76,10 @@ def main() -> None:
         with step("near-duplicate link"):
             duplicate = links.link(article["id"], prints)
         with step("story"):
-            stories.assign(article["id"], text, [entity.canonical for entity in entities], None, duplicate)
+            # The corpus date stands in for the published_at a feed gives; the title is ingest's (the lead).
+            published = datetime.fromisoformat(article["date_from_id"].replace("Z", "+00:00"))
+            features = vectorizer.features("", text, [entity.canonical for entity in entities], published)
+            stories.assign(article["id"], features, duplicate)
     chars = statistics.mean(len(article["text"]) for article in articles)
     total = [sum(values) for values in zip(*costs.values(), strict=True)]
     print(f"{len(articles)} articles, mean {chars:,.0f} characters")

@@ -11,7 +11,12 @@ Sections:
 - language: accuracy by language and length bucket on the held-out half of the
   language-ID set, on Indonesian and Malay news paragraphs, id<->ms confusion,
   regional languages labelled Indonesian;
-- ner: entity-level P/R/F1 per type on the dev files.
+- ner: entity-level P/R/F1 per type on the dev files;
+- stories: pairwise P/R/F1 of same-story grouping on the labelled dev pairs (the README's
+  protocol: the pairs' articles pushed in date order, "same story_id" against ``same``),
+  through the real ingest and enrich code; the same figure cross-validated (the story model
+  refitted on 4/5 of the pairs, split by connected article groups, and scored on the rest);
+  and the plain TF-IDF baseline (cosine >= 0.3 within 4 days) on the same pairs.
 
 Skips cleanly (exit 0) where ../shared/eval is absent. tests/test_quality_gate.py pins
 floors on these figures.
@@ -28,6 +33,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -230,11 +236,124 @@ def section_ner() -> Results:
     return results
 
 
+# ---------------------------------------------------------------- stories
+STORY_FOLDS = 5
+BASELINE_COSINE = 0.3
+BASELINE_DAYS = 4.0
+
+
+def section_stories() -> Results:
+    """Dev half only: the story model is fitted on these pairs, so the full-dev figure is not held out."""
+    sys.path.insert(0, str(ROOT / "services" / "enrich" / "training"))
+    import fit_story_model as fitting  # noqa: PLC0415
+
+    if not fitting.PAIRS.exists() or not fitting.CORPUS.exists():
+        return {}
+    pairs = fitting.scored_pairs()
+    rows = fitting.pair_articles(pairs)
+    prepared = fitting.prepare(rows)
+    return {
+        "pairs": len(pairs), "same": sum(int(pair["same"]) for pair in pairs),
+        "kabar (full dev, fitted on it)": _score_stories(pairs, _stories_as_pushed(rows)),
+        f"kabar ({STORY_FOLDS}-fold cross-validated)": _cross_validated(pairs, prepared, fitting),
+        "plain TF-IDF >= 0.3 within 4 days": _score_stories_pairwise(pairs, _tfidf_baseline(rows)),
+    }
+
+
+def _stories_as_pushed(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Each corpus row's story_id from the real enrich stage (fresh SQLite state), rows pushed in date order."""
+    import fit_story_model as fitting  # noqa: PLC0415
+
+    from kabar.contract.settings import KabarSettings  # noqa: PLC0415
+    from kabar_enrich.stage import build_enricher  # noqa: PLC0415
+
+    enricher = build_enricher(KabarSettings(mode="embedded"), sqlite_path=Path(":memory:"))
+    return {row["id"]: enricher.enrich(fitting.as_pushed(row)).story_id for row in rows}
+
+
+def _folds(pairs: list[dict[str, Any]]) -> list[int]:
+    """A fold per pair: connected article groups stay whole (no article links a fold to another)."""
+    parent: dict[str, str] = {}
+
+    def root(item: str) -> str:
+        parent.setdefault(item, item)
+        while parent[item] != item:
+            item = parent[item]
+        return item
+
+    for pair in pairs:
+        parent[root(pair["a"])] = root(pair["b"])
+    groups = sorted({root(pair["a"]) for pair in pairs})
+    random.Random(17).shuffle(groups)
+    fold_of = {group: index % STORY_FOLDS for index, group in enumerate(groups)}
+    return [fold_of[root(pair["a"])] for pair in pairs]
+
+
+def _cross_validated(pairs: list[dict[str, Any]], prepared: list[Any], fitting: Any) -> Results:
+    from kabar.contract.settings import KabarSettings  # noqa: PLC0415
+    from kabar_enrich.stories import StoryGrouper  # noqa: PLC0415
+    from kabar_enrich.story_store import SqliteStoryStore  # noqa: PLC0415
+
+    settings = KabarSettings()
+    by_id = {item.corpus_id: item for item in prepared}
+    folds = _folds(pairs)
+    tp = fp = fn = 0
+    for fold in range(STORY_FOLDS):
+        model = fitting.fit_on([pair for pair, k in zip(pairs, folds, strict=True) if k != fold], by_id)
+        grouper = StoryGrouper(SqliteStoryStore(Path(":memory:")), settings.story_join_probability,
+                               timedelta(days=settings.story_window_days), model)
+        story_of = {item.corpus_id: grouper.assign(item.article_id, item.features, item.duplicate_of)
+                    for item in prepared}
+        for pair, k in zip(pairs, folds, strict=True):
+            if k == fold:
+                same = story_of[pair["a"]] == story_of[pair["b"]]
+                tp += same and pair["same"] == 1
+                fp += same and pair["same"] == 0
+                fn += not same and pair["same"] == 1
+    return prf(tp, fp, fn)
+
+
+def _tfidf_baseline(rows: list[dict[str, Any]]) -> Callable[[str, str], bool]:
+    """Cosine of plain TF-IDF vectors (all words, the shipped document frequencies) >= 0.3, within 4 days."""
+    import math  # noqa: PLC0415
+
+    from kabar_enrich.fingerprint import words  # noqa: PLC0415
+    from kabar_enrich.story_features import default_vectorizer, dot, normalise  # noqa: PLC0415
+
+    vectorizer = default_vectorizer()
+    vectors, dates = {}, {}
+    for row in rows:
+        counts = Counter(word for word in words(row["text"]) if len(word) > 2 and not word.isdigit())
+        vectors[row["id"]] = normalise({word: (1 + math.log(n)) * vectorizer.idf(word) for word, n in counts.items()})
+        dates[row["id"]] = datetime.fromisoformat(row["date_from_id"].replace("Z", "+00:00"))
+
+    def linked(a: str, b: str) -> bool:
+        days = abs((dates[a] - dates[b]).total_seconds()) / 86_400
+        return days <= BASELINE_DAYS and dot(vectors[a], vectors[b]) >= BASELINE_COSINE
+
+    return linked
+
+
+def _score_stories(pairs: list[dict[str, Any]], story_of: dict[str, str]) -> Results:
+    return _score_stories_pairwise(pairs, lambda a, b: story_of[a] == story_of[b])
+
+
+def _score_stories_pairwise(pairs: list[dict[str, Any]], linked: Callable[[str, str], bool]) -> Results:
+    tp = fp = fn = 0
+    for pair in pairs:
+        same = linked(pair["a"], pair["b"])
+        tp += same and pair["same"] == 1
+        fp += same and pair["same"] == 0
+        fn += not same and pair["same"] == 1
+    return {**prf(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn}
+
+
 SECTIONS: dict[str, Callable[[int | None], Results]] = {
     "ner": lambda _limit: section_ner(),
     "language": lambda _limit: section_language(),
     "extraction": section_extraction,
     "dedup": lambda _limit: section_dedup(),
+    "stories": lambda _limit: section_stories(),
 }
 
 

@@ -11,7 +11,9 @@ import redis
 from kabar_enrich.dates import date_from_html, date_from_text
 from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
-from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore
+from kabar_enrich.stories import StoryGrouper, StoryStore
+from kabar_enrich.story_features import StoryFeatures, default_vectorizer
+from kabar_enrich.story_store import RedisStoryStore, SqliteStoryStore
 from kabar_ingest.cleaning import clean_text
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "seeds").glob("*.txt"))
@@ -86,19 +88,22 @@ def test_copies_and_teasers_link_to_the_first_seen_article(stores: tuple[LinkSto
     assert index.link("teaser", fingerprint("x", "y z", 128)) == "original"
 
 
+RECEIVED = datetime(2025, 7, 12, 6, tzinfo=UTC)
+
+
+def features(title: str, text: str, moment: datetime | None = None) -> StoryFeatures:
+    return default_vectorizer().features(title, text, [], moment or date_from_text(text) or RECEIVED)
+
+
 def test_seed_stories_follow_content_and_time(stores: tuple[LinkStore, StoryStore]) -> None:
-    grouper = StoryGrouper(stores[1], threshold=0.4, window=timedelta(days=4))
-    stories = []
-    for number, seed in enumerate(SEEDS):
-        title, text = seed_text(number)
-        stories.append(grouper.assign(seed.name, f"{title}\n{text}", [], date_from_text(text), None))
+    grouper = StoryGrouper(stores[1], join_probability=0.5, window=timedelta(days=7))
+    stories = [grouper.assign(seed.name, features(*seed_text(number)), None) for number, seed in enumerate(SEEDS)]
     assert len(set(stories[:4])) == 1, stories
     assert stories[4] != stories[0]
-    assert grouper.assign(SEEDS[2].name, "anything", [], None, None) == stories[2]
+    assert grouper.assign(SEEDS[2].name, features("anything", "else entirely"), None) == stories[2]
 
 
 def test_a_near_duplicate_joins_its_originals_story(stores: tuple[LinkStore, StoryStore]) -> None:
-    grouper = StoryGrouper(stores[1], threshold=0.4, window=timedelta(days=4))
-    title, text = seed_text(4)
-    first = grouper.assign("a", f"{title}\n{text}", [], None, None)
-    assert grouper.assign("b", "teks yang sangat berbeda tentang harga beras", [], None, "a") == first
+    grouper = StoryGrouper(stores[1], join_probability=0.5, window=timedelta(days=7))
+    first = grouper.assign("a", features(*seed_text(4)), None)
+    assert grouper.assign("b", features("Harga beras", "teks yang sangat berbeda tentang harga beras"), "a") == first

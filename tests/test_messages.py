@@ -19,7 +19,9 @@ from kabar.contract.messages import (
     RawDocument,
     entity_id,
 )
-from kabar_enrich.stories import SqliteStoryStore, StoryGrouper
+from kabar_enrich.stories import StoryGrouper
+from kabar_enrich.story_features import default_vectorizer
+from kabar_enrich.story_store import SqliteStoryStore
 from kabar_ingest.stage import build_article
 
 WIB = timezone(timedelta(hours=7))
@@ -81,12 +83,15 @@ def test_a_naive_date_pushed_on_the_ingest_queue_comes_out_aware() -> None:
 
 def test_story_grouping_compares_a_naive_date_with_an_aware_one(tmp_path: Path) -> None:
     """The failure this prevents: enrich comparing dates of one story raised TypeError."""
-    grouper = StoryGrouper(SqliteStoryStore(tmp_path / "stories.sqlite3"), threshold=0.3, window=timedelta(days=3))
+    grouper = StoryGrouper(SqliteStoryStore(tmp_path / "stories.sqlite3"), join_probability=0.5,
+                           window=timedelta(days=3))
     first = Article.model_validate({**ARTICLE, "published_at": "2024-03-01T17:00:00+07:00"})
     second = Article.model_validate({**ARTICLE, "id": "a2", "published_at": "2024-03-01T12:00:00"})
     assert first.published_at is not None and second.published_at is not None
-    story = grouper.assign(first.id, first.text, [], first.published_at, None)
-    assert grouper.assign(second.id, second.text, [], second.published_at, None) == story
+    vectorizer = default_vectorizer()
+    story = grouper.assign(first.id, vectorizer.features(first.title, first.text, [], first.published_at), None)
+    assert grouper.assign(second.id, vectorizer.features(second.title, second.text, [], second.published_at),
+                          None) == story
 
 
 def test_an_entity_from_before_ids_gets_the_id_of_its_canonical_name() -> None:

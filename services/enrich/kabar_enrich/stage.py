@@ -21,7 +21,9 @@ from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.language import LanguageDetector
 from kabar_enrich.loader import shared
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
-from kabar_enrich.stories import RedisStoryStore, SqliteStoryStore, StoryGrouper, StoryStore, StoryVectorizer
+from kabar_enrich.stories import StoryGrouper, StoryStore
+from kabar_enrich.story_features import StoryVectorizer, default_model
+from kabar_enrich.story_store import RedisStoryStore, SqliteStoryStore
 
 # A guess on too little or mixed text is reported with at most this confidence, so that
 # consumers reading only the number do not trust it (the detector's ``reliable`` flag).
@@ -32,12 +34,13 @@ class Enricher:
     """Models are loaded once; the link and story state is whatever store it was given."""
 
     def __init__(self, detector: LanguageDetector, recognizer: EntityRecognizer, links: NearDuplicateIndex,
-                 stories: StoryGrouper, num_perm: int) -> None:
+                 stories: StoryGrouper, num_perm: int, *, vectorizer: StoryVectorizer | None = None) -> None:
         self._detector = detector
         self._recognizer = recognizer
         self._links = links
         self._stories = stories
         self._num_perm = num_perm
+        self._vectorizer = vectorizer or shared(StoryVectorizer)
 
     def enrich(self, article: Article) -> EnrichedArticle:
         found = self._detector.detect_article(article.text)
@@ -47,8 +50,9 @@ class Enricher:
         published_at = article.published_at or date_from_text(article.text, not_after=article.received_at)
         prints = fingerprint(article.title, article.text, self._num_perm)
         duplicate_of = self._links.link(article.id, prints)
-        story_id = self._stories.assign(article.id, f"{article.title}\n{article.text}",
-                                        [entity.canonical for entity in entities], published_at, duplicate_of)
+        features = self._vectorizer.features(article.title, article.text, [entity.canonical for entity in entities],
+                                             published_at, article.received_at)
+        story_id = self._stories.assign(article.id, features, duplicate_of)
         return EnrichedArticle(
             **article.model_dump(exclude={"schema_version", "published_at"}),
             published_at=published_at,
@@ -95,6 +99,7 @@ def preload_models() -> None:
     recognizer.extract("Presiden Joko Widodo bertemu Kim Jong Un di Jakarta.", "id")  # builds lazy tables
     canonicalise([], shared(NameTable))
     shared(StoryVectorizer)
+    default_model()
     detector.detect("Ini kalimat pendek untuk memuat tabel bahasa.")
 
 
@@ -104,7 +109,7 @@ def build_enricher(settings: KabarSettings, sqlite_path: Path | None = None) -> 
         shared(LanguageDetector),
         shared(EntityRecognizer),
         NearDuplicateIndex(links, settings.near_duplicate_threshold, settings.near_duplicate_containment),
-        StoryGrouper(stories, settings.story_similarity_threshold, timedelta(days=settings.story_window_days)),
+        StoryGrouper(stories, settings.story_join_probability, timedelta(days=settings.story_window_days)),
         settings.minhash_permutations,
     )
 

@@ -53,9 +53,11 @@ class KabarSettings(BaseSettings):
     minhash_permutations: int = 128
     near_duplicate_threshold: float = 0.5
     near_duplicate_containment: float = 0.6
-    # Same story: TF-IDF cosine with the story at least this, published within the window.
-    story_similarity_threshold: float = 0.4
-    story_window_days: float = 4.0
+    # Same story: an article joins the story it most probably reports on when that probability
+    # (kabar_enrich.story_features.StoryModel: words, lead, names and numbers, days apart) is at
+    # least this, and it was published within the window of the story's dates.
+    story_join_probability: float = Field(0.5, gt=0.0, lt=1.0)
+    story_window_days: float = Field(7.0, gt=0.0)
 
     # Celery: with acks_late, a prefetch of 1 keeps a crashed worker from taking
     # more than one unacknowledged message per process down with it.
