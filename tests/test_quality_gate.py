@@ -75,3 +75,15 @@ def test_named_entity_floors() -> None:
     assert scores["id_nergrit_valid"]["ALL"]["f1"] >= 0.73, scores
     assert scores["en_wikigold_last20pct"]["ALL"]["f1"] >= 0.58, scores
     assert scores["id_idner-news-2k_dev"]["PER"]["f1"] >= 0.90, scores
+
+
+def test_story_grouping_floors() -> None:
+    scores = section("stories")
+    fitted = scores["kabar (full dev, fitted on it)"]
+    crossed = scores["kabar (5-fold cross-validated)"]
+    baseline = scores["plain TF-IDF >= 0.3 within 4 days"]
+    # The target is 0.85 for each on the held-out pairs: missed (docs/enrichment.md gives the gap).
+    # These floors guard the measured figures: fitted 0.772 / 0.846 / 0.807, cross-validated 0.746 / 0.788 / 0.766.
+    assert fitted["precision"] >= 0.75 and fitted["recall"] >= 0.82 and fitted["f1"] >= 0.79, fitted
+    assert crossed["f1"] >= 0.74, crossed
+    assert crossed["f1"] >= baseline["f1"] + 0.2, (crossed, baseline)

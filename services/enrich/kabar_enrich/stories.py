@@ -38,16 +38,18 @@ from kabar_enrich.story_features import (
 )
 
 # What a story keeps of its articles: the strongest terms of each summed vector.
-STORY_BODY_TERMS: Final = 60
-STORY_LEAD_TERMS: Final = 40
-STORY_NAME_TERMS: Final = 30
+STORY_BODY_TERMS: Final = 40
+STORY_LEAD_TERMS: Final = 30
+STORY_NAME_TERMS: Final = 20
+# Weights are stored to this many decimals: a story's state is about half as long.
+STORED_DECIMALS: Final = 4
 # The terms a story is indexed under, and those an article looks it up by.
 INDEX_BODY_TERMS: Final = 10
 INDEX_NAME_TERMS: Final = 6
 LOOKUP_LEAD_TERMS: Final = 4
 # Bounds on one lookup, whatever the archive's size: stories per term (newest first), stories scored.
 POSTING_LIMIT: Final = 50
-MAX_CANDIDATES: Final = 30
+MAX_CANDIDATES: Final = 20
 SECONDS_PER_DAY: Final = 86_400.0
 
 
@@ -82,7 +84,8 @@ class Story:
         return max(0.0, (moment - self.last).total_seconds() / SECONDS_PER_DAY)
 
     def encode(self) -> str:
-        return json.dumps({"b": self.body, "l": self.lead, "n": self.names, "size": self.size,
+        return json.dumps({"b": _rounded(self.body), "l": _rounded(self.lead), "n": _rounded(self.names),
+                           "size": self.size,
                            "terms": self.index_terms, "first": _iso(self.first), "last": _iso(self.last)},
                           separators=(",", ":"), ensure_ascii=False)
 
@@ -99,6 +102,10 @@ def _add(total: Vector, vector: Mapping[str, float], keep: int) -> Vector:
     merged = Counter(total)
     merged.update(vector)
     return strongest(merged, keep)
+
+
+def _rounded(vector: Vector) -> Vector:
+    return {term: round(weight, STORED_DECIMALS) for term, weight in vector.items()}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -81,6 +81,7 @@ def _score(moment: datetime | None) -> float:
 
 class RedisStoryStore:
     def __init__(self, client: redis.Redis[bytes], key_prefix: str, ledger: RetentionLedger | None = None) -> None:
+        self._redis = client
         self._ledger = ledger
         self._prefix = f"{key_prefix}:stories"
         self._articles = f"{self._prefix}:article"
@@ -107,6 +108,15 @@ class RedisStoryStore:
         stored: bytes = self._save(keys=keys, args=[article_id, story.story_id, story.encode(), _score(story.last),
                                                     POSTING_KEEP, len(story.index_terms)])
         return stored.decode()
+
+    def save_many(self, stories: Sequence[tuple[Story, str]]) -> None:
+        """File many new stories at once (a backfill): each (story, the article it holds), one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for story, article_id in stories:
+            self._save(keys=[self._articles, self._stories, *(self._posting(term) for term in story.index_terms)],
+                       args=[article_id, story.story_id, story.encode(), _score(story.last), POSTING_KEEP,
+                             len(story.index_terms)], client=pipe)
+        pipe.execute()
 
     def _posting(self, term: str) -> str:
         return f"{self._prefix}:post:{term}"
