@@ -1,4 +1,5 @@
-"""The search service's HTTP routes: ``GET /search``, ``/articles/{id}``, ``/stories/{id}`` and the
+"""The search service's HTTP routes: ``GET /search``, ``/articles/{id}``, ``/stories`` and ``/stories/{id}``
+(``kabar_search.story_api``) and the
 search page at ``/`` (``kabar_search.web``), with the problem details its errors become. ``kabar.api`` mounts them.
 
 Every read needs the API key when ``KABAR_API_READ_REQUIRES_KEY`` is set (``kabar.service_api``).
@@ -15,16 +16,16 @@ import sqlite3
 from typing import Annotated, Any, Final
 
 from elasticsearch import ApiError, TransportError
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.service_api import ApiSecurity, problem, problem_responses
-from kabar_search.backend import MAX_STORY_ARTICLES
-from kabar_search.models import SearchResult, StoryResult
+from kabar_search.models import SearchResult
 from kabar_search.params import SearchParameters, reject_unknown_parameters
 from kabar_search.query import QueryError
 from kabar_search.request import PageTokenError
+from kabar_search.story_api import story_router
 from kabar_search.web import BackendGetter
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ PROBLEMS: Final = problem_responses({400: "Bad request", 401: "API key missing o
 
 
 def search_router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
-    """``/search``, ``/articles/{id}`` and ``/stories/{id}`` over the backend the API process opened."""
+    """``/search``, ``/articles/{id}``, ``/stories`` and ``/stories/{id}`` over the backend the API process opened."""
     # Reads are open unless KABAR_API_READ_REQUIRES_KEY; the guard runs first, so a caller
     # without the key learns nothing from parameter errors either.
     reads = [Depends(security.require_read)]
@@ -55,14 +56,7 @@ def search_router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
             raise StarletteHTTPException(404, f"no article with id {article_id!r}")
         return found
 
-    @router.get("/stories/{story_id:path}", response_model=StoryResult, summary="All coverage of one story",
-                dependencies=reads, responses=PROBLEMS)
-    def story(story_id: str, limit: Annotated[int, Query(ge=1, le=MAX_STORY_ARTICLES)] = 100) -> StoryResult:
-        found = backend().story(story_id, limit)
-        if found is None:
-            raise StarletteHTTPException(404, f"no story with id {story_id!r}")
-        return found
-
+    router.include_router(story_router(backend, security, PROBLEMS))  # GET /stories, /stories/{id}
     return router
 
 

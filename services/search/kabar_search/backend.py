@@ -7,9 +7,10 @@ from typing import Any, Protocol
 
 from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
-from kabar_search.models import IndexOutcome, SearchResult, StoryResult
+from kabar_search.models import IndexOutcome, SearchResult, StoryList, StoryResult
 from kabar_search.query import SimpleQuery
 from kabar_search.request import SearchOptions
+from kabar_search.story_query import StoryQuery
 
 MAX_PAGE_SIZE = 100
 MAX_STORY_ARTICLES = 500
@@ -34,7 +35,10 @@ class SearchBackend(Protocol):
         """The most recently ingested articles, newest first."""
 
     def story(self, story_id: str, limit: int) -> StoryResult | None:
-        """Every article of one story, oldest first; None when the story has none."""
+        """One story: its summary, articles per day, and its articles oldest first; None when it has none."""
+
+    def stories(self, query: StoryQuery) -> StoryList:
+        """Summaries of the stories with articles matching the query's filters, ranked by recency or growth."""
 
     def search(self, query: SimpleQuery, raw_query: str, limit: int,
                options: SearchOptions | None = None) -> SearchResult:

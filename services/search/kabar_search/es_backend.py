@@ -27,13 +27,15 @@ from elasticsearch import Elasticsearch
 from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
 from kabar_search import es_query as q
+from kabar_search import es_stories
 from kabar_search.documents import DERIVED_FIELDS, public_document
 from kabar_search.es_bulk import BulkWriter, RetryPolicy
 from kabar_search.es_compat import ServerFeatures, connect, detect_features, search_after_score
 from kabar_search.es_index import ensure_index
-from kabar_search.models import IndexOutcome, SearchHit, SearchResult, StoryArticle, StoryResult
+from kabar_search.models import IndexOutcome, SearchHit, SearchResult, StoryArticle, StoryList, StoryResult
 from kabar_search.query import SimpleQuery
 from kabar_search.request import Cursor, SearchOptions, encode_token
+from kabar_search.story_query import StoryQuery
 
 _COLLAPSE_ROUNDS: Final = 5
 _TIE_ROUNDS: Final = 6
@@ -104,7 +106,12 @@ class ElasticsearchBackend:
             return None
         articles = [StoryArticle(**hit["_source"], is_duplicate=hit["_source"].get("duplicate_of") is not None)
                     for hit in response["hits"]["hits"]]
-        return StoryResult(story_id=story_id, total=total, articles=articles)
+        return StoryResult(story_id=story_id, total=total, articles=articles,
+                           summary=es_stories.summaries(self._es, self._alias, [story_id]).get(story_id),
+                           timeline=es_stories.timeline(self._es, self._alias, story_id))
+
+    def stories(self, query: StoryQuery) -> StoryList:
+        return es_stories.list_stories(self._es, self._alias, query)
 
     def search(self, query: SimpleQuery, raw_query: str, limit: int,
                options: SearchOptions | None = None) -> SearchResult:

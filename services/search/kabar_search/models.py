@@ -75,9 +75,41 @@ class StoryArticle(BaseModel):
     is_duplicate: bool = Field(description="A near-copy of another article in the story.")
 
 
+class StoryEntity(BaseModel):
+    name: str = Field(description="Canonical name.")
+    label: EntityType
+    articles: int = Field(description="Articles of the story that name it.")
+
+
+class StorySummary(BaseModel):
+    """A story as a newsroom follows it, derived from its indexed articles."""
+
+    story_id: str
+    headline: str = Field(description="The title of the story's first article that is not a near-copy.")
+    first_seen: datetime = Field(description="Date of its earliest article (published, else received).")
+    last_updated: datetime = Field(description="Date of its latest article.")
+    articles: int
+    duplicates: int = Field(description="How many of its articles are near-copies of another.")
+    outlets: list[FacetBucket] = Field(description="Source domains, most articles first (at most 10).")
+    languages: list[FacetBucket]
+    entities: list[StoryEntity] = Field(description="Its most-named canonical entities (at most 10).")
+    recent_articles: int | None = Field(default=None, description="With sort=growth: its articles in the "
+                                                                   "growth window.")
+
+
+class StoryList(BaseModel):
+    total: int = Field(description="Stories with at least one article matching the filters.")
+    sort: Literal["recent", "growth"]
+    growth_since: datetime | None = Field(default=None, description="With sort=growth: start of the window.")
+    stories: list[StorySummary]
+    next_offset: int | None = Field(default=None, description="Pass as offset for the next page.")
+
+
 class StoryResult(BaseModel):
     story_id: str
     total: int
+    summary: StorySummary | None = None
+    timeline: list[DateBucket] = Field(default_factory=list, description="Articles per day (UTC), oldest first.")
     articles: list[StoryArticle] = Field(description="Oldest first; at most the requested limit.")
 
 

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from kabar.contract.messages import EnrichedArticle, Entity
 from kabar.contract.state import connect, immediate
+from kabar_search import sqlite_stories
 from kabar_search.documents import (
     ENTITY_FIELDS,
     Revision,
@@ -52,10 +53,12 @@ from kabar_search.models import (
     SearchHit,
     SearchResult,
     StoryArticle,
+    StoryList,
     StoryResult,
 )
 from kabar_search.query import SimpleQuery
 from kabar_search.request import Cursor, Filters, SearchOptions, encode_token, epoch_millis
+from kabar_search.story_query import StoryQuery
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story_id, dated_at, id);
 CREATE INDEX IF NOT EXISTS articles_by_ingest ON articles (ingested_at, id);
+CREATE INDEX IF NOT EXISTS articles_by_date ON articles (dated_at);
 CREATE TABLE IF NOT EXISTS article_entities (
     article_id TEXT NOT NULL,
     label TEXT NOT NULL,
@@ -191,12 +195,18 @@ class SqliteBackend:
 
     def story(self, story_id: str, limit: int) -> StoryResult | None:
         with self._lock:
-            total = self._db.execute("SELECT COUNT(*) FROM articles WHERE story_id = ?", (story_id,)).fetchone()[0]
+            summary = sqlite_stories.summaries(self._db, [story_id]).get(story_id)
+            if summary is None:
+                return None
             rows = self._db.execute("SELECT doc FROM articles WHERE story_id = ? ORDER BY dated_at, id LIMIT ?",
                                     (story_id, limit)).fetchall()
-        if not total:
-            return None
-        return StoryResult(story_id=story_id, total=total, articles=[_story_article(doc) for (doc,) in rows])
+            days = sqlite_stories.timeline(self._db, story_id)
+        return StoryResult(story_id=story_id, total=summary.articles, summary=summary, timeline=days,
+                           articles=[_story_article(doc) for (doc,) in rows])
+
+    def stories(self, query: StoryQuery) -> StoryList:
+        with self._lock:
+            return sqlite_stories.list_stories(self._db, query, filter_sql(query.ranking_filters()))
 
     def search(self, query: SimpleQuery, raw_query: str, limit: int,
                options: SearchOptions | None = None) -> SearchResult:

@@ -1,7 +1,9 @@
 """The search page newsrooms use: plain server-rendered HTML, no JavaScript.
 
 ``/`` searches (box, filters, facets, results grouped by story with highlights),
-``/view/articles/{id}`` shows one article, ``/view/stories/{id}`` all coverage of a story.
+``/view/articles/{id}`` shows one article, ``/view/stories`` the stories newest or fastest
+growing first (filters: language, entity, dates), ``/view/stories/{id}`` one story: its
+summary and its coverage day by day, near-copies marked.
 With ``KABAR_API_READ_REQUIRES_KEY`` set, every page needs the key, like the JSON reads.
 
 Everything that comes from an article or a request is escaped. Highlights arrive with
@@ -12,20 +14,22 @@ escaped and then only the escaped ``<mark>``/``</mark>`` tags are turned back in
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, Final
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.service_api import ApiSecurity
+from kabar_search import story_pages
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend
-from kabar_search.models import EntityType, FacetBucket, Facets, SearchHit, SearchResult, StoryResult
+from kabar_search.markup import esc, marked, view
+from kabar_search.models import EntityType, FacetBucket, Facets, SearchHit, SearchResult
 from kabar_search.params import SearchParameters
 from kabar_search.query import QueryError
+from kabar_search.story_api import StoryListParameters
 
 PAGE_SIZE: Final = 20
 ENTITY_HEADINGS: Final[dict[EntityType, str]] = {
@@ -45,33 +49,22 @@ aside ul{list-style:none;padding:0;margin:0}aside li{display:flex;justify-conten
 mark{background:#ffe27a;padding:0 .1em}.error{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem 1rem}
 .active a{background:#e4ecf7;border-radius:3px;padding:0 .4rem;margin-right:.3rem;text-decoration:none}
 .dup{color:#8a5a00;font-size:.85rem}article.full p{max-width:48rem}
+header nav{display:inline;margin-left:1rem}header nav a{margin-right:.8rem;opacity:.9}
+.timeline h3{font-size:1rem;margin:1rem 0 .3rem}.timeline ol{margin:0}
 """
 
 BackendGetter = Callable[[], SearchBackend]
-
-
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def marked(passage: str) -> str:
-    """Escape a highlight passage, keeping only its <mark> tags as markup."""
-    return esc(passage).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
 
 
 def layout(title: str, body: str, query: str = "", hidden: Iterable[tuple[str, str]] = ()) -> str:
     fields = "".join(f'<input type="hidden" name="{esc(name)}" value="{esc(value)}">' for name, value in hidden)
     return (f'<!doctype html><html lang="id"><head><meta charset="utf-8"><title>{esc(title)}</title>'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_STYLE}</style></head>'
-            f'<body><header><a href="/"><strong>kabar</strong> search</a>'
+            f'<body><header><a href="/"><strong>kabar</strong> search</a><nav><a href="/view/stories">Stories</a>'
+            f'<a href="/view/stories?sort=growth">Growing</a></nav>'
             f'<form method="get" action="/" role="search"><input type="search" name="q" value="{esc(query)}" '
             f'placeholder="Kim Jong Un, &quot;harga beras&quot;, -gosip" aria-label="Search" autofocus>{fields}'
             f'<button type="submit">Search</button></form></header>{body}</body></html>')
-
-
-def view(kind: str, item_id: str) -> str:
-    """The page of one article or story; the id is percent-encoded whole (ids may hold any character)."""
-    return f"/view/{kind}/{quote(item_id, safe='')}"
 
 
 def href(params: list[tuple[str, str]]) -> str:
@@ -109,12 +102,22 @@ def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
             raise StarletteHTTPException(404, f"no article with id {article_id!r}")
         return HTMLResponse(layout(doc["title"], _article(doc)))
 
+    @pages.get("/view/stories", response_class=HTMLResponse)
+    def stories_page(params: Annotated[StoryListParameters, Depends()]) -> HTMLResponse:
+        try:
+            query = params.parsed()
+        except QueryError as exc:
+            body = f'<main><section><p class="error" role="alert">{esc(exc)}</p></section></main>'
+            return HTMLResponse(layout("kabar stories: invalid request", body), status_code=400)
+        return HTMLResponse(layout("Stories – kabar", story_pages.story_list(backend().stories(query), query)))
+
     @pages.get("/view/stories/{story_id:path}", response_class=HTMLResponse)
     def story_page(story_id: str) -> HTMLResponse:
         found = backend().story(story_id, MAX_STORY_ARTICLES)
         if found is None:
             raise StarletteHTTPException(404, f"no story with id {story_id!r}")
-        return HTMLResponse(layout(f"Story {story_id}", _story(found)))
+        title = found.summary.headline if found.summary else f"Story {story_id}"
+        return HTMLResponse(layout(title, story_pages.story_timeline(found)))
 
     return pages
 
@@ -251,14 +254,3 @@ def _entity_lists(entities: list[dict[str, Any]]) -> str:
     headings: dict[str, str] = {label: heading for label, heading in ENTITY_HEADINGS.items()}
     return "".join(f"<h3>{esc(headings.get(label, label))}</h3><p>{esc(', '.join(found))}</p>"
                    for label, found in sorted(names.items()))
-
-
-def _story(story: StoryResult) -> str:
-    rows = []
-    for item in story.articles:
-        day = item.published_at.date().isoformat() if item.published_at else "undated"
-        mark = ' <span class="dup">duplicate</span>' if item.is_duplicate else ""
-        rows.append(f'<li><a href="{esc(view("articles", item.id))}">{esc(item.title)}</a> <span class="meta">'
-                    f'{esc(item.source_domain or "unknown source")} · {esc(day)}</span>{mark}</li>')
-    return (f'<main><section><h1>Story {esc(story.story_id)}</h1><p>{story.total} article(s), oldest first</p>'
-            f'<ol class="coverage">{"".join(rows)}</ol></section></main>')
