@@ -66,8 +66,8 @@ def story_timeline(story: StoryResult) -> str:
         rows = "".join(
             f'<li><a href="{esc(view("articles", item.id))}">{esc(item.title)}</a> <span class="meta">'
             f'{esc(item.source_domain or "unknown source")} · {esc(item.language)}</span>'
-            + (' <span class="dup">near-copy</span>' if item.is_duplicate else "") + "</li>" for item in items)
-        days.append(f"<h3>{esc(day)}</h3><ol>{rows}</ol>")
+            + (' <span class="dup">duplicate</span>' if item.is_duplicate else "") + "</li>" for item in items)
+        days.append(f'<h3>{esc(day)}</h3><ol class="coverage">{rows}</ol>')
     shown = f"{len(story.articles)} of {story.total}" if len(story.articles) < story.total else f"{story.total}"
     return (f'<main><section>{head}<div class="timeline"><p>{shown} article(s), oldest first</p>'
             f'{"".join(days)}</div></section></main>')
