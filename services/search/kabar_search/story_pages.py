@@ -53,13 +53,15 @@ def story_timeline(story: StoryResult) -> str:
     summary = story.summary
     head = f"<h1>Story {esc(story.story_id)}</h1>"
     if summary is not None:
-        entities = ", ".join(f"{entity.name} ({entity.articles})" for entity in summary.entities)
+        entities = ", ".join(f'<a href="/view/stories?{esc(urlencode({"entity": entity.name}))}" '
+                             f'title="stories naming {esc(entity.name)}">{esc(entity.name)}</a> ({entity.articles})'
+                             for entity in summary.entities)
         outlets = ", ".join(f"{bucket.value} ({bucket.count})" for bucket in summary.outlets)
         head = (f"<h1>{esc(summary.headline)}</h1><p class=\"meta\">{summary.articles} article(s), "
-                f"{summary.duplicates} near-copy(ies) · first seen {esc(summary.first_seen.isoformat())} · "
-                f"last updated {esc(summary.last_updated.isoformat())} · "
+                f"{summary.duplicates} near-copy(ies) · first seen {summary.first_seen:%Y-%m-%d %H:%M} UTC · "
+                f"last updated {summary.last_updated:%Y-%m-%d %H:%M} UTC · "
                 f"{esc(', '.join(bucket.value for bucket in summary.languages))}</p>"
-                f"<p>{esc(outlets)}</p><p>{esc(entities)}</p>")
+                f"<p>{esc(outlets)}</p><p>{entities}</p>")
     days = []
     for day, items in groupby(story.articles, key=lambda item: item.published_at.date().isoformat()
                               if item.published_at else "undated"):
