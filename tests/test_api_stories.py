@@ -30,7 +30,7 @@ def test_stories_are_listed_newest_first_with_their_summaries(stories_api: Api) 
     assert summit["headline"] == "Lavrov tiba di Wonsan"
     assert summit["articles"] == 4 and summit["duplicates"] == 1
     assert {bucket["value"] for bucket in summit["languages"]} == {"id", "en"}
-    assert summit["entities"][0] == {"name": "Sergei Lavrov", "label": "PER", "articles": 4}
+    assert summit["entities"][0] == {"name": "Sergei Lavrov", "id": "per:sergei-lavrov", "label": "PER", "articles": 4}
 
 
 def test_growth_counts_the_hours_before_to(stories_api: Api) -> None:
@@ -48,6 +48,7 @@ def test_story_filters_over_http(stories_api: Api) -> None:
 
     assert ids(language="en") == ["s-summit"]
     assert ids(entity="Bekasi") == ["s-flood"]
+    assert ids(entity_id="loc:bekasi") == ["s-flood"]
     assert ids(**{"from": "2025-07-04", "to": "2025-07-06"}) == ["s-rice"]
     assert ids(limit=1, offset=1) == ["s-summit"]
 

@@ -78,8 +78,9 @@ def test_a_story_has_a_summary_a_timeline_and_its_articles(backend: SearchBacken
     assert [(b.value, b.count) for b in summary.outlets] == [
         ("antaranews.com", 1), ("copy.example", 1), ("kompas.com", 1), ("reuters.com", 1)]
     assert [(b.value, b.count) for b in summary.languages] == [("id", 3), ("en", 1)]
-    assert [(e.name, e.label, e.articles) for e in summary.entities] == [
-        ("Sergei Lavrov", "PER", 4), ("Kim Jong Un", "PER", 3), ("Wonsan", "LOC", 2)]
+    assert [(e.name, e.id, e.label, e.articles) for e in summary.entities] == [
+        ("Sergei Lavrov", "per:sergei-lavrov", "PER", 4), ("Kim Jong Un", "per:kim-jong-un", "PER", 3),
+        ("Wonsan", "loc:wonsan", "LOC", 2)]
     assert [(b.start, b.count) for b in found.timeline] == [
         (date(2025, 7, 10), 1), (date(2025, 7, 11), 2), (date(2025, 7, 13), 1)]
     assert [item.id for item in found.articles] == ["k1", "k2", "k3", "k4"]
@@ -123,6 +124,7 @@ def test_stories_by_growth_count_only_the_window(backend: SearchBackend) -> None
     (Filters(languages=("en",)), ["s-summit"]),
     (Filters(entities=("Kim Jong Un",)), ["s-summit"]),
     (Filters(entities=("Bekasi",)), ["s-flood"]),
+    (Filters(entity_ids=("per:kim-jong-un", "loc:wonsan")), ["s-summit"]),
     (Filters(since_ms=epoch_millis(DAY - timedelta(days=6)), until_ms=epoch_millis(DAY - timedelta(days=4))),
      ["s-rice"]),
     (Filters(sources=("detik.com", "reuters.com")), ["s-flood", "s-summit"]),

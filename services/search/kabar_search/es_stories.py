@@ -15,7 +15,7 @@ from typing import Any, Final
 from elasticsearch import Elasticsearch
 
 from kabar_search import es_query as q
-from kabar_search.documents import ENTITY_FIELDS
+from kabar_search.documents import ENTITY_KEY_FIELDS
 from kabar_search.models import DateBucket, FacetBucket, StoryEntity, StoryList, StorySummary
 from kabar_search.story_query import TOP_ENTITIES, TOP_OUTLETS, StoryQuery
 
@@ -67,8 +67,9 @@ def summaries(es: Elasticsearch, alias: str, story_ids: list[str]) -> dict[str, 
         "duplicates": {"filter": {"term": {"is_duplicate": True}}},
         "outlets": {"terms": {"field": "source_domain", "size": TOP_OUTLETS}},
         "languages": {"terms": {"field": "language", "size": _LANGUAGES}},
+        # "<id>\x1f<name>" keys, grouped on the id as the search facets are (es_query.entity_buckets)
         **{f"entity_{label}": {"terms": {"field": field, "size": TOP_ENTITIES}}
-           for label, field in ENTITY_FIELDS.items()},
+           for label, field in ENTITY_KEY_FIELDS.items()},
     }
     response = _search(es, alias, size=0, query={"terms": {"story_id": story_ids}},
                        aggs={"per_story": {"terms": {"field": "story_id", "size": len(story_ids)}, "aggs": per_story}})
@@ -105,6 +106,6 @@ def _buckets(aggregation: dict[str, Any]) -> list[FacetBucket]:
 
 
 def _top_entities(bucket: dict[str, Any]) -> list[StoryEntity]:
-    named = [StoryEntity(name=str(b["key"]), label=label, articles=int(b["doc_count"]))
-             for label in ENTITY_FIELDS for b in bucket[f"entity_{label}"]["buckets"]]
-    return sorted(named, key=lambda entity: (-entity.articles, entity.name, entity.label))[:TOP_ENTITIES]
+    named = [StoryEntity(name=found.value, id=found.id, label=label, articles=found.count)
+             for label in ENTITY_KEY_FIELDS for found in q.entity_buckets(bucket[f"entity_{label}"]["buckets"])]
+    return sorted(named, key=lambda entity: (-entity.articles, entity.id))[:TOP_ENTITIES]

@@ -77,6 +77,7 @@ class StoryArticle(BaseModel):
 
 class StoryEntity(BaseModel):
     name: str = Field(description="Canonical name.")
+    id: str = Field(description="The entity's stable id (filter with entity_id).")
     label: EntityType
     articles: int = Field(description="Articles of the story that name it.")
 

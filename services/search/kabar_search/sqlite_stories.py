@@ -85,13 +85,15 @@ def _counted(db: sqlite3.Connection, column: str, marks: str, story_ids: list[st
 
 
 def _entities(db: sqlite3.Connection, marks: str, story_ids: list[str]) -> dict[str, list[StoryEntity]]:
-    rows = db.execute(f"""SELECT story_id, label, canonical, n FROM (
-                              SELECT a.story_id, e.label, e.canonical, COUNT(*) AS n, ROW_NUMBER() OVER (
-                                  PARTITION BY a.story_id ORDER BY COUNT(*) DESC, e.canonical, e.label) AS place
+    """Grouped on entity ids, as the search facets are; the name shown is the id's first canonical name."""
+    rows = db.execute(f"""SELECT story_id, label, entity_id, name, n FROM (
+                              SELECT a.story_id, e.label, e.entity_id, MIN(e.canonical) AS name, COUNT(*) AS n,
+                                     ROW_NUMBER() OVER (PARTITION BY a.story_id
+                                                        ORDER BY COUNT(*) DESC, e.entity_id) AS place
                               FROM articles a JOIN article_entities e ON e.article_id = a.id
-                              WHERE a.story_id IN ({marks}) GROUP BY a.story_id, e.label, e.canonical)
+                              WHERE a.story_id IN ({marks}) GROUP BY a.story_id, e.label, e.entity_id)
                           WHERE place <= ? ORDER BY story_id, place""", (*story_ids, TOP_ENTITIES))
     found: dict[str, list[StoryEntity]] = {}
-    for story_id, label, name, count in rows:
-        found.setdefault(story_id, []).append(StoryEntity(name=name, label=label, articles=count))
+    for story_id, label, entity_id, name, count in rows:
+        found.setdefault(story_id, []).append(StoryEntity(name=name, id=entity_id, label=label, articles=count))
     return found

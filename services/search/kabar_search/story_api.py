@@ -21,8 +21,8 @@ from kabar_search.query import QueryError
 from kabar_search.request import Filters, check_date_range, check_filter_values, epoch_millis, parse_date_bound
 from kabar_search.story_query import MAX_STORY_OFFSET, MAX_STORY_PAGE, StoryQuery, StorySort
 
-LIST_PARAMETERS: Final = frozenset({"sort", "language", "source", "entity", "from", "to", "growth_hours", "limit",
-                                    "offset"})
+LIST_PARAMETERS: Final = frozenset({"sort", "language", "source", "entity", "entity_id", "from", "to", "growth_hours",
+                                    "limit", "offset"})
 MAX_GROWTH_HOURS: Final = 24 * 31
 
 
@@ -39,6 +39,8 @@ class StoryListParameters:
                                                               "domain; ORed.")] = None,
         entity: Annotated[list[str] | None, Query(description="Stories with an article naming every one of these "
                                                               "canonical entities.")] = None,
+        entity_id: Annotated[list[str] | None, Query(description="Stories with an article naming every one of these "
+                                                                 "entity ids, e.g. loc:north-korea.")] = None,
         date_from: Annotated[str | None, Query(alias="from", description="Stories with an article from this date "
                                                                          "(YYYY-MM-DD or ISO 8601).")] = None,
         date_to: Annotated[str | None, Query(alias="to", description="... up to this date, inclusive.")] = None,
@@ -51,6 +53,7 @@ class StoryListParameters:
         self.growth_hours = growth_hours
         self.limit, self.offset = limit, offset
         self._filters = (language or [], source or [], entity or [], date_from, date_to)
+        self._entity_ids = entity_id or []
 
     def parsed(self, now: datetime | None = None) -> StoryQuery:
         """The query; raises ``QueryError`` (a 400) with a message for the user."""
@@ -59,7 +62,8 @@ class StoryListParameters:
         check_date_range(since, until)
         filters = Filters(languages=check_filter_values("language", languages),
                           sources=check_filter_values("source", sources),
-                          entities=check_filter_values("entity", entities), since_ms=since, until_ms=until)
+                          entities=check_filter_values("entity", entities),
+                          entity_ids=check_filter_values("entity_id", self._entity_ids), since_ms=since, until_ms=until)
         end = until if until is not None else epoch_millis(now or datetime.now(UTC))
         growth_since = end - int(timedelta(hours=self.growth_hours).total_seconds() * 1000)
         return StoryQuery(filters=filters, sort=self.sort, limit=self.limit, offset=self.offset,

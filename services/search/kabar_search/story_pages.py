@@ -33,6 +33,7 @@ def _next_page(query: StoryQuery, offset: int) -> str:
     filters = query.filters
     params = [("sort", query.sort), *(("language", value) for value in filters.languages),
               *(("source", value) for value in filters.sources), *(("entity", value) for value in filters.entities),
+              *(("entity_id", value) for value in filters.entity_ids),
               ("limit", str(query.limit)), ("offset", str(offset))]
     return "/view/stories?" + urlencode(params)
 
@@ -53,7 +54,7 @@ def story_timeline(story: StoryResult) -> str:
     summary = story.summary
     head = f"<h1>Story {esc(story.story_id)}</h1>"
     if summary is not None:
-        entities = ", ".join(f'<a href="/view/stories?{esc(urlencode({"entity": entity.name}))}" '
+        entities = ", ".join(f'<a href="/view/stories?{esc(urlencode({"entity_id": entity.id}))}" '
                              f'title="stories naming {esc(entity.name)}">{esc(entity.name)}</a> ({entity.articles})'
                              for entity in summary.entities)
         outlets = ", ".join(f"{bucket.value} ({bucket.count})" for bucket in summary.outlets)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from kabar_search.request import Filters
@@ -33,7 +33,4 @@ class StoryQuery:
         """The filters the ranking counts articles under: with ``growth``, only the window's articles."""
         if self.sort != "growth" or self.growth_since_ms is None:
             return self.filters
-        since = max(self.filters.since_ms or self.growth_since_ms, self.growth_since_ms)
-        return Filters(languages=self.filters.languages, sources=self.filters.sources,
-                       entities=self.filters.entities, story_ids=self.filters.story_ids,
-                       since_ms=since, until_ms=self.filters.until_ms)
+        return replace(self.filters, since_ms=max(self.filters.since_ms or self.growth_since_ms, self.growth_since_ms))
