@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from kabar_enrich import story_store
 from kabar_enrich.dates import date_from_html, date_from_text
 from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.neardup import LinkStore, NearDuplicateIndex, RedisLinkStore, SqliteLinkStore
-from kabar_enrich.stories import StoryGrouper, StoryStore
+from kabar_enrich.stories import Story, StoryGrouper, StoryStore
 from kabar_enrich.story_features import StoryFeatures, default_vectorizer
 from kabar_enrich.story_store import RedisStoryStore, SqliteStoryStore
 from kabar_ingest.cleaning import clean_text
@@ -107,3 +108,66 @@ def test_a_near_duplicate_joins_its_originals_story(stores: tuple[LinkStore, Sto
     grouper = StoryGrouper(stores[1], join_probability=0.5, window=timedelta(days=7))
     first = grouper.assign("a", features(*seed_text(4)), None)
     assert grouper.assign("b", features("Harga beras", "teks yang sangat berbeda tentang harga beras"), "a") == first
+
+
+def filed_story(story_id: str, term: str, moment: datetime) -> Story:
+    """A one-article story filed under ``term`` (its strongest word) and dated ``moment``."""
+    story = Story(story_id=story_id)
+    story.absorb(StoryFeatures(body={term: 1.0}, lead={term: 1.0}, names={}, moment=moment))
+    return story
+
+
+def test_candidates_are_the_newest_stories_within_the_window(stores: tuple[LinkStore, StoryStore],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(story_store, "POSTING_LIMIT", 4)
+    monkeypatch.setattr(story_store, "MAX_CANDIDATES", 3)
+    store = stores[1]
+    for number in range(8):  # one a day, the newest last
+        store.save(filed_story(f"s{number}", "banjir", RECEIVED - timedelta(days=7 - number)), f"a{number}", [])
+    store.save(filed_story("old", "banjir", RECEIVED - timedelta(days=40)), "a-old", [])
+    found = store.lookup("new", None, ["banjir"], RECEIVED, timedelta(days=7))
+    assert found.known is None
+    # At most 4 stories read from the posting list, the newest; 3 of them scored.
+    assert [story.story_id for story in found.candidates] == ["s4", "s5", "s6"]
+    assert store.lookup("new", None, ["banjir"], RECEIVED - timedelta(days=38), timedelta(days=7)).candidates[0] \
+        .story_id == "old"
+    assert store.lookup("new", None, ["kebakaran"], RECEIVED, timedelta(days=7)).candidates == []
+
+
+def test_redis_posting_lists_keep_only_the_newest_stories(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(story_store, "POSTING_KEEP", 5)
+    client = redis.Redis.from_url(redis_url)
+    store = RedisStoryStore(client, "kabar-test")
+    for number in range(8):
+        store.save(filed_story(f"s{number}", "gempa", RECEIVED + timedelta(hours=number)), f"a{number}", [])
+    kept = [member.decode() for member in client.zrange("kabar-test:stories:post:gempa", 0, -1)]
+    assert kept == ["s3", "s4", "s5", "s6", "s7"]
+
+
+def test_a_story_moves_its_postings_when_its_terms_change(stores: tuple[LinkStore, StoryStore]) -> None:
+    store = stores[1]
+    story = filed_story("s", "banjir", RECEIVED)
+    store.save(story, "a1", [])
+    old_terms = list(story.index_terms)
+    story.absorb(StoryFeatures(body={"gempa": 5.0}, lead={}, names={}, moment=RECEIVED))
+    story.absorb(StoryFeatures(body={"gempa": 5.0}, lead={}, names={}, moment=RECEIVED))
+    story.index_terms = ["gempa"]
+    store.save(story, "a2", old_terms)
+    assert store.lookup("x", None, ["banjir"], RECEIVED, timedelta(days=1)).candidates == []
+    assert [s.story_id for s in store.lookup("x", None, ["gempa"], RECEIVED, timedelta(days=1)).candidates] == ["s"]
+
+
+def test_grouping_is_the_same_for_the_same_arrival_order(tmp_path: Path) -> None:
+    def grouped(path: Path) -> list[str]:
+        grouper = StoryGrouper(SqliteStoryStore(path), join_probability=0.5, window=timedelta(days=7))
+        return [grouper.assign(seed.name, features(*seed_text(number)), None) for number, seed in enumerate(SEEDS)]
+
+    assert grouped(tmp_path / "first.db") == grouped(tmp_path / "second.db")
+
+
+def test_the_same_report_too_many_days_later_starts_a_new_story(stores: tuple[LinkStore, StoryStore]) -> None:
+    grouper = StoryGrouper(stores[1], join_probability=0.5, window=timedelta(days=7))
+    title, text = seed_text(0)
+    first = grouper.assign("first", features(title, text, RECEIVED), None)
+    assert grouper.assign("next-day", features(title, text, RECEIVED + timedelta(days=1)), None) == first
+    assert grouper.assign("much-later", features(title, text, RECEIVED + timedelta(days=9)), None) != first

@@ -123,8 +123,9 @@ def index_terms(body: Mapping[str, float], names: Mapping[str, float]) -> list[s
 
 
 def lookup_terms(article: StoryFeatures) -> list[str]:
-    return list(dict.fromkeys(index_terms(article.body, article.names) + list(strongest(article.lead,
-                                                                                       LOOKUP_LEAD_TERMS))))
+    """The terms an article looks for stories under: those it would be filed under, and its lead's strongest."""
+    lead = list(strongest(article.lead, LOOKUP_LEAD_TERMS))
+    return list(dict.fromkeys(index_terms(article.body, article.names) + lead))
 
 
 def similarity(story_vector: Mapping[str, float], article_vector: Mapping[str, float]) -> float:
