@@ -63,6 +63,7 @@ class Story:
     names: Vector = field(default_factory=dict)
     first: datetime | None = None
     last: datetime | None = None
+    seen: datetime | None = None  # when kabar received its latest article
     size: int = 0
     index_terms: list[str] = field(default_factory=list)
 
@@ -70,14 +71,22 @@ class Story:
         self.body = _add(self.body, article.body, STORY_BODY_TERMS)
         self.lead = _add(self.lead, article.lead, STORY_LEAD_TERMS)
         self.names = _add(self.names, article.names, STORY_NAME_TERMS)
-        self.first = min(self.first or article.moment, article.moment)
-        self.last = max(self.last or article.moment, article.moment)
+        if article.moment is not None:
+            self.first = min(self.first or article.moment, article.moment)
+            self.last = max(self.last or article.moment, article.moment)
+        if article.received is not None:
+            self.seen = max(self.seen or article.received, article.received)
         self.size += 1
         self.index_terms = index_terms(self.body, self.names)
 
-    def days_from(self, moment: datetime) -> float:
-        """Days between ``moment`` and the story's span of dates (0 inside it)."""
-        if self.first is None or self.last is None:
+    @property
+    def filed_at(self) -> datetime | None:
+        """What the story's postings are scored by: its last date, else when its latest article arrived."""
+        return self.last or self.seen
+
+    def days_from(self, moment: datetime | None) -> float:
+        """Days between ``moment`` and the story's span of dates (0 inside it, or when either is unknown)."""
+        if moment is None or self.first is None or self.last is None:
             return 0.0
         if moment < self.first:
             return (self.first - moment).total_seconds() / SECONDS_PER_DAY
@@ -86,7 +95,8 @@ class Story:
     def encode(self) -> str:
         return json.dumps({"b": _rounded(self.body), "l": _rounded(self.lead), "n": _rounded(self.names),
                            "size": self.size,
-                           "terms": self.index_terms, "first": _iso(self.first), "last": _iso(self.last)},
+                           "terms": self.index_terms, "first": _iso(self.first), "last": _iso(self.last),
+                           "seen": _iso(self.seen)},
                           separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -95,7 +105,8 @@ class Story:
         # A story stored before the lead and names vectors existed has one "vector": its body.
         return cls(story_id=story_id, body=data.get("b", data.get("vector", {})), lead=data.get("l", {}),
                    names=data.get("n", {}), size=int(data["size"]), index_terms=list(data["terms"]),
-                   first=_moment(data.get("first")), last=_moment(data.get("last")))
+                   first=_moment(data.get("first")), last=_moment(data.get("last")),
+                   seen=_moment(data.get("seen")))
 
 
 def _add(total: Vector, vector: Mapping[str, float], keep: int) -> Vector:
@@ -144,10 +155,11 @@ class Lookup:
 
 
 class StoryStore(Protocol):
-    def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime,
+    def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime | None,
                window: timedelta) -> Lookup:
         """In one go: the article's story if it has one, its original's story, and candidate stories
-        filed under ``terms`` and last updated within ``window`` of ``moment`` (newest first, bounded)."""
+        filed under ``terms`` within ``window`` of ``moment`` (at any time when it is None), newest
+        first, bounded."""
 
     def save(self, story: Story, article_id: str, old_terms: list[str]) -> str:
         """Record the story and the article's place in it; returns the article's story (the first answer wins)."""
@@ -181,7 +193,7 @@ class StoryGrouper:
         reach = self._window.total_seconds() / SECONDS_PER_DAY
         scored = [(self.score(article, story), story.size, story)
                   for story in sorted(candidates, key=lambda story: story.story_id)
-                  if story.days_from(article.moment) <= reach]
+                  if article.moment is None or story.days_from(article.moment) <= reach]
         # Highest score first; ties go to the larger story, then (max keeps the first) the alphabetically first id.
         best = max(scored, key=lambda item: (item[0], item[1]), default=None)
         return best[2] if best is not None and best[0] >= self._min_logit else None

@@ -9,7 +9,8 @@ An article becomes three weighted term vectors and a time:
   weighted. Canonical names are shared across languages ("Korea Utara" and "North Korea"
   are both "North Korea"), and so are numbers ("1.500" and "1,500" are both "1500"): these
   are what lets an English, a Malay and an Indonesian report of one event meet.
-- ``moment``: when it was published.
+- ``moment``: when it was published (``None`` when nothing tells), and ``received``: when kabar
+  got it, which files a story none of whose articles has a date.
 
 ``StoryModel`` turns the similarities of an article to a story into the probability that
 it reports the same event: a logistic function of the three cosines and of the days between
@@ -83,7 +84,8 @@ class StoryFeatures:
     body: Vector
     lead: Vector
     names: Vector
-    moment: datetime
+    moment: datetime | None
+    received: datetime | None = None
 
 
 class StoryVectorizer:
@@ -97,13 +99,15 @@ class StoryVectorizer:
     def idf(self, term: str) -> float:
         return math.log((self._documents + 1) / (self._df.get(term, 0) + 1))
 
-    def features(self, title: str, text: str, entity_names: Iterable[str], moment: datetime) -> StoryFeatures:
+    def features(self, title: str, text: str, entity_names: Iterable[str], moment: datetime | None,
+                 received: datetime | None = None) -> StoryFeatures:
         title_words, text_words = words(title), words(text)
         return StoryFeatures(
             body=self._tfidf(title_words + text_words, BODY_TERMS),
             lead=self._tfidf(title_words + text_words[:LEAD_WORDS], LEAD_TERMS),
             names=self._names(entity_names, numbers_in(f"{title}\n{text}")),
             moment=moment,
+            received=received,
         )
 
     def _tfidf(self, tokens: list[str], count: int) -> Vector:

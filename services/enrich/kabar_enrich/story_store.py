@@ -19,6 +19,7 @@ state), ``{prefix}:stories:post:{term}`` (sorted set story -> last date, epoch s
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -75,8 +76,20 @@ return ARGV[2]
 """
 
 
-def _score(moment: datetime | None) -> float:
-    return moment.timestamp() if moment is not None else 0.0
+def _score(story: Story) -> float:
+    filed = story.filed_at
+    return filed.timestamp() if filed is not None else 0.0
+
+
+def _bounds(moment: datetime | None, window: timedelta) -> tuple[float, float]:
+    """The range of posting scores to read: the window around ``moment``, or everything without one."""
+    if moment is None:
+        return -math.inf, math.inf
+    return moment.timestamp() - window.total_seconds(), moment.timestamp() + window.total_seconds()
+
+
+def _redis_bound(value: float) -> str | float:
+    return value if math.isfinite(value) else ("+inf" if value > 0 else "-inf")
 
 
 class RedisStoryStore:
@@ -89,13 +102,13 @@ class RedisStoryStore:
         self._lookup = client.register_script(_LOOKUP)
         self._save = client.register_script(_SAVE)
 
-    def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime,
+    def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime | None,
                window: timedelta) -> Lookup:
-        reach = window.total_seconds()
+        low, high = _bounds(moment, window)
         found: list[bytes] = self._lookup(
             keys=[self._articles, self._stories, *(self._posting(term) for term in terms)],
-            args=[article_id, duplicate_of or "", moment.timestamp() - reach, moment.timestamp() + reach,
-                  POSTING_LIMIT, MAX_CANDIDATES])
+            args=[article_id, duplicate_of or "", _redis_bound(low), _redis_bound(high), POSTING_LIMIT,
+                  MAX_CANDIDATES])
         if len(found) == 1:
             return Lookup(found[0].decode(), None, [])
         original = Story.decode(found[0].decode(), found[1]) if found[0] else None
@@ -105,7 +118,7 @@ class RedisStoryStore:
     def save(self, story: Story, article_id: str, old_terms: list[str]) -> str:
         dropped = [term for term in old_terms if term not in set(story.index_terms)]
         keys = [self._articles, self._stories, *(self._posting(term) for term in [*story.index_terms, *dropped])]
-        stored: bytes = self._save(keys=keys, args=[article_id, story.story_id, story.encode(), _score(story.last),
+        stored: bytes = self._save(keys=keys, args=[article_id, story.story_id, story.encode(), _score(story),
                                                     POSTING_KEEP, len(story.index_terms)])
         return stored.decode()
 
@@ -114,7 +127,7 @@ class RedisStoryStore:
         pipe = self._redis.pipeline(transaction=False)
         for story, article_id in stories:
             self._save(keys=[self._articles, self._stories, *(self._posting(term) for term in story.index_terms)],
-                       args=[article_id, story.story_id, story.encode(), _score(story.last), POSTING_KEEP,
+                       args=[article_id, story.story_id, story.encode(), _score(story), POSTING_KEEP,
                              len(story.index_terms)], client=pipe)
         pipe.execute()
 
@@ -139,7 +152,7 @@ class SqliteStoryStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
-    def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime,
+    def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime | None,
                window: timedelta) -> Lookup:
         known = self._story_of(article_id)
         if known is not None:
@@ -166,19 +179,19 @@ class SqliteStoryStore:
         self._db.executemany("DELETE FROM story_postings WHERE term = ? AND story_id = ?",
                              [(term, story.story_id) for term in set(old_terms) - set(story.index_terms)])
         self._db.executemany("INSERT OR REPLACE INTO story_postings VALUES (?, ?, ?)",
-                             [(term, story.story_id, _score(story.last)) for term in story.index_terms])
+                             [(term, story.story_id, _score(story)) for term in story.index_terms])
 
     def _story_of(self, article_id: str) -> str | None:
         row = self._db.execute("SELECT story_id FROM story_articles WHERE article_id = ?", (article_id,)).fetchone()
         return str(row[0]) if row else None
 
-    def _candidates(self, terms: Sequence[str], moment: datetime, window: timedelta) -> list[str]:
+    def _candidates(self, terms: Sequence[str], moment: datetime | None, window: timedelta) -> list[str]:
         if not terms:
             return []
         # Each posting list is read through the (term, last) index, newest first and capped.
         one_term = ("SELECT * FROM (SELECT story_id FROM story_postings WHERE term = ? AND last BETWEEN ? AND ? "
                     "ORDER BY last DESC LIMIT ?)")
-        low, high = moment.timestamp() - window.total_seconds(), moment.timestamp() + window.total_seconds()
+        low, high = _bounds(moment, window)
         rows = self._db.execute(
             f"SELECT story_id FROM ({' UNION ALL '.join([one_term] * len(terms))}) "
             "GROUP BY story_id ORDER BY COUNT(*) DESC, story_id LIMIT ?",

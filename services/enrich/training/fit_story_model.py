@@ -92,8 +92,8 @@ def prepare(rows: Sequence[dict[str, Any]]) -> list[Prepared]:
         names = [entity.canonical for entity in canonicalise(recognizer.extract(article.text,
                                                                                 detector.detect(article.text).code))]
         duplicate_of = links.link(article.id, fingerprint(article.title, article.text, 128))
-        features = default_vectorizer().features(article.title, article.text, names,
-                                                 article.published_at or article.received_at)
+        features = default_vectorizer().features(article.title, article.text, names, article.published_at,
+                                                 article.received_at)
         prepared.append(Prepared(row["id"], article.id, features, duplicate_of))
     return prepared
 
