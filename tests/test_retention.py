@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from conftest import TEST_REDIS_URL
 from kabar.contract.retention import RetentionLedger
 from kabar_enrich.fingerprint import fingerprint
 from kabar_enrich.neardup import NearDuplicateIndex, RedisLinkStore
-from kabar_enrich.stories import RedisStoryStore, Story
+from kabar_enrich.stories import Story
+from kabar_enrich.story_features import StoryFeatures
+from kabar_enrich.story_store import RedisStoryStore
 from kabar_ingest.corrections import RedisVersionStore, Version
 from kabar_ingest.repeats import RedisSeenStore
 
@@ -117,17 +120,29 @@ def test_the_near_duplicate_index_keeps_what_is_recent(client: redis.Redis[bytes
 def test_stories_and_their_articles_are_forgotten_after_the_window(client: redis.Redis[bytes]) -> None:
     the_ledger = ledger(client, "stories")
     store = RedisStoryStore(client, PREFIX, the_ledger)
-    old = Story("story-old", {"kim": 1.0, "jong": 1.0}, index_terms=["kim", "jong"])
-    new = Story("story-new", {"lavrov": 1.0}, index_terms=["lavrov", "kim"])
-    moment = written_then_marked(lambda: [store.save(old, "article-1", []), store.save(old, "article-2", [])],
-                                 lambda: store.save(new, "article-3", []))
-    assert store.story_of("article-1") == "story-old"
-    assert sweep_a_window_after(the_ledger, moment, store.forget) == 3  # the story and its two articles
-    assert store.story_of("article-1") is None and store.story_of("article-2") is None
-    assert store.get_many(["story-old"]) == []
-    assert store.candidates(["kim", "jong"], 10) == ["story-new"]
-    assert keys(client, "stories:term:jong") == set()
-    assert store.story_of("article-3") == "story-new"
+    moment = datetime(2025, 7, 12, tzinfo=UTC)
+    window = timedelta(days=7)
+
+    def story(story_id: str, words: list[str]) -> Story:
+        made = Story(story_id)
+        made.absorb(StoryFeatures(body=dict.fromkeys(words, 1.0), lead={}, names={}, moment=moment))
+        return made
+
+    old, new = story("story-old", ["kim", "jong"]), story("story-new", ["lavrov", "kim"])
+    written = written_then_marked(lambda: [store.save(old, "article-1", []), store.save(old, "article-2", [])],
+                                  lambda: store.save(new, "article-3", []))
+
+    def known(article_id: str) -> str | None:
+        return store.lookup(article_id, None, [], moment, window).known
+
+    assert known("article-1") == "story-old"
+    assert sweep_a_window_after(the_ledger, written, store.forget) == 3  # the story and its two articles
+    assert known("article-1") is None and known("article-2") is None
+    found = store.lookup("article-4", "article-1", ["kim", "jong"], moment, window)
+    assert found.duplicate_story is None
+    assert [candidate.story_id for candidate in found.candidates] == ["story-new"]
+    assert keys(client, "stories:post:jong") == set()
+    assert known("article-3") == "story-new"
 
 
 def test_a_window_of_zero_keeps_everything_and_writes_no_ledger(client: redis.Redis[bytes]) -> None:

@@ -12,7 +12,9 @@ those two bounds, not on how many stories the archive holds. Redis also trims ea
 to its newest ``POSTING_KEEP`` stories, so memory per term is bounded too.
 
 Redis: one script call to look up (the article's story, its original's story, the candidates and
-their state) and one to save: two round trips per new article.
+their state) and one to save, with the retention ledger's touch in the same round trip: two round
+trips per new article. With a ledger (``KABAR_STATE_RETENTION_DAYS``), a story no article joined for
+the retention window is forgotten -- its state, its postings and its articles' assignments.
 Keys: ``{prefix}:stories:article`` (hash article -> story), ``{prefix}:stories:story`` (hash story ->
 state), ``{prefix}:stories:post:{term}`` (sorted set story -> last date, epoch seconds).
 """
@@ -93,6 +95,9 @@ def _redis_bound(value: float) -> str | float:
 
 
 class RedisStoryStore:
+    """Ledger members: ``s:<story id>`` for a story (its state and postings), ``a:<article id>`` for an
+    article's story (the first answer a redelivered message gets)."""
+
     def __init__(self, client: redis.Redis[bytes], key_prefix: str, ledger: RetentionLedger | None = None) -> None:
         self._redis = client
         self._ledger = ledger
@@ -118,9 +123,30 @@ class RedisStoryStore:
     def save(self, story: Story, article_id: str, old_terms: list[str]) -> str:
         dropped = [term for term in old_terms if term not in set(story.index_terms)]
         keys = [self._articles, self._stories, *(self._posting(term) for term in [*story.index_terms, *dropped])]
-        stored: bytes = self._save(keys=keys, args=[article_id, story.story_id, story.encode(), _score(story),
-                                                    POSTING_KEEP, len(story.index_terms)])
+        pipe = self._redis.pipeline(transaction=False)
+        self._save(keys=keys, args=[article_id, story.story_id, story.encode(), _score(story), POSTING_KEEP,
+                                    len(story.index_terms)], client=pipe)
+        if self._ledger is not None:
+            self._ledger.touch(pipe, [f"s:{story.story_id}", f"a:{article_id}"])
+        stored: bytes = pipe.execute()[0]
+        if self._ledger is not None:
+            self._ledger.maybe_sweep(self.forget)
         return stored.decode()
+
+    def forget(self, members: list[bytes]) -> None:
+        """Retention: stories (state and postings) and articles' story assignments."""
+        story_ids = [member[2:].decode() for member in members if member.startswith(b"s:")]
+        article_ids = [member[2:] for member in members if member.startswith(b"a:")]
+        states = self._redis.hmget(self._stories, story_ids) if story_ids else []
+        pipe = self._redis.pipeline(transaction=True)
+        for story_id, state in zip(story_ids, states, strict=True):
+            for term in Story.decode(story_id, state).index_terms if state is not None else []:
+                pipe.zrem(self._posting(term), story_id)
+        if story_ids:
+            pipe.hdel(self._stories, *story_ids)
+        if article_ids:
+            pipe.hdel(self._articles, *article_ids)
+        pipe.execute()
 
     def save_many(self, stories: Sequence[tuple[Story, str]]) -> None:
         """File many new stories at once (a backfill): each (story, the article it holds), one round trip."""
@@ -129,6 +155,8 @@ class RedisStoryStore:
             self._save(keys=[self._articles, self._stories, *(self._posting(term) for term in story.index_terms)],
                        args=[article_id, story.story_id, story.encode(), _score(story), POSTING_KEEP,
                              len(story.index_terms)], client=pipe)
+            if self._ledger is not None:
+                self._ledger.touch(pipe, [f"s:{story.story_id}", f"a:{article_id}"])
         pipe.execute()
 
     def _posting(self, term: str) -> str:
