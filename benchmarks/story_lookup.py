@@ -95,16 +95,15 @@ class SyntheticStories:
         return normalise({(term if rng.random() < 0.5 else pool.pop()): weight for term, weight in vector.items()})
 
 
-def fill(store: StoryStore, synthetic: SyntheticStories, start: int, stop: int, batch: int = 2000) -> None:
+Fillable = RedisStoryStore | SqliteStoryStore
+
+
+def fill(store: Fillable, synthetic: SyntheticStories, start: int, stop: int, batch: int = 2000) -> None:
     rng = random.Random(start)
     started = time.monotonic()
     for first in range(start, stop, batch):
         stories = [synthetic.story(number, rng) for number in range(first, min(first + batch, stop))]
-        if isinstance(store, RedisStoryStore):
-            store.save_many([(story, story.story_id) for story in stories])
-        else:
-            for story in stories:
-                store.save(story, story.story_id, [])
+        store.save_many([(story, story.story_id) for story in stories])
         done = min(first + batch, stop)
         if (done - start) % 100_000 < batch or done == stop:
             rate = (done - start) / (time.monotonic() - started)
@@ -137,7 +136,7 @@ def redis_figures(client: redis.Redis[bytes]) -> dict[str, float]:
 
 
 @contextmanager
-def open_store(kind: str) -> Iterator[tuple[StoryStore, Any]]:
+def open_store(kind: str) -> Iterator[tuple[Fillable, Any]]:
     if kind == "redis":
         binary = os.environ.get("REDIS_SERVER", "redis-server")
         with private_redis(binary) as url:

@@ -202,6 +202,19 @@ class SqliteStoryStore:
             raise
         return self._story_of(article_id) or story.story_id
 
+    def save_many(self, stories: Sequence[tuple[Story, str]]) -> None:
+        """File many new stories at once (a backfill): each (story, the article it holds), one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for story, article_id in stories:
+                if self._db.execute("INSERT OR IGNORE INTO story_articles VALUES (?, ?)",
+                                    (article_id, story.story_id)).rowcount:
+                    self._store(story, [])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def _store(self, story: Story, old_terms: list[str]) -> None:
         self._db.execute("INSERT OR REPLACE INTO stories VALUES (?, ?)", (story.story_id, story.encode()))
         self._db.executemany("DELETE FROM story_postings WHERE term = ? AND story_id = ?",
