@@ -42,8 +42,9 @@ for folder in ("src", "services/ingest", "services/enrich"):
 
 from neardup_lookup import private_redis  # noqa: E402
 
-from kabar_enrich.canonical import canonicalise  # noqa: E402
-from kabar_enrich.stage import _models  # noqa: E402
+from kabar.contract.messages import Article  # noqa: E402
+from kabar.contract.settings import KabarSettings  # noqa: E402
+from kabar_enrich.stage import build_enricher  # noqa: E402
 from kabar_enrich.stories import Story, StoryGrouper, StoryStore  # noqa: E402
 from kabar_enrich.story_features import StoryFeatures, Vector, default_vectorizer, normalise  # noqa: E402
 from kabar_enrich.story_store import RedisStoryStore, SqliteStoryStore  # noqa: E402
@@ -55,16 +56,17 @@ WINDOW = timedelta(days=7)
 
 
 def corpus_features(limit: int | None) -> list[StoryFeatures]:
-    """Real articles as the grouper sees them (entities from the shipped NER), dated in the last day before NOW."""
-    detector, recognizer = _models()
+    """Real articles as the grouper sees them (entities from the enrich stage), dated in the last day before NOW."""
+    enricher = build_enricher(KabarSettings(mode="embedded"), sqlite_path=Path(":memory:"))
     vectorizer = default_vectorizer()
     rng = random.Random(3)
     found = []
     with CORPUS.open(encoding="utf-8") as lines:
         for row in [json.loads(line) for line in lines][:limit]:
             text = row["text"]
-            names = [entity.canonical for entity in canonicalise(recognizer.extract(text, detector.detect(text).code))]
-            found.append(vectorizer.features("", text, names, NOW - timedelta(hours=rng.uniform(0, 24))))
+            article = Article(id=row["id"], title="", text=text, content_hash=row["id"], received_at=NOW)
+            names = [entity.canonical for entity in enricher.enrich(article).entities]
+            found.append(vectorizer.features("", text, names, NOW - timedelta(hours=rng.uniform(0, 24)), NOW))
     return found
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from test_api_search import Api, backend_settings, indexed, serve
+from search_support import backend_settings
+from test_api_search import Api, indexed, serve
 from test_search_stories import ARTICLES, DAY
 
 

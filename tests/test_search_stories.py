@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kabar.contract.messages import EnrichedArticle, Entity, EntityLabel
-from kabar.contract.settings import KabarSettings
 from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.request import Filters, epoch_millis
 from kabar_search.story_query import StoryQuery
+from search_support import backend_settings
 
 DAY = datetime(2025, 7, 10, 8, tzinfo=UTC)
 
@@ -56,13 +55,7 @@ ARTICLES = [
 
 @pytest.fixture(params=["sqlite", "elasticsearch"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
-    if request.param == "sqlite":
-        settings = KabarSettings(search_backend="sqlite", data_dir=tmp_path)
-    else:
-        clone: Any = request.getfixturevalue("osmem_clone")
-        settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
-                                 elasticsearch_server_mode="serverless", data_dir=tmp_path)
-    opened = open_backend(settings)
+    opened = open_backend(backend_settings(request.param, request, tmp_path))
     opened.upsert_many(ARTICLES, refresh=True)
     yield opened
     opened.close()

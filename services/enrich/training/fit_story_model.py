@@ -77,24 +77,20 @@ def as_pushed(row: dict[str, Any]) -> Any:
 
 
 def prepare(rows: Sequence[dict[str, Any]]) -> list[Prepared]:
-    """Enrich the rows in order as the enrich stage does, keeping what the story grouper is given."""
-    from kabar_enrich.canonical import canonicalise  # noqa: PLC0415
-    from kabar_enrich.fingerprint import fingerprint  # noqa: PLC0415
-    from kabar_enrich.neardup import NearDuplicateIndex, SqliteLinkStore  # noqa: PLC0415
-    from kabar_enrich.stage import _models  # noqa: PLC0415
+    """Enrich the rows in order with the enrich stage itself (fresh state), keeping what the story grouper is given."""
+    from kabar.contract.settings import KabarSettings  # noqa: PLC0415
+    from kabar_enrich.stage import build_enricher  # noqa: PLC0415
     from kabar_enrich.story_features import default_vectorizer  # noqa: PLC0415
 
-    detector, recognizer = _models()
-    links = NearDuplicateIndex(SqliteLinkStore(Path(":memory:")))
+    enricher = build_enricher(KabarSettings(mode="embedded"), sqlite_path=Path(":memory:"))
     prepared = []
     for row in rows:
         article = as_pushed(row)
-        names = [entity.canonical for entity in canonicalise(recognizer.extract(article.text,
-                                                                                detector.detect(article.text).code))]
-        duplicate_of = links.link(article.id, fingerprint(article.title, article.text, 128))
-        features = default_vectorizer().features(article.title, article.text, names, article.published_at,
-                                                 article.received_at)
-        prepared.append(Prepared(row["id"], article.id, features, duplicate_of))
+        enriched = enricher.enrich(article)
+        features = default_vectorizer().features(article.title, article.text,
+                                                 [entity.canonical for entity in enriched.entities],
+                                                 enriched.published_at, article.received_at)
+        prepared.append(Prepared(row["id"], article.id, features, enriched.duplicate_of))
     return prepared
 
 
