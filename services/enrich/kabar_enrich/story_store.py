@@ -22,7 +22,6 @@ state), ``{prefix}:stories:post:{term}`` (sorted set story -> last date, epoch s
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Final
 import redis
 
 from kabar.contract.retention import RetentionLedger
+from kabar.contract.state import connect, immediate
 from kabar_enrich.stories import MAX_CANDIDATES, POSTING_LIMIT, Lookup, Story
 
 POSTING_KEEP: Final = 1000
@@ -175,9 +175,7 @@ DROP TABLE IF EXISTS story_terms;  -- the unbounded postings of before: supersed
 
 class SqliteStoryStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.executescript(_SCHEMA)
 
     def lookup(self, article_id: str, duplicate_of: str | None, terms: list[str], moment: datetime | None,
@@ -190,30 +188,22 @@ class SqliteStoryStore:
         return Lookup(None, found[0] if found else None, self._states(self._candidates(terms, moment, window)))
 
     def save(self, story: Story, article_id: str, old_terms: list[str]) -> str:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            placed = self._db.execute("INSERT OR IGNORE INTO story_articles VALUES (?, ?)",
-                                      (article_id, story.story_id)).rowcount
-            if placed:
+        with immediate(self._db):
+            if self._place(article_id, story.story_id):
                 self._store(story, old_terms)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return self._story_of(article_id) or story.story_id
 
     def save_many(self, stories: Sequence[tuple[Story, str]]) -> None:
         """File many new stories at once (a backfill): each (story, the article it holds), one transaction."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db):
             for story, article_id in stories:
-                if self._db.execute("INSERT OR IGNORE INTO story_articles VALUES (?, ?)",
-                                    (article_id, story.story_id)).rowcount:
+                if self._place(article_id, story.story_id):
                     self._store(story, [])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+
+    def _place(self, article_id: str, story_id: str) -> bool:
+        """Record the article's story unless it has one (the first answer wins); whether this placed it."""
+        return bool(self._db.execute("INSERT OR IGNORE INTO story_articles VALUES (?, ?)",
+                                     (article_id, story_id)).rowcount)
 
     def _store(self, story: Story, old_terms: list[str]) -> None:
         self._db.execute("INSERT OR REPLACE INTO stories VALUES (?, ?)", (story.story_id, story.encode()))
