@@ -34,7 +34,7 @@ def accuracy(recognizer: EntityRecognizer) -> None:
     for language in ("id", "en"):
         for name, dev in load_corpus(language).dev.items():
             gold = [[t for _, t in s] for s in dev]
-            predicted = [recognizer.tag_tokens([w for w, _ in s], language) for s in dev]
+            predicted = recognizer.tag_sentences([[w for w, _ in s] for s in dev], language)
             for s in score(gold, predicted):
                 print(f"{name:26} {s.label:5} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:8d}")
 

@@ -229,7 +229,7 @@ def section_ner() -> Results:
     for language in ("id", "en"):
         for name, dev in load_corpus(language).dev.items():
             gold = [[tag for _, tag in sentence] for sentence in dev]
-            predicted = [recognizer.tag_tokens([word for word, _ in sentence], language) for sentence in dev]
+            predicted = recognizer.tag_sentences([[word for word, _ in sentence] for sentence in dev], language)
             results[name] = {item.label: {"precision": round(item.precision, 4), "recall": round(item.recall, 4),
                                           "f1": round(item.f1, 4), "support": item.support}
                              for item in score(gold, predicted)}

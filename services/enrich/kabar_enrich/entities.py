@@ -1,9 +1,15 @@
 """Named-entity recognition (PER / ORG / LOC / MISC) for Indonesian, Malay and English news.
 
-The models are linear-chain CRFs (python-crfsuite) trained by ``services/enrich/training/train_ner.py``
-on the corpora credited in ``models/NOTICE``. Everything runs offline: the only runtime dependency is
-``python-crfsuite``; the feature extraction below is shared with the training script so train and
-runtime can never drift apart.
+The models are linear-chain CRFs trained with crfsuite by ``services/enrich/training/train_ner.py``
+on the corpora credited in ``models/NOTICE``, and decoded here with numpy (``kabar_enrich.crf``).
+Everything runs offline. The features (``kabar_enrich.ner_features``) are shared with the training
+script so that training and run time can never drift apart.
+
+Why it is cheap: a CRF's score for a token is a sum of weights, and most of the terms depend on one
+word only (the token's own features and those its neighbours lend it). The recogniser adds those
+up once per distinct word and keeps the sums, so an article costs a few array look-ups per token,
+a handful of per-token sentence features (gazetteer, capitalised runs, bigrams) and one Viterbi
+pass over all its sentences at once.
 
 Tokenisation keeps character offsets and follows the training data:
 
@@ -18,23 +24,24 @@ Tokenisation keeps character offsets and follows the training data:
 
 from __future__ import annotations
 
-import gzip
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-import pycrfsuite
+import numpy as np
+
+from kabar_enrich.crf import FloatArray, LinearChainModel
+from kabar_enrich.ner_features import OFFSETS, FeatureExtractor
 
 __all__ = [
     "MAX_CHARS",
     "EntityRecognizer",
     "EntitySpan",
-    "FeatureExtractor",
+    "SentenceTagger",
     "Token",
+    "bio_to_spans",
     "split_sentences",
     "tokenize",
 ]
@@ -47,9 +54,8 @@ MAX_CHARS = 50_000
 MAX_SENTENCE_TOKENS = 150
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models"
-# All model files are gzipped (deterministically, by the trainer): 8.5 MB -> 3.3 MB in the repo.
-MODEL_FILES = {"id": "ner_id.crfsuite.gz", "en": "ner_en.crfsuite.gz"}
-GAZETTEER_FILE = "gazetteer.tsv.gz"  # "<type>\t<lower-cased, space-joined tokens>"
+# Written by the trainer in kabar_enrich.crf's format (gzipped, deterministic).
+MODEL_FILES = {"id": "ner_id.crf.gz", "en": "ner_en.crf.gz"}
 # ISO 639-1 code -> model key. Malay is close enough to Indonesian for names and titles.
 LANGUAGE_MODELS = {"id": "id", "ms": "id", "en": "en"}
 LABELS = frozenset({"PER", "ORG", "LOC", "MISC"})
@@ -74,41 +80,6 @@ _ABBREVIATIONS = frozenset(
 )
 _SENTENCE_END = frozenset({".", "!", "?"})
 _OPENERS = frozenset({'"', "“", "'", "‘", "(", "["})
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Title / trigger words whose presence just before a capitalised token predicts the entity type.
-# The CRF learns weights for them; grouping them into one feature generalises to rare titles.
-_PER_CUES = _words(
-    """
-    presiden wapres wakil menteri menlu menhan mendagri menkeu gubernur wagub bupati walikota wali
-    ketua sekjen direktur dirut kepala kapolri kapolda kapolres panglima jenderal jendral kolonel
-    letjen mayjen brigjen irjen kombes akbp kompol ajun pak bu bapak ibu saudara sdr tuan nyonya
-    raja ratu pangeran syekh kiai kh ustaz ustad habib pendeta paus perdana pm senator anggota juru
-    bicara jubir pelatih striker kiper gelandang penyanyi aktor aktris artis sutradara mr mrs ms dr
-    prof president minister secretary governor mayor senator chairman ceo chief king queen prince
-    general sir lord pope coach spokesman spokeswoman
-    """
-)
-_LOC_CUES = _words(
-    """
-    kota kabupaten kab provinsi desa kelurahan kecamatan kampung pulau gunung sungai danau selat
-    teluk laut jalan jl negara wilayah kawasan daerah di ke dari menuju city province state county
-    island river mount lake in at from near
-    """
-)
-_ORG_CUES = _words(
-    """
-    pt cv partai universitas univ kementerian kemenlu departemen dinas badan lembaga komisi bank
-    klub tim fakultas sekolah sma smp sd rs rumah yayasan perusahaan organisasi dewan mahkamah
-    pengadilan kejaksaan kepolisian polda polres polsek pemerintah pemkot pemkab pemprov kantor
-    majelis fraksi company university ministry party bank club council department agency committee
-    association
-    """
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,237 +136,6 @@ def _ends_sentence(tokens: Sequence[Token], i: int) -> bool:
     return after[0].isupper() or after[0].isdigit() or after in _OPENERS
 
 
-@lru_cache(maxsize=65536)
-def _shape(word: str) -> str:
-    """Collapsed word shape: "Jakarta" -> "Xx", "PDI" -> "X", "12/7" -> "d.d", "iPhone" -> "xXx"."""
-    out: list[str] = []
-    for ch in word:
-        if ch.isupper():
-            c = "X"
-        elif ch.isalpha():
-            c = "x"
-        elif ch.isdigit():
-            c = "d"
-        else:
-            c = "."
-        if not out or out[-1] != c:
-            out.append(c)
-    return "".join(out)
-
-
-def _word_features(word: str) -> list[str]:
-    """Features of the token itself (cached per extractor: news vocabularies are Zipfian)."""
-    lower = word.lower()
-    feats = [
-        "w=" + lower,
-        "sh=" + _shape(word),
-        "p2=" + lower[:2],
-        "p3=" + lower[:3],
-        "s2=" + lower[-2:],
-        "s3=" + lower[-3:],
-        "s4=" + lower[-4:],
-        "len=" + str(min(len(word), 8)),
-    ]
-    if word[:1].isupper():
-        feats.append("title")
-    if word.isupper() and len(word) > 1:
-        feats.append("upper")
-    if word[:1] in "@#":
-        feats.append("social=" + word[0])
-    if not word[:1].isalnum() and word[:1] not in "@#":
-        feats.append("punct")
-    if any(ord(ch) > 0x24F for ch in word):
-        feats.append("script=" + unicodedata.name(word[0], "?").split(" ")[0])
-    return feats
-
-
-@lru_cache(maxsize=65536)
-def _context_features(word: str) -> tuple[str, str, str]:
-    """Compact description of a neighbouring token: lower form, shape, trigger-word class."""
-    lower = word.lower()
-    if lower in _PER_CUES:
-        cue = "PER"
-    elif lower in _ORG_CUES:
-        cue = "ORG"
-    elif lower in _LOC_CUES:
-        cue = "LOC"
-    else:
-        cue = "-"
-    return lower, _shape(word), cue
-
-
-class FeatureExtractor:
-    """Turns a tokenised sentence into CRF feature strings; shared by training and runtime.
-
-    ``clusters`` maps a lower-cased word to its distributional cluster ids (coarse to fine), learnt
-    from unlabelled text by the training script: they let the CRF generalise from names it saw to
-    names it did not. ``gazetteer`` maps lower-cased token tuples to a type: place names
-    (countries, provinces, cities) and MISC cues (language / nationality names); a capitalised match
-    is a strong cue the CRF weighs against context.
-    ``known`` (runtime only) is the set of attributes the model kept: dropping the others before
-    they reach crfsuite roughly halves tagging time, and it is free because it is cached per word.
-    """
-
-    _CACHE_LIMIT = 100_000
-    _OFFSETS = (-2, -1, 1, 2)
-
-    def __init__(
-        self,
-        clusters: Mapping[str, Sequence[str]] | None = None,
-        gazetteer: Mapping[tuple[str, ...], str] | None = None,
-        known: frozenset[str] | None = None,
-    ) -> None:
-        self._clusters = clusters or {}
-        self._gazetteer = dict(gazetteer or {})
-        self._gaz_max = max((len(name) for name in self._gazetteer), default=0)
-        self._known = known
-        # word -> (own features, features it contributes at offsets -2, -1, +1, +2, lower form)
-        self._cache: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...], str]] = {}
-
-    @classmethod
-    def load(cls, directory: Path, language: str, *, runtime: bool = False) -> FeatureExtractor:
-        """Read the cluster, gazetteer (and, at runtime, attribute) files written by the trainer."""
-        clusters: dict[str, list[str]] = {}
-        for line in _read_lines(directory / f"clusters_{language}.tsv.gz"):
-            word, *ids = line.split("\t")
-            clusters[word] = ids
-        gazetteer: dict[tuple[str, ...], str] = {}
-        for line in _read_lines(directory / GAZETTEER_FILE):
-            kind, _, name = line.partition("\t")
-            gazetteer.setdefault(tuple(name.split(" ")), kind)
-        known = None
-        if runtime and (directory / f"attributes_{language}.txt.gz").is_file():
-            known = frozenset(_read_lines(directory / f"attributes_{language}.txt.gz"))
-        return cls(clusters, gazetteer, known)
-
-    def _keep(self, feats: Iterable[str]) -> tuple[str, ...]:
-        known = self._known
-        return tuple(feats) if known is None else tuple(f for f in feats if f in known)
-
-    def _word(self, word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], str]:
-        cached = self._cache.get(word)
-        if cached is None:
-            lower, shape, cue = _context_features(word)
-            ids = self._clusters.get(lower) or ("none",)
-            own = ["bias", *_word_features(word), *(f"c{level}={cid}" for level, cid in enumerate(ids))]
-            as_context = []
-            for offset in self._OFFSETS:
-                feats = [f"{offset}w={lower}", f"{offset}sh={shape}", f"{offset}cue={cue}"]
-                if offset in (-1, 1):  # the immediate neighbours also give their cluster
-                    feats.append(f"{offset}c={ids[-1]}")
-                as_context.append(self._keep(feats))
-            cached = (self._keep(own), tuple(as_context), lower)
-            if len(self._cache) >= self._CACHE_LIMIT:  # bound memory on adversarial input
-                self._cache.clear()
-            self._cache[word] = cached
-        return cached
-
-    def _gazetteer_tags(self, words: Sequence[str]) -> list[str]:
-        """Greedy longest match of capitalised gazetteer names: "B-loc"/"I-loc"... per token, "" outside."""
-        tags = [""] * len(words)
-        lowered = [w.lower() for w in words]
-        i = 0
-        while i < len(words):
-            size, kind = 0, ""
-            if words[i][:1].isupper():
-                for n in range(min(self._gaz_max, len(words) - i), 0, -1):
-                    kind = self._gazetteer.get(tuple(lowered[i : i + n]), "")
-                    if kind:
-                        size = n
-                        break
-            if size:
-                tags[i : i + size] = ["B-" + kind] + ["I-" + kind] * (size - 1)
-            i += max(size, 1)
-        return tags
-
-    def sentence_features(self, words: Sequence[str]) -> list[list[str]]:
-        """CRF feature strings for each token of one sentence."""
-        info = [self._word(w) for w in words]
-        gaz = self._gazetteer_tags(words) if self._gazetteer else [""] * len(words)
-        runs = _capital_runs(words, [x[2] for x in info])
-        n = len(words)
-        bigrams = [f"{info[k][2]}|{info[k + 1][2]}" for k in range(n - 1)]
-        known = self._known
-        out: list[list[str]] = []
-        for i in range(n):
-            # Per-sentence features; the cached per-word parts below are already filtered.
-            extra = [*runs[i]]
-            if i == 0:
-                extra.append("BOS")
-            if i == n - 1:
-                extra.append("EOS")
-            if gaz[i]:
-                extra.append("gaz=" + gaz[i])
-            if i > 0:
-                extra.append("-1w|w=" + bigrams[i - 1])
-            if i < n - 1:
-                extra.append("w|+1w=" + bigrams[i])
-            feats = [*info[i][0], *(extra if known is None else [f for f in extra if f in known])]
-            for slot, offset in enumerate(self._OFFSETS):
-                j = i + offset
-                if 0 <= j < n:
-                    feats.extend(info[j][1][slot])
-            out.append(feats)
-        return out
-
-
-def _capital_runs(words: Sequence[str], lowers: Sequence[str]) -> list[tuple[str, ...]]:
-    """Describe each maximal run of capitalised tokens to the tokens inside it.
-
-    Indonesian names are capitalised runs whose first or last word gives the type away
-    ("Kementerian ... Rusia" is ORG, "... Utara" is LOC); single-token context cannot see that far.
-    """
-    out: list[tuple[str, ...]] = [()] * len(words)
-    i = 0
-    while i < len(words):
-        if not words[i][:1].isupper():
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(words) and words[j + 1][:1].isupper():
-            j += 1
-        size = j - i + 1
-        common = (f"run_len={min(size, 4)}", f"run_first={lowers[i]}", f"run_last={lowers[j]}")
-        for k in range(i, j + 1):
-            position = "S" if size == 1 else "B" if k == i else "E" if k == j else "I"
-            out[k] = (*common, "run_pos=" + position)
-        i = j + 1
-    return out
-
-
-def _read_lines(path: Path) -> list[str]:
-    """Lines of a gzipped UTF-8 text file; [] when it does not exist."""
-    return gzip.decompress(path.read_bytes()).decode("utf-8").splitlines() if path.is_file() else []
-
-
-class CrfModel:
-    """A crfsuite tagger together with the model bytes it reads.
-
-    ``Tagger.open_inmemory`` does not copy the bytes, so they must live exactly as long as the
-    tagger: keeping both private to one object (never handing out the bare tagger) guarantees it.
-    """
-
-    __slots__ = ("_data", "_tagger")
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._tagger = pycrfsuite.Tagger()
-        self._tagger.open_inmemory(self._data)
-
-    @classmethod
-    def load(cls, path: Path) -> CrfModel:
-        """Load a gzipped crfsuite model file."""
-        return cls(gzip.decompress(path.read_bytes()))
-
-    def tag(self, features: list[list[str]]) -> list[str]:
-        """Most likely BIO2 tag sequence for one sentence's feature lists."""
-        return list(self._tagger.tag(features))
-
-    def attributes(self) -> set[str]:
-        """Attributes that carry a non-zero state-feature weight in the model."""
-        return {attribute for attribute, _ in self._tagger.info().state_features}
-
-
 def bio_to_spans(tags: Sequence[str]) -> Iterator[tuple[str, int, int]]:
     """Yield (label, first_token, last_token_exclusive); a stray I-X opens an entity (seqeval's rule)."""
     label, begin = "", -1
@@ -408,52 +148,150 @@ def bio_to_spans(tags: Sequence[str]) -> Iterator[tuple[str, int, int]]:
             label, begin = kind, i
 
 
-class EntityRecognizer:
-    """Loads the CRF models once (~0.4 s); ``extract`` then costs ~5 ms CPU per 2,500-character
-    article (benchmarks/ner.py).
+class WordScores:
+    """Per-word sums of a model's state weights, kept for the words seen so far.
 
-    Only the first :data:`MAX_CHARS` characters of each text are analysed. A ``pycrfsuite.Tagger``
-    is not thread-safe: use one recogniser per thread or process (Celery's prefork model does).
+    Row ``k`` of ``own`` is what word ``k``'s own features add to each label's score; row ``k`` of
+    ``lent[slot]`` is what it adds to the token :data:`OFFSETS` ``[slot]`` positions away.
+    """
+
+    _LIMIT = 100_000  # words kept before starting afresh: bounds memory on adversarial input
+
+    def __init__(self, model: LinearChainModel, features: FeatureExtractor) -> None:
+        self._model, self._features = model, features
+        self._rows: dict[str, int] = {}
+        self._lowers: list[str] = []
+        width = (1 + len(OFFSETS)) * len(model.labels)
+        self._table = np.zeros((1024, width))
+
+    def rows(self, words: Sequence[str]) -> tuple[list[int], list[str]]:
+        """Each word's row in the table (computed for new words) and its lower-cased form."""
+        if len(self._rows) + len(words) > self._LIMIT:
+            self._rows.clear()
+            self._lowers.clear()
+        known = self._rows
+        rows: list[int] = []
+        for word in words:
+            row = known.get(word)
+            rows.append(self._add(word) if row is None else row)
+        lowers = self._lowers
+        return rows, [lowers[r] for r in rows]
+
+    def table(self) -> FloatArray:
+        return self._table
+
+    def _add(self, word: str) -> int:
+        own, lent, lower = self._features.word_features(word)
+        row = len(self._lowers)
+        if row == len(self._table):
+            self._table = np.vstack([self._table, np.zeros_like(self._table)])
+        score = self._model.score_of
+        self._table[row] = np.concatenate([score(own), *(score(feats) for feats in lent)])
+        self._rows[word] = row
+        self._lowers.append(lower)
+        return row
+
+
+class SentenceTagger:
+    """One language's model, features and word-score cache."""
+
+    def __init__(self, model: LinearChainModel, features: FeatureExtractor) -> None:
+        self.model, self.features = model, features
+        self.scores = WordScores(model, features)
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """BIO2 tags of each sentence (all decoded in one Viterbi pass); [] for an empty one."""
+        present = [s for s in sentences if s]
+        tags = iter(self._tag(present) if present else [])
+        return [next(tags) if s else [] for s in sentences]
+
+    def _tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        n_labels = len(self.model.labels)
+        lengths = [len(s) for s in sentences]
+        words = [w for s in sentences for w in s]
+        rows, lowers = self.scores.rows(words)
+        table = self.scores.table()[rows]
+        emissions = table[:, :n_labels].copy()
+        position = np.concatenate([np.arange(n) for n in lengths])
+        size = np.repeat(lengths, lengths)
+        everyone = np.arange(len(words))
+        for slot, offset in enumerate(OFFSETS):
+            # token i receives what token i+offset lends it, if both are in the same sentence
+            inside = (position + offset >= 0) & (position + offset < size)
+            receivers = everyone[inside]
+            columns = slice((slot + 1) * n_labels, (slot + 2) * n_labels)
+            emissions[receivers] += table[receivers + offset, columns]
+        self._add_sentence_level(emissions, sentences, lowers)
+        return self.model.decode(emissions, lengths)
+
+    def _add_sentence_level(
+        self, emissions: FloatArray, sentences: Sequence[Sequence[str]], lowers: Sequence[str]
+    ) -> None:
+        attribute_rows = self.model.attribute_rows
+        tokens: list[int] = []
+        rows: list[int] = []
+        first = 0
+        for sentence in sentences:
+            end = first + len(sentence)
+            for i, feats in enumerate(self.features.sentence_level(sentence, lowers[first:end]), first):
+                for feat in feats:
+                    row = attribute_rows.get(feat)
+                    if row is not None:
+                        tokens.append(i)
+                        rows.append(row)
+            first = end
+        if rows:
+            np.add.at(emissions, tokens, self.model.state_weights[rows])
+
+
+class EntityRecognizer:
+    """Loads the NER models once; ``extract`` then costs ~3 ms CPU per average news article
+    (benchmarks/enrich.py).
+
+    Only the first :data:`MAX_CHARS` characters of each text are analysed. The word-score cache is
+    not locked: use one recogniser per thread or process (Celery's prefork model does).
     """
 
     def __init__(self, model_dir: Path | None = None) -> None:
         directory = model_dir if model_dir is not None else DEFAULT_MODEL_DIR
-        self._models: dict[str, CrfModel] = {}
-        self._features: dict[str, FeatureExtractor] = {}
+        self._taggers: dict[str, SentenceTagger] = {}
         for key, filename in MODEL_FILES.items():
             path = directory / filename
             if not path.is_file():
                 raise FileNotFoundError(f"NER model missing: {path} (run services/enrich/training/train_ner.py)")
-            self._models[key] = CrfModel.load(path)
-            self._features[key] = FeatureExtractor.load(directory, key, runtime=True)
+            self._taggers[key] = SentenceTagger(LinearChainModel.load(path), FeatureExtractor.load(directory, key))
 
     def extract(self, text: str, language: str) -> list[EntitySpan]:
         """Entities of ``text`` in order; [] for languages without a model ("id", "ms", "en" have one)."""
-        key = LANGUAGE_MODELS.get(_base_language(language), "")
-        if key not in self._models or not text:
+        tagger = self._taggers.get(LANGUAGE_MODELS.get(_base_language(language), ""))
+        if tagger is None or not text:
             return []
-        model, features = self._models[key], self._features[key]
         text = text[:MAX_CHARS]
+        # Sentences without a capitalised word or @/# hold almost no entities (2 of 7,292 in the
+        # Indonesian training data, none in the English): they are not tagged.
+        sentences = [
+            s
+            for s in split_sentences(text, tokenize(text))
+            if any(t.text[:1].isupper() or t.text[:1] in "@#" for t in s)
+        ]
         spans: list[EntitySpan] = []
-        for sentence in split_sentences(text, tokenize(text)):
-            words = [t.text for t in sentence]
-            # Sentences without a capitalised word or @/# hold almost no entities (2 of 7,292 in the
-            # Indonesian training data, none in the English): skip the CRF for them.
-            if not any(w[:1].isupper() or w[:1] in "@#" for w in words):
-                continue
-            tags = model.tag(features.sentence_features(words))
+        for sentence, tags in zip(sentences, tagger.tag([[t.text for t in s] for s in sentences]), strict=True):
             for label, first, last in bio_to_spans(tags):
                 if label in LABELS:
                     start, end = sentence[first].start, sentence[last - 1].end
                     spans.append(EntitySpan(text[start:end], label, start, end))
         return spans
 
+    def tag_sentences(self, sentences: Sequence[Sequence[str]], language: str) -> list[list[str]]:
+        """BIO2 tags for pre-tokenised sentences (for evaluation); all "O" without a model."""
+        tagger = self._taggers.get(LANGUAGE_MODELS.get(_base_language(language), ""))
+        if tagger is None:
+            return [["O"] * len(s) for s in sentences]
+        return tagger.tag(sentences)
+
     def tag_tokens(self, words: Sequence[str], language: str) -> list[str]:
         """BIO2 tags for one pre-tokenised sentence (for evaluation); all "O" without a model."""
-        key = LANGUAGE_MODELS.get(_base_language(language), "")
-        if key not in self._models or not words:
-            return ["O"] * len(words)
-        return self._models[key].tag(self._features[key].sentence_features(words))
+        return self.tag_sentences([words], language)[0]
 
     def extract_many(self, texts: Sequence[str], languages: Sequence[str]) -> list[list[EntitySpan]]:
         """``extract`` over aligned sequences of texts and language codes."""

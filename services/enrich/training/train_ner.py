@@ -45,15 +45,15 @@ import pycrfsuite
 REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
 
-from kabar_enrich.entities import (  # noqa: E402  (path set up just above)
+from kabar_enrich.crf import LinearChainModel  # noqa: E402  (path set up just above)
+from kabar_enrich.entities import (  # noqa: E402
     DEFAULT_MODEL_DIR,
-    GAZETTEER_FILE,
     MODEL_FILES,
-    CrfModel,
-    FeatureExtractor,
+    SentenceTagger,
     bio_to_spans,
     tokenize,
 )
+from kabar_enrich.ner_features import GAZETTEER_FILE, FeatureExtractor  # noqa: E402
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "ner"
 # Unlabelled Indonesian news (IndoSum, CC-BY-SA 4.0) for the word clusters; see models/NOTICE.
@@ -154,8 +154,19 @@ def train(sentences: Iterable[Sentence], model_path: Path, features: FeatureExtr
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "model.crfsuite"
         trainer.train(str(raw))
-        write_gzip(model_path, raw.read_bytes())
-    write_attributes(model_path, language)
+        export(raw).save(model_path)
+
+
+def export(crfsuite_path: Path) -> LinearChainModel:
+    """The weights of a crfsuite model file, in the form the recogniser decodes with."""
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(crfsuite_path))
+    try:
+        info = tagger.info()
+        labels = sorted(info.labels, key=lambda label: int(info.labels[label]))
+        return LinearChainModel.from_weights(labels, info.state_features, info.transitions)
+    finally:
+        tagger.close()
 
 
 def write_gzip(path: Path, data: bytes) -> None:
@@ -166,12 +177,6 @@ def write_gzip(path: Path, data: bytes) -> None:
 
 def write_lines(path: Path, lines: Iterable[str]) -> None:
     write_gzip(path, ("\n".join(lines) + "\n").encode("utf-8"))
-
-
-def write_attributes(model_path: Path, language: str) -> None:
-    """List the attributes the (L1-pruned) model kept; the runtime drops all others up front."""
-    attributes = sorted(CrfModel.load(model_path).attributes())
-    write_lines(model_path.with_name(f"attributes_{language}.txt.gz"), attributes)
 
 
 def build_gazetteer() -> list[str]:
@@ -338,8 +343,9 @@ def _prf(label: str, tp: int, n_pred: int, n_gold: int) -> Score:
 
 
 def evaluate(model_path: Path, dev: Sequence[Sentence], features: FeatureExtractor) -> list[Score]:
-    model = CrfModel.load(model_path)
-    predicted = [model.tag(features.sentence_features([w for w, _ in s])) for s in dev]
+    """Scores of the saved model on ``dev``, decoded exactly as the recogniser decodes."""
+    tagger = SentenceTagger(LinearChainModel.load(model_path), features)
+    predicted = tagger.tag([[w for w, _ in s] for s in dev])
     return score([[t for _, t in s] for s in dev], predicted)
 
 

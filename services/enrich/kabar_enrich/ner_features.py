@@ -1,0 +1,261 @@
+"""Feature extraction for the NER models, shared by the training script and the recogniser.
+
+A token's CRF features come in two kinds, kept apart because they cost differently at run time:
+
+* **word features** depend on one word only: its form, shape, affixes, distributional clusters,
+  and the features it lends its neighbours up to :data:`OFFSETS` away. The recogniser adds up
+  their weights once per distinct word and reuses the sums (``kabar_enrich.entities``);
+* **sentence features** depend on the words around the token together: position in the
+  sentence, gazetteer matches, the capitalised run the token is part of, word bigrams. These are
+  looked up for every token.
+
+Training asks for both as one list per token (:meth:`FeatureExtractor.sentence_features`), so the
+model and the recogniser can never disagree about what a feature means.
+"""
+
+from __future__ import annotations
+
+import gzip
+import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["GAZETTEER_FILE", "OFFSETS", "FeatureExtractor", "WordFeatures"]
+
+GAZETTEER_FILE = "gazetteer.tsv.gz"  # "<type>\t<lower-cased, space-joined tokens>"
+#: Positions, relative to a token, of the neighbours whose word features it sees.
+OFFSETS = (-2, -1, 1, 2)
+#: (own features, features lent to the neighbour at each of OFFSETS, lower-cased form)
+WordFeatures = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], str]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Title / trigger words whose presence just before a capitalised token predicts the entity type.
+# The CRF learns weights for them; grouping them into one feature generalises to rare titles.
+_PER_CUES = _words(
+    """
+    presiden wapres wakil menteri menlu menhan mendagri menkeu gubernur wagub bupati walikota wali
+    ketua sekjen direktur dirut kepala kapolri kapolda kapolres panglima jenderal jendral kolonel
+    letjen mayjen brigjen irjen kombes akbp kompol ajun pak bu bapak ibu saudara sdr tuan nyonya
+    raja ratu pangeran syekh kiai kh ustaz ustad habib pendeta paus perdana pm senator anggota juru
+    bicara jubir pelatih striker kiper gelandang penyanyi aktor aktris artis sutradara mr mrs ms dr
+    prof president minister secretary governor mayor senator chairman ceo chief king queen prince
+    general sir lord pope coach spokesman spokeswoman
+    """
+)
+_LOC_CUES = _words(
+    """
+    kota kabupaten kab provinsi desa kelurahan kecamatan kampung pulau gunung sungai danau selat
+    teluk laut jalan jl negara wilayah kawasan daerah di ke dari menuju city province state county
+    island river mount lake in at from near
+    """
+)
+_ORG_CUES = _words(
+    """
+    pt cv partai universitas univ kementerian kemenlu departemen dinas badan lembaga komisi bank
+    klub tim fakultas sekolah sma smp sd rs rumah yayasan perusahaan organisasi dewan mahkamah
+    pengadilan kejaksaan kepolisian polda polres polsek pemerintah pemkot pemkab pemprov kantor
+    majelis fraksi company university ministry party bank club council department agency committee
+    association
+    """
+)
+
+
+@lru_cache(maxsize=65536)
+def _shape(word: str) -> str:
+    """Collapsed word shape: "Jakarta" -> "Xx", "PDI" -> "X", "12/7" -> "d.d", "iPhone" -> "xXx"."""
+    out: list[str] = []
+    for ch in word:
+        if ch.isupper():
+            c = "X"
+        elif ch.isalpha():
+            c = "x"
+        elif ch.isdigit():
+            c = "d"
+        else:
+            c = "."
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
+def _word_features(word: str) -> list[str]:
+    """Features of the token itself (cached per extractor: news vocabularies are Zipfian)."""
+    lower = word.lower()
+    feats = [
+        "w=" + lower,
+        "sh=" + _shape(word),
+        "p2=" + lower[:2],
+        "p3=" + lower[:3],
+        "s2=" + lower[-2:],
+        "s3=" + lower[-3:],
+        "s4=" + lower[-4:],
+        "len=" + str(min(len(word), 8)),
+    ]
+    if word[:1].isupper():
+        feats.append("title")
+    if word.isupper() and len(word) > 1:
+        feats.append("upper")
+    if word[:1] in "@#":
+        feats.append("social=" + word[0])
+    if not word[:1].isalnum() and word[:1] not in "@#":
+        feats.append("punct")
+    if any(ord(ch) > 0x24F for ch in word):
+        feats.append("script=" + unicodedata.name(word[0], "?").split(" ")[0])
+    return feats
+
+
+@lru_cache(maxsize=65536)
+def _context_features(word: str) -> tuple[str, str, str]:
+    """Compact description of a neighbouring token: lower form, shape, trigger-word class."""
+    lower = word.lower()
+    if lower in _PER_CUES:
+        cue = "PER"
+    elif lower in _ORG_CUES:
+        cue = "ORG"
+    elif lower in _LOC_CUES:
+        cue = "LOC"
+    else:
+        cue = "-"
+    return lower, _shape(word), cue
+
+
+class FeatureExtractor:
+    """Turns words and sentences into CRF feature strings.
+
+    ``clusters`` maps a lower-cased word to its distributional cluster ids (coarse to fine), learnt
+    from unlabelled text by the training script: they let the CRF generalise from names it saw to
+    names it did not. ``gazetteer`` maps lower-cased token tuples to a type: place names
+    (countries, provinces, cities) and MISC cues (language / nationality names); a capitalised match
+    is a strong cue the CRF weighs against context.
+    """
+
+    _CACHE_LIMIT = 100_000
+
+    def __init__(
+        self,
+        clusters: Mapping[str, Sequence[str]] | None = None,
+        gazetteer: Mapping[tuple[str, ...], str] | None = None,
+    ) -> None:
+        self._clusters = clusters or {}
+        self._gazetteer = dict(gazetteer or {})
+        self._gaz_max = max((len(name) for name in self._gazetteer), default=0)
+        self._cache: dict[str, WordFeatures] = {}
+
+    @classmethod
+    def load(cls, directory: Path, language: str) -> FeatureExtractor:
+        """Read the cluster and gazetteer files written by the trainer."""
+        clusters: dict[str, list[str]] = {}
+        for line in _read_lines(directory / f"clusters_{language}.tsv.gz"):
+            word, *ids = line.split("\t")
+            clusters[word] = ids
+        gazetteer: dict[tuple[str, ...], str] = {}
+        for line in _read_lines(directory / GAZETTEER_FILE):
+            kind, _, name = line.partition("\t")
+            gazetteer.setdefault(tuple(name.split(" ")), kind)
+        return cls(clusters, gazetteer)
+
+    def word_features(self, word: str) -> WordFeatures:
+        """The word's own features, those it lends each neighbour, and its lower-cased form."""
+        cached = self._cache.get(word)
+        if cached is None:
+            lower, shape, cue = _context_features(word)
+            ids = self._clusters.get(lower) or ("none",)
+            own = ("bias", *_word_features(word), *(f"c{level}={cid}" for level, cid in enumerate(ids)))
+            lent = []
+            for offset in OFFSETS:
+                feats = [f"{offset}w={lower}", f"{offset}sh={shape}", f"{offset}cue={cue}"]
+                if offset in (-1, 1):  # the immediate neighbours also give their cluster
+                    feats.append(f"{offset}c={ids[-1]}")
+                lent.append(tuple(feats))
+            cached = (own, tuple(lent), lower)
+            if len(self._cache) >= self._CACHE_LIMIT:  # bound memory on adversarial input
+                self._cache.clear()
+            self._cache[word] = cached
+        return cached
+
+    def sentence_level(self, words: Sequence[str], lowers: Sequence[str]) -> list[list[str]]:
+        """Features that depend on more than one word, for each token of one sentence."""
+        gaz = self._gazetteer_tags(words, lowers) if self._gazetteer else [""] * len(words)
+        runs = _capital_runs(words, lowers)
+        n = len(words)
+        out: list[list[str]] = []
+        for i in range(n):
+            feats = [*runs[i]]
+            if i == 0:
+                feats.append("BOS")
+            else:
+                feats.append(f"-1w|w={lowers[i - 1]}|{lowers[i]}")
+            if i == n - 1:
+                feats.append("EOS")
+            else:
+                feats.append(f"w|+1w={lowers[i]}|{lowers[i + 1]}")
+            if gaz[i]:
+                feats.append("gaz=" + gaz[i])
+            out.append(feats)
+        return out
+
+    def sentence_features(self, words: Sequence[str]) -> list[list[str]]:
+        """All CRF feature strings of each token of one sentence (what the model is trained on)."""
+        info = [self.word_features(w) for w in words]
+        out = self.sentence_level(words, [x[2] for x in info])
+        n = len(words)
+        for i, feats in enumerate(out):
+            feats.extend(info[i][0])
+            for slot, offset in enumerate(OFFSETS):
+                j = i + offset
+                if 0 <= j < n:
+                    feats.extend(info[j][1][slot])
+        return out
+
+    def _gazetteer_tags(self, words: Sequence[str], lowered: Sequence[str]) -> list[str]:
+        """Greedy longest match of capitalised gazetteer names: "B-loc"/"I-loc"... per token, "" outside."""
+        tags = [""] * len(words)
+        i = 0
+        while i < len(words):
+            size, kind = 0, ""
+            if words[i][:1].isupper():
+                for n in range(min(self._gaz_max, len(words) - i), 0, -1):
+                    kind = self._gazetteer.get(tuple(lowered[i : i + n]), "")
+                    if kind:
+                        size = n
+                        break
+            if size:
+                tags[i : i + size] = ["B-" + kind] + ["I-" + kind] * (size - 1)
+            i += max(size, 1)
+        return tags
+
+
+def _capital_runs(words: Sequence[str], lowers: Sequence[str]) -> list[tuple[str, ...]]:
+    """Describe each maximal run of capitalised tokens to the tokens inside it.
+
+    Indonesian names are capitalised runs whose first or last word gives the type away
+    ("Kementerian ... Rusia" is ORG, "... Utara" is LOC); single-token context cannot see that far.
+    """
+    out: list[tuple[str, ...]] = [()] * len(words)
+    i = 0
+    while i < len(words):
+        if not words[i][:1].isupper():
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(words) and words[j + 1][:1].isupper():
+            j += 1
+        size = j - i + 1
+        common = (f"run_len={min(size, 4)}", f"run_first={lowers[i]}", f"run_last={lowers[j]}")
+        for k in range(i, j + 1):
+            position = "S" if size == 1 else "B" if k == i else "E" if k == j else "I"
+            out[k] = (*common, "run_pos=" + position)
+        i = j + 1
+    return out
+
+
+def _read_lines(path: Path) -> list[str]:
+    """Lines of a gzipped UTF-8 text file; [] when it does not exist."""
+    return gzip.decompress(path.read_bytes()).decode("utf-8").splitlines() if path.is_file() else []
+
+
