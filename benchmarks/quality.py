@@ -218,7 +218,7 @@ def section_language() -> Results:
 def section_ner() -> Results:
     """The shipped models on the dev files (train_ner.py trains on the train files only)."""
     sys.path.insert(0, str(ROOT / "services" / "enrich" / "training"))
-    from train_ner import DATA_DIR, load_corpus, score  # noqa: PLC0415
+    from train_ner import DATA_DIR, load_corpus, score_documents  # noqa: PLC0415
 
     from kabar_enrich.entities import EntityRecognizer  # noqa: PLC0415
 
@@ -228,11 +228,10 @@ def section_ner() -> Results:
     results: Results = {}
     for language in ("id", "en"):
         for name, dev in load_corpus(language).dev.items():
-            gold = [[tag for _, tag in sentence] for sentence in dev]
-            predicted = recognizer.tag_sentences([[word for word, _ in sentence] for sentence in dev], language)
+            scores = score_documents(lambda doc, lang=language: recognizer.tag_sentences(doc, lang), name, dev)
             results[name] = {item.label: {"precision": round(item.precision, 4), "recall": round(item.recall, 4),
                                           "f1": round(item.f1, 4), "support": item.support}
-                             for item in score(gold, predicted)}
+                             for item in scores}
     return results
 
 

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
 
 from kabar_enrich.entities import (  # noqa: E402
+    DEFAULT_MODEL_DIR,
     MAX_CHARS,
+    SECOND_PASS_FILES,
     EntityRecognizer,
     EntitySpan,
+    WordScores,
     bio_to_spans,
     split_sentences,
     tokenize,
 )
+from kabar_enrich.ner_features import document_features  # noqa: E402
 
 SEED_DIRS = (REPO_ROOT / "seeds", REPO_ROOT.parent / "shared" / "seeds")
 LAVROV_SEED = "000_0dc7af725f29fc38.txt"
@@ -156,3 +162,62 @@ def test_bio_to_spans_follows_seqeval_rules() -> None:
 def test_missing_model_dir_fails_loudly(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         EntityRecognizer(tmp_path)
+
+
+def test_cached_word_scores_give_the_models_full_feature_scores(recognizer: EntityRecognizer) -> None:
+    """The recogniser's per-word sums plus sentence features add up to the weights of every feature
+    the model was trained on (FeatureExtractor.sentence_features), token by token."""
+    for language, sentences in (
+        ("id", [["Presiden", "Joko", "Widodo", "tiba", "di", "Jakarta", "."], ["Ia", "bertemu", "Anwar"]]),
+        ("en", [["Sergei", "Lavrov", "met", "Kim", "Jong", "Un", "in", "Pyongyang", "."], ["No"]]),
+    ):
+        tagger = recognizer._taggers[language].first
+        emissions = tagger.emissions(sentences)
+        expected = np.vstack(
+            [tagger.model.score_of(feats) for words in sentences for feats in tagger.features.sentence_features(words)]
+        )
+        assert np.allclose(emissions, expected)
+
+
+def test_word_score_cache_is_bounded_and_starts_afresh(recognizer: EntityRecognizer) -> None:
+    tagger = recognizer._taggers["id"].first
+    scores = WordScores(tagger.model, tagger.features, limit=50)
+    words = [f"Kata{i}" for i in range(120)]
+    first, _ = scores.rows(words[:40])
+    again, _ = scores.rows(words[:40])
+    assert first == again
+    scores.rows(words[40:80])  # over the limit: the cache starts afresh
+    assert len(scores) <= 50
+    fresh = WordScores(tagger.model, tagger.features)
+    rows, _ = fresh.rows(["Jakarta"])
+    later, _ = scores.rows(["Jakarta"])
+    assert np.allclose(fresh.table()[rows], scores.table()[later])
+
+
+def test_tag_sentences_keeps_empty_sentences_in_place(recognizer: EntityRecognizer) -> None:
+    tags = recognizer.tag_sentences([["Joko", "Widodo"], [], ["di", "Jakarta"]], "id")
+    assert [len(t) for t in tags] == [2, 0, 2]
+    assert recognizer.tag_sentences([], "id") == []
+
+
+def test_document_features_vote_from_other_sentences_only() -> None:
+    sentences = [["I", "Wayan", "Budjana", "plays", "guitar", "."], ["Budjana", "toured", "Bali", "."], ["Budjana"]]
+    tags = [["B-PER", "I-PER", "I-PER", "O", "O", "O"], ["B-LOC", "O", "B-LOC", "O"], ["O"]]
+    feats = document_features(sentences, tags)
+    # "Budjana" in sentence 2 sees PER (sentence 1) and nothing from itself; the first sentence
+    # sees one LOC vote from sentence 2 (a sentence-initial O token does not vote).
+    assert feats[1][0] == ["doc=PER"]
+    assert feats[0][2] == ["doc=LOC"]
+    assert feats[1][2] == []  # "Bali" appears nowhere else
+    assert feats[0][3] == []  # lower-case words get none
+    assert document_features([["Budjana", "plays"]], [["B-PER", "O"]]) == [[[], []]]
+
+
+def test_a_second_pass_model_is_optional(tmp_path: Path) -> None:
+    for path in DEFAULT_MODEL_DIR.iterdir():
+        if path.is_file() and path.name not in SECOND_PASS_FILES.values():
+            shutil.copy(path, tmp_path / path.name)
+    without = EntityRecognizer(tmp_path)
+    text = "Joko Widodo tiba di Jakarta. Presiden Joko Widodo bertemu Anwar Ibrahim."
+    assert without.extract(text, "id") == EntityRecognizer().extract(text, "id")
+    assert "Boris Johnson" in _found(without.extract("Boris Johnson visited London.", "en"), "PER")

@@ -98,125 +98,39 @@ class LinearChainModel:
         return np.asarray(self.state_weights[rows].sum(axis=0), dtype=np.float64)
 
     def decode(self, emissions: FloatArray, lengths: Sequence[int]) -> list[list[str]]:
-        """Viterbi: the best label sequence of each sentence.
+        """Viterbi: the best label sequence of each sentence, all sentences decoded together.
 
         ``emissions`` holds the state scores of every token, one row per token, sentences one after
-        another (``lengths`` gives their sizes). Tokens whose best label is provably "O" whatever
-        their neighbours are (see :meth:`_settled`) split the sentences into short independent
-        stretches, and all stretches are decoded together: a news article has few entities, so
-        this takes a few vectorised steps instead of one per token of the longest sentence.
+        another (``lengths`` gives their sizes). Each step works on every sentence at once, so an
+        article costs as many vectorised steps as its longest sentence has tokens.
         """
-        sizes = np.asarray(lengths, dtype=np.intp)
-        n_tokens = int(sizes.sum())
         labels = self.labels
-        if n_tokens == 0:
-            return [[] for _ in lengths]
-        path = np.zeros(n_tokens, dtype=np.intp)
-        outside = labels.index("O") if "O" in labels else -1
-        sentence_start = np.zeros(n_tokens, dtype=bool)
-        sentence_start[np.concatenate(([0], np.cumsum(sizes)[:-1]))[sizes > 0]] = True
-        settled = self._settled(emissions[:n_tokens], sentence_start, outside)
-        path[settled] = outside
-        free = ~settled
-        if free.any():
-            self._decode_stretches(emissions, free, sentence_start, outside, path)
-        out: list[list[str]] = []
-        first = 0
-        for size in lengths:
-            out.append([labels[k] for k in path[first : first + size]])
-            first += size
-        return out
-
-    def _settled(
-        self, emissions: FloatArray, sentence_start: npt.NDArray[np.bool_], outside: int
-    ) -> npt.NDArray[np.bool_]:
-        """Tokens where label "O" is on the best path whatever the rest of the sentence holds.
-
-        The best score of a path through label y at token t is Left(y) + e_t(y) + Right(y). Left(y)
-        depends on the tokens before t only through the best prefix score G ending two tokens back:
-        Left(y) = max_a [e_{t-1}(a) + t(a,y) + max_z (t(z,a) + F_{t-2}(z))], which lies between
-        max_a [e_{t-1}(a) + t(a,y) + min_z t(z,a)] + G and the same with max_z, G = max F_{t-2}.
-        Right(y) is bounded the same way from the token after. If O's lower bound beats every other
-        label's upper bound (G and its right-hand twin cancel), O is optimal at t, and the tokens
-        on either side can be decoded separately.
-        """
-        n_tokens = len(emissions)
-        if outside < 0 or n_tokens < 3:
-            return np.zeros(n_tokens, dtype=bool)
-        moves = self.transitions
-        sentence_end = np.concatenate((sentence_start[1:], [True]))
-        has_before = ~sentence_start
-        has_after = ~sentence_end
-        # Neighbours' emissions; rows without that neighbour are unused.
-        before = np.vstack((emissions[:1], emissions[:-1]))
-        after = np.vstack((emissions[1:], emissions[-1:]))
-        # Does the neighbour itself have a further neighbour (whose label then also varies)?
-        far_before = np.concatenate(([False], has_before[:-1])) & has_before
-        far_after = np.concatenate((has_after[1:], [False])) & has_after
-        into_low = np.where(far_before[:, None], moves.min(axis=0)[None, :], 0.0)  # [t, a]
-        into_high = np.where(far_before[:, None], moves.max(axis=0)[None, :], 0.0)
-        out_low = np.where(far_after[:, None], moves.min(axis=1)[None, :], 0.0)  # [t, b]
-        out_high = np.where(far_after[:, None], moves.max(axis=1)[None, :], 0.0)
-        # left[t, y] = max_a (e_{t-1}(a) + into(t, a) + moves[a, y])
-        left_low = (before + into_low)[:, :, None] + moves[None, :, :]
-        left_high = (before + into_high)[:, :, None] + moves[None, :, :]
-        right_low = moves[None, :, :] + (after + out_low)[:, None, :]
-        right_high = moves[None, :, :] + (after + out_high)[:, None, :]
-        low = emissions[:, outside] + np.where(has_before, left_low[:, :, outside].max(axis=1), 0.0)
-        low += np.where(has_after, right_low[:, outside, :].max(axis=1), 0.0)
-        high = emissions + np.where(has_before[:, None], left_high.max(axis=1), 0.0)
-        high += np.where(has_after[:, None], right_high.max(axis=2), 0.0)
-        high[:, outside] = -np.inf
-        settled: npt.NDArray[np.bool_] = low >= high.max(axis=1)
-        return settled
-
-    def _decode_stretches(
-        self,
-        emissions: FloatArray,
-        free: npt.NDArray[np.bool_],
-        sentence_start: npt.NDArray[np.bool_],
-        outside: int,
-        path: npt.NDArray[np.intp],
-    ) -> None:
-        """Viterbi over every maximal stretch of free tokens at once; writes their labels into ``path``."""
-        n_tokens = len(free)
-        previous_free = np.concatenate(([False], free[:-1]))
-        begins = free & (~previous_free | sentence_start)
-        stretch = np.cumsum(begins) - 1  # stretch id of each token (valid where free)
-        tokens = np.flatnonzero(free)
-        ids = stretch[tokens]
-        starts = np.flatnonzero(begins)
-        sizes = np.bincount(ids, minlength=len(starts))
-        offsets = tokens - starts[ids]
-        ends = starts + sizes  # one past the last token
-        # A stretch's neighbour outside it is a settled "O" token unless the sentence ends there.
-        after_start = np.concatenate((sentence_start[1:], [True]))
-        left_o = ~sentence_start[starts]
-        right_o = ~after_start[ends - 1] & (ends < n_tokens)
-        n_stretches, longest, n_labels = len(starts), int(sizes.max()), len(self.labels)
-        padded = np.zeros((n_stretches, longest, n_labels))
-        padded[ids, offsets] = emissions[tokens]
-        moves = self.transitions
-        if outside >= 0:
-            padded[left_o, 0] += moves[outside]
-        into = np.ascontiguousarray(moves.T)  # [to, from]
-        best = np.empty((n_stretches, longest, n_labels))
+        present = [i for i, size in enumerate(lengths) if size > 0]
+        out: list[list[str]] = [[] for _ in lengths]
+        if not present:
+            return out
+        sizes = np.asarray([lengths[i] for i in present], dtype=np.intp)
+        n_sentences, longest, n_labels = len(sizes), int(sizes.max()), len(labels)
+        inside = np.arange(longest)[None, :] < sizes[:, None]
+        padded = np.zeros((n_sentences, longest, n_labels))
+        padded[inside] = emissions[: int(sizes.sum())]
+        into = np.ascontiguousarray(self.transitions.T)  # [to, from]
+        best = np.empty((n_sentences, longest, n_labels))
         best[:, 0] = padded[:, 0]
-        pointers = np.zeros((n_stretches, longest, n_labels), dtype=np.intp)
-        for t in range(1, longest):
+        pointers = np.zeros((n_sentences, longest, n_labels), dtype=np.intp)
+        for t in range(1, longest):  # positions past a sentence's end are computed but never read
             candidates = best[:, t - 1, None, :] + into[None]
             pointers[:, t] = candidates.argmax(axis=2)
             best[:, t] = candidates.max(axis=2) + padded[:, t]
-        rows = np.arange(n_stretches)
-        final = best[rows, sizes - 1]
-        if outside >= 0:
-            final[right_o] += moves[:, outside]
-        current = final.argmax(axis=1)
-        labels = np.zeros((n_stretches, longest), dtype=np.intp)
+        rows = np.arange(n_sentences)
+        last = best[rows, sizes - 1].argmax(axis=1)
+        path = np.zeros((n_sentences, longest), dtype=np.intp)
+        current = last
         for t in range(longest - 1, -1, -1):
-            ending = sizes - 1 == t
-            current = np.where(ending, final.argmax(axis=1), current)
-            labels[:, t] = current
+            current = np.where(sizes - 1 == t, last, current)
+            path[:, t] = current
             if t:
                 current = pointers[rows, t, current]
-        path[tokens] = labels[ids, offsets]
+        for k, i in enumerate(present):
+            out[i] = [labels[j] for j in path[k, : sizes[k]]]
+        return out

@@ -33,10 +33,14 @@ from typing import NamedTuple
 import numpy as np
 
 from kabar_enrich.crf import FloatArray, LinearChainModel
-from kabar_enrich.ner_features import OFFSETS, FeatureExtractor
+from kabar_enrich.ner_features import OFFSETS, FeatureExtractor, document_features
+
+#: Further features per token of each sentence (see SentenceTagger.tag).
+Extra = Sequence[Sequence[Sequence[str]]]
 
 __all__ = [
     "MAX_CHARS",
+    "DocumentTagger",
     "EntityRecognizer",
     "EntitySpan",
     "SentenceTagger",
@@ -56,6 +60,8 @@ MAX_SENTENCE_TOKENS = 150
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models"
 # Written by the trainer in kabar_enrich.crf's format (gzipped, deterministic).
 MODEL_FILES = {"id": "ner_id.crf.gz", "en": "ner_en.crf.gz"}
+# Optional second-pass models, which also read document features (see DocumentTagger).
+SECOND_PASS_FILES = {"id": "ner_id_document.crf.gz", "en": "ner_en_document.crf.gz"}
 # ISO 639-1 code -> model key. Malay is close enough to Indonesian for names and titles.
 LANGUAGE_MODELS = {"id": "id", "ms": "id", "en": "en"}
 LABELS = frozenset({"PER", "ORG", "LOC", "MISC"})
@@ -155,41 +161,56 @@ class WordScores:
     ``lent[slot]`` is what it adds to the token :data:`OFFSETS` ``[slot]`` positions away.
     """
 
-    _LIMIT = 100_000  # words kept before starting afresh: bounds memory on adversarial input
+    #: Words kept before starting afresh: bounds memory (~15 MB a language) on any input.
+    LIMIT = 50_000
 
-    def __init__(self, model: LinearChainModel, features: FeatureExtractor) -> None:
-        self._model, self._features = model, features
+    def __init__(self, model: LinearChainModel, features: FeatureExtractor, limit: int = LIMIT) -> None:
+        self._model, self._features, self._limit = model, features, limit
         self._rows: dict[str, int] = {}
         self._lowers: list[str] = []
+        self._weights = np.vstack([model.state_weights, np.zeros((1, len(model.labels)))])
         width = (1 + len(OFFSETS)) * len(model.labels)
         self._table = np.zeros((1024, width))
 
     def rows(self, words: Sequence[str]) -> tuple[list[int], list[str]]:
         """Each word's row in the table (computed for new words) and its lower-cased form."""
-        if len(self._rows) + len(words) > self._LIMIT:
+        if len(self._rows) + len(words) > self._limit:
             self._rows.clear()
             self._lowers.clear()
         known = self._rows
-        rows: list[int] = []
-        for word in words:
-            row = known.get(word)
-            rows.append(self._add(word) if row is None else row)
+        new = [w for w in dict.fromkeys(words) if w not in known]
+        if new:
+            self._add(new)
+        rows = [known[w] for w in words]
         lowers = self._lowers
         return rows, [lowers[r] for r in rows]
 
     def table(self) -> FloatArray:
+        """One row per cached word: own scores, then the scores lent at each of OFFSETS."""
         return self._table
 
-    def _add(self, word: str) -> int:
-        own, lent, lower = self._features.word_features(word)
-        row = len(self._lowers)
-        if row == len(self._table):
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _add(self, words: Sequence[str]) -> None:
+        """Score new words all at once: one gather and one segmented sum over the weight rows."""
+        attribute_rows = self._model.attribute_rows
+        nothing = len(self._model.state_weights)  # a zero row, so that no segment is empty
+        flat: list[int] = []
+        starts: list[int] = []
+        for word in words:
+            own, lent, lower = self._features.word_features(word)
+            for feats in (own, *lent):
+                starts.append(len(flat))
+                flat.append(nothing)
+                flat.extend(attribute_rows[f] for f in feats if f in attribute_rows)
+            self._rows[word] = len(self._lowers)
+            self._lowers.append(lower)
+        sums = np.add.reduceat(self._weights[flat], starts, axis=0).reshape(len(words), -1)
+        first = len(self._lowers) - len(words)
+        while len(self._lowers) > len(self._table):
             self._table = np.vstack([self._table, np.zeros_like(self._table)])
-        score = self._model.score_of
-        self._table[row] = np.concatenate([score(own), *(score(feats) for feats in lent)])
-        self._rows[word] = row
-        self._lowers.append(lower)
-        return row
+        self._table[first : len(self._lowers)] = sums
 
 
 class SentenceTagger:
@@ -199,13 +220,25 @@ class SentenceTagger:
         self.model, self.features = model, features
         self.scores = WordScores(model, features)
 
-    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """BIO2 tags of each sentence (all decoded in one Viterbi pass); [] for an empty one."""
-        present = [s for s in sentences if s]
-        tags = iter(self._tag(present) if present else [])
-        return [next(tags) if s else [] for s in sentences]
+    def tag(self, sentences: Sequence[Sequence[str]], extra: Extra | None = None) -> list[list[str]]:
+        """BIO2 tags of each sentence (all decoded in one Viterbi pass); [] for an empty one.
 
-    def _tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        ``extra`` gives further sentence-level features per token of each sentence (the document
+        features of a second pass)."""
+        keep = [i for i, s in enumerate(sentences) if s]
+        found = self._tag([sentences[i] for i in keep], None if extra is None else [extra[i] for i in keep])
+        tags: list[list[str]] = [[] for _ in sentences]
+        for i, sentence_tags in zip(keep, found, strict=True):
+            tags[i] = sentence_tags
+        return tags
+
+    def _tag(self, sentences: Sequence[Sequence[str]], extra: Extra | None) -> list[list[str]]:
+        if not sentences:
+            return []
+        return self.model.decode(self.emissions(sentences, extra), [len(s) for s in sentences])
+
+    def emissions(self, sentences: Sequence[Sequence[str]], extra: Extra | None = None) -> FloatArray:
+        """Per-label state scores of every token of the (non-empty) sentences, one row per token."""
         n_labels = len(self.model.labels)
         lengths = [len(s) for s in sentences]
         words = [w for s in sentences for w in s]
@@ -221,19 +254,22 @@ class SentenceTagger:
             receivers = everyone[inside]
             columns = slice((slot + 1) * n_labels, (slot + 2) * n_labels)
             emissions[receivers] += table[receivers + offset, columns]
-        self._add_sentence_level(emissions, sentences, lowers)
-        return self.model.decode(emissions, lengths)
+        self._add_sentence_level(emissions, sentences, lowers, extra)
+        return emissions
 
     def _add_sentence_level(
-        self, emissions: FloatArray, sentences: Sequence[Sequence[str]], lowers: Sequence[str]
+        self, emissions: FloatArray, sentences: Sequence[Sequence[str]], lowers: Sequence[str], extra: Extra | None
     ) -> None:
         attribute_rows = self.model.attribute_rows
         tokens: list[int] = []
         rows: list[int] = []
         first = 0
-        for sentence in sentences:
+        for k, sentence in enumerate(sentences):
             end = first + len(sentence)
-            for i, feats in enumerate(self.features.sentence_level(sentence, lowers[first:end]), first):
+            per_token = self.features.sentence_level(sentence, lowers[first:end])
+            if extra is not None:
+                per_token = [[*a, *b] for a, b in zip(per_token, extra[k], strict=True)]
+            for i, feats in enumerate(per_token, first):
                 for feat in feats:
                     row = attribute_rows.get(feat)
                     if row is not None:
@@ -242,6 +278,37 @@ class SentenceTagger:
             first = end
         if rows:
             np.add.at(emissions, tokens, self.model.state_weights[rows])
+
+
+class DocumentTagger:
+    """Tags an article's sentences; a language with a second-pass model tags them twice.
+
+    The second pass sees, for each capitalised word, how the first pass tagged it in the article's
+    other sentences (``kabar_enrich.ner_features.document_features``), so a surname gets the
+    type its full name got. Only languages whose training data keeps documents together have one
+    (English: Wikigold); the Indonesian corpora are shuffled sentences.
+    """
+
+    def __init__(self, first: SentenceTagger, second: SentenceTagger | None = None) -> None:
+        self.first, self.second = first, second
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """BIO2 tags of each sentence of one document."""
+        tags = self.first.tag(sentences)
+        if self.second is None:
+            return tags
+        return self.second.tag(sentences, document_features(sentences, tags))
+
+    @classmethod
+    def load(cls, directory: Path, language: str) -> DocumentTagger:
+        """The models of ``language`` in ``directory``; FileNotFoundError when the first is missing."""
+        path = directory / MODEL_FILES[language]
+        if not path.is_file():
+            raise FileNotFoundError(f"NER model missing: {path} (run services/enrich/training/train_ner.py)")
+        features = FeatureExtractor.load(directory, language, cache=False)
+        second_path = directory / SECOND_PASS_FILES[language]
+        second = SentenceTagger(LinearChainModel.load(second_path), features) if second_path.is_file() else None
+        return cls(SentenceTagger(LinearChainModel.load(path), features), second)
 
 
 class EntityRecognizer:
@@ -254,12 +321,7 @@ class EntityRecognizer:
 
     def __init__(self, model_dir: Path | None = None) -> None:
         directory = model_dir if model_dir is not None else DEFAULT_MODEL_DIR
-        self._taggers: dict[str, SentenceTagger] = {}
-        for key, filename in MODEL_FILES.items():
-            path = directory / filename
-            if not path.is_file():
-                raise FileNotFoundError(f"NER model missing: {path} (run services/enrich/training/train_ner.py)")
-            self._taggers[key] = SentenceTagger(LinearChainModel.load(path), FeatureExtractor.load(directory, key))
+        self._taggers = {key: DocumentTagger.load(directory, key) for key in MODEL_FILES}
 
     def extract(self, text: str, language: str) -> list[EntitySpan]:
         """Entities of ``text`` in order; [] for languages without a model ("id", "ms", "en" have one)."""
@@ -283,7 +345,8 @@ class EntityRecognizer:
         return spans
 
     def tag_sentences(self, sentences: Sequence[Sequence[str]], language: str) -> list[list[str]]:
-        """BIO2 tags for pre-tokenised sentences (for evaluation); all "O" without a model."""
+        """BIO2 tags for the pre-tokenised sentences of ONE document (for evaluation); all "O"
+        without a model."""
         tagger = self._taggers.get(LANGUAGE_MODELS.get(_base_language(language), ""))
         if tagger is None:
             return [["O"] * len(s) for s in sentences]

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import gzip
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["GAZETTEER_FILE", "OFFSETS", "FeatureExtractor", "WordFeatures"]
+__all__ = ["GAZETTEER_FILE", "OFFSETS", "FeatureExtractor", "WordFeatures", "document_features"]
 
 GAZETTEER_FILE = "gazetteer.tsv.gz"  # "<type>\t<lower-cased, space-joined tokens>"
 #: Positions, relative to a token, of the neighbours whose word features it sees.
@@ -131,7 +132,9 @@ class FeatureExtractor:
     from unlabelled text by the training script: they let the CRF generalise from names it saw to
     names it did not. ``gazetteer`` maps lower-cased token tuples to a type: place names
     (countries, provinces, cities) and MISC cues (language / nationality names); a capitalised match
-    is a strong cue the CRF weighs against context.
+    is a strong cue the CRF weighs against context. ``lexicon`` maps a lower-cased word to classes
+    learnt from unlabelled text, such as how often news writes it with a capital inside a sentence
+    (a name's habit, not a common word's).
     """
 
     _CACHE_LIMIT = 100_000
@@ -140,15 +143,23 @@ class FeatureExtractor:
         self,
         clusters: Mapping[str, Sequence[str]] | None = None,
         gazetteer: Mapping[tuple[str, ...], str] | None = None,
+        lexicon: Mapping[str, Sequence[str]] | None = None,
+        *,
+        cache: bool = True,
     ) -> None:
         self._clusters = clusters or {}
+        self._lexicon = lexicon or {}
+        self._no_class: tuple[str, ...] = ("none",) if self._lexicon else ()
         self._gazetteer = dict(gazetteer or {})
         self._gaz_max = max((len(name) for name in self._gazetteer), default=0)
-        self._cache: dict[str, WordFeatures] = {}
+        self._gaz_first = frozenset(name[0] for name in self._gazetteer)
+        # Training asks for the same words again and again; the recogniser keeps its own per-word
+        # sums instead, so it turns this cache off (it would hold every feature string).
+        self._cache: dict[str, WordFeatures] | None = {} if cache else None
 
     @classmethod
-    def load(cls, directory: Path, language: str) -> FeatureExtractor:
-        """Read the cluster and gazetteer files written by the trainer."""
+    def load(cls, directory: Path, language: str, *, cache: bool = True) -> FeatureExtractor:
+        """Read the cluster, gazetteer and lexicon files written by the trainer."""
         clusters: dict[str, list[str]] = {}
         for line in _read_lines(directory / f"clusters_{language}.tsv.gz"):
             word, *ids = line.split("\t")
@@ -157,25 +168,37 @@ class FeatureExtractor:
         for line in _read_lines(directory / GAZETTEER_FILE):
             kind, _, name = line.partition("\t")
             gazetteer.setdefault(tuple(name.split(" ")), kind)
-        return cls(clusters, gazetteer)
+        lexicon: dict[str, list[str]] = {}
+        for line in _read_lines(directory / f"lexicon_{language}.tsv.gz"):
+            word, *classes = line.split("\t")
+            lexicon[word] = classes
+        return cls(clusters, gazetteer, lexicon, cache=cache)
 
     def word_features(self, word: str) -> WordFeatures:
         """The word's own features, those it lends each neighbour, and its lower-cased form."""
-        cached = self._cache.get(word)
+        cached = self._cache.get(word) if self._cache is not None else None
         if cached is None:
             lower, shape, cue = _context_features(word)
             ids = self._clusters.get(lower) or ("none",)
-            own = ("bias", *_word_features(word), *(f"c{level}={cid}" for level, cid in enumerate(ids)))
+            classes = self._lexicon.get(lower) or self._no_class
+            own = (
+                "bias",
+                *_word_features(word),
+                *(f"c{level}={cid}" for level, cid in enumerate(ids)),
+                *(f"lx{kind}={value}" for kind, value in enumerate(classes)),
+            )
             lent = []
             for offset in OFFSETS:
                 feats = [f"{offset}w={lower}", f"{offset}sh={shape}", f"{offset}cue={cue}"]
-                if offset in (-1, 1):  # the immediate neighbours also give their cluster
+                if offset in (-1, 1):  # the immediate neighbours also give their cluster and classes
                     feats.append(f"{offset}c={ids[-1]}")
+                    feats.extend(f"{offset}lx{kind}={value}" for kind, value in enumerate(classes))
                 lent.append(tuple(feats))
             cached = (own, tuple(lent), lower)
-            if len(self._cache) >= self._CACHE_LIMIT:  # bound memory on adversarial input
-                self._cache.clear()
-            self._cache[word] = cached
+            if self._cache is not None:
+                if len(self._cache) >= self._CACHE_LIMIT:  # bound memory on adversarial input
+                    self._cache.clear()
+                self._cache[word] = cached
         return cached
 
     def sentence_level(self, words: Sequence[str], lowers: Sequence[str]) -> list[list[str]]:
@@ -218,7 +241,7 @@ class FeatureExtractor:
         i = 0
         while i < len(words):
             size, kind = 0, ""
-            if words[i][:1].isupper():
+            if words[i][:1].isupper() and lowered[i] in self._gaz_first:
                 for n in range(min(self._gaz_max, len(words) - i), 0, -1):
                     kind = self._gazetteer.get(tuple(lowered[i : i + n]), "")
                     if kind:
@@ -259,3 +282,44 @@ def _read_lines(path: Path) -> list[str]:
     return gzip.decompress(path.read_bytes()).decode("utf-8").splitlines() if path.is_file() else []
 
 
+
+
+#: Order in which a tie between document votes is broken.
+_VOTE_ORDER = ("PER", "ORG", "LOC", "MISC", "O")
+
+
+def document_features(sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> list[list[list[str]]]:
+    """Second-pass features: how a first pass tagged each capitalised word in the OTHER sentences.
+
+    An article names "I Wayan Budjana" once and "Budjana" ten times; a word's majority type
+    elsewhere in the article ("doc=PER") lets the second pass tag the bare surname consistently.
+    A capitalised word the first pass left untagged inside a sentence votes "O". Only other
+    sentences vote, so a one-sentence text gets no document features at all.
+    """
+    total: dict[str, Counter[str]] = {}
+    own: list[dict[str, Counter[str]]] = []
+    for words, labels in zip(sentences, tags, strict=True):
+        mine: dict[str, Counter[str]] = {}
+        for i, (word, tag) in enumerate(zip(words, labels, strict=True)):
+            if not word[:1].isupper() or (i == 0 and tag == "O"):
+                continue
+            vote = tag[2:] if tag != "O" else "O"
+            lower = word.lower()
+            mine.setdefault(lower, Counter())[vote] += 1
+            total.setdefault(lower, Counter())[vote] += 1
+        own.append(mine)
+    out: list[list[list[str]]] = []
+    for words, mine in zip(sentences, own, strict=True):
+        feats: list[list[str]] = []
+        for word in words:
+            lower = word.lower()
+            votes = total.get(lower) if word[:1].isupper() else None
+            if votes is not None and lower in mine:
+                votes = votes - mine[lower]
+            if votes:
+                top = max(_VOTE_ORDER, key=lambda kind: (votes[kind], -_VOTE_ORDER.index(kind)))
+                feats.append(["doc=" + top])
+            else:
+                feats.append([])
+        out.append(feats)
+    return out
