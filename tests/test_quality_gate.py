@@ -70,11 +70,14 @@ def test_language_identification_floors() -> None:
 
 def test_named_entity_floors() -> None:
     scores = section("ner")
-    # Targets are 0.85 / 0.72 / 0.65; idner-news-2k and Wikigold miss them (see benchmarks/ner.py).
-    assert scores["id_idner-news-2k_dev"]["ALL"]["f1"] >= 0.82, scores
-    assert scores["id_nergrit_valid"]["ALL"]["f1"] >= 0.73, scores
-    assert scores["en_wikigold_last20pct"]["ALL"]["f1"] >= 0.58, scores
-    assert scores["id_idner-news-2k_dev"]["PER"]["f1"] >= 0.90, scores
+    # Measured on the dev sets: 0.834 / 0.759 / 0.632 (benchmarks/ner.py). The targets on the
+    # held-out test sets (0.90 / 0.76 / 0.65) are not reached; see docs/enrichment.md.
+    assert scores["id_idner-news-2k_dev"]["ALL"]["f1"] >= 0.825, scores
+    assert scores["id_nergrit_valid"]["ALL"]["f1"] >= 0.75, scores
+    assert scores["en_wikigold_dev"]["ALL"]["f1"] >= 0.62, scores
+    assert scores["id_idner-news-2k_dev"]["PER"]["f1"] >= 0.92, scores
+    assert scores["id_idner-news-2k_dev"]["ORG"]["f1"] >= 0.79, scores
+    assert scores["en_wikigold_dev"]["PER"]["f1"] >= 0.76, scores
 
 
 def test_story_grouping_floors() -> None:

@@ -312,7 +312,7 @@ class DocumentTagger:
 
 
 class EntityRecognizer:
-    """Loads the NER models once; ``extract`` then costs ~3 ms CPU per average news article
+    """Loads the NER models once (~1 s); ``extract`` then costs ~5 ms CPU per average news article
     (benchmarks/enrich.py).
 
     Only the first :data:`MAX_CHARS` characters of each text are analysed. The word-score cache is

