@@ -221,3 +221,12 @@ def test_a_second_pass_model_is_optional(tmp_path: Path) -> None:
     text = "Joko Widodo tiba di Jakarta. Presiden Joko Widodo bertemu Anwar Ibrahim."
     assert without.extract(text, "id") == EntityRecognizer().extract(text, "id")
     assert "Boris Johnson" in _found(without.extract("Boris Johnson visited London.", "en"), "PER")
+
+
+def test_a_sentence_without_document_evidence_keeps_its_first_pass_tags(recognizer: EntityRecognizer) -> None:
+    tagger = recognizer._taggers["en"]
+    assert tagger.second is not None, "the English model ships a second pass"
+    words = ["Budjana", "played", "in", "Jakarta", "with", "Dewa", "Budjana", "."]
+    assert tagger.tag([words]) == tagger.first.tag([words])
+    document = [["I", "Wayan", "Budjana", "is", "a", "guitarist", "."], ["Budjana", "toured", "Japan", "."]]
+    assert len(tagger.tag(document)) == 2
