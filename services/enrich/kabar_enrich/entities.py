@@ -157,8 +157,9 @@ def bio_to_spans(tags: Sequence[str]) -> Iterator[tuple[str, int, int]]:
 class WordScores:
     """Per-word sums of a model's state weights, kept for the words seen so far.
 
-    Row ``k`` of ``own`` is what word ``k``'s own features add to each label's score; row ``k`` of
-    ``lent[slot]`` is what it adds to the token :data:`OFFSETS` ``[slot]`` positions away.
+    A word's row in :meth:`table` holds, label by label, what its own features add to its score,
+    then what the features it lends add to the token :data:`OFFSETS` ``[slot]`` positions away,
+    for each slot in turn.
     """
 
     #: Words kept before starting afresh: bounds memory (~15 MB a language) on any input.
