@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -230,3 +231,12 @@ def test_a_sentence_without_document_evidence_keeps_its_first_pass_tags(recogniz
     assert tagger.tag([words]) == tagger.first.tag([words])
     document = [["I", "Wayan", "Budjana", "is", "a", "guitarist", "."], ["Budjana", "toured", "Japan", "."]]
     assert len(tagger.tag(document)) == 2
+
+
+def test_threads_sharing_a_recogniser_get_the_answers_of_one_thread() -> None:
+    texts = [f"Presiden Joko Widodo bertemu Menteri{i} Anwar{i} di Kota{i} ." for i in range(60)]
+    alone = EntityRecognizer()
+    expected = [alone.extract(text, "id") for text in texts]
+    shared = EntityRecognizer()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(lambda text: shared.extract(text, "id"), texts)) == expected
