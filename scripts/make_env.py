@@ -2,6 +2,7 @@
 """Write the .env that docker-compose.yml reads: generated secrets and where alerts go.
 
     python3 scripts/make_env.py --alert-webhook https://chat.example.org/hooks/kabar
+    python3 scripts/make_env.py --alert-webhook ... --search-engine opensearch   # OpenSearch in place of Elasticsearch
 
 Standard library only, so it runs before anything is installed. The file is created with mode 0600
 and never overwritten (pass --force to replace it, which changes every secret: Elasticsearch keeps
@@ -35,12 +36,14 @@ def generate(length: int = 32) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
-def render(alert_webhook: str) -> str:
+def render(alert_webhook: str, search_engine: str = "elasticsearch") -> str:
     lines = ["# Written by scripts/make_env.py. Keep it secret: it is in .gitignore and .dockerignore.", ""]
     for name, purpose in SECRETS.items():
         lines += [f"# {purpose}", f"{name}={generate()}", ""]
     lines += ["# Where Alertmanager sends kabar's alerts (ops/alertmanager/alertmanager.yml)",
-              f"ALERT_WEBHOOK_URL={alert_webhook}", ""]
+              f"ALERT_WEBHOOK_URL={alert_webhook}", "",
+              "# The search engine: the compose profile that runs it, and the backend kabar talks to",
+              f"COMPOSE_PROFILES={search_engine}", f"KABAR_SEARCH_BACKEND={search_engine}", ""]
     return "\n".join(lines)
 
 
@@ -57,13 +60,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the http(s) URL Alertmanager posts alerts to (a chat bridge, an incident tool)")
     parser.add_argument("--output", type=Path, default=ROOT / ".env", help="default: .env next to docker-compose.yml")
     parser.add_argument("--force", action="store_true", help="replace an existing file (new secrets)")
+    parser.add_argument("--search-engine", choices=("elasticsearch", "opensearch"), default="elasticsearch",
+                        help="elasticsearch (with Kibana, the default) or opensearch in its place")
     args = parser.parse_args(argv)
     if args.output.exists() and not args.force:
         print(f"error: {args.output} exists; keep it, or pass --force on a fresh stack", file=sys.stderr)
         return 1
     descriptor = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(render(args.alert_webhook))
+        handle.write(render(args.alert_webhook, args.search_engine))
     args.output.chmod(0o600)
     print(f"wrote {args.output} (mode 0600): the API key is KABAR_API_KEY, the Kibana login is elastic / "
           "ELASTIC_PASSWORD")

@@ -1,7 +1,7 @@
-"""Shared fixtures: real Redis, real Celery workers, a real search API, osmem-server.
+"""Shared fixtures: real Redis, real Celery workers, a real search API, real Elasticsearch and OpenSearch.
 
 The worker and API commands are read from docker-compose.yml, so the suite runs exactly
-what the compose file deploys.
+what the compose file deploys; so are the engines' versions (scripts/engines.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,12 @@ import pytest
 import redis
 import yaml
 
+from kabar.contract.settings import KabarSettings
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import engines as engine_launcher  # noqa: E402 - scripts/engines.py, shared with `make engines`
+
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
 TEST_REDIS_URL = os.environ.get("KABAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -90,15 +97,103 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+# ---- the search engines: started once per test session, wiped after every test that used one ----
+
+ENGINE_NAMES = engine_launcher.ENGINES
+_TEST_URLS = {"elasticsearch": "KABAR_TEST_ELASTICSEARCH_URL", "opensearch": "KABAR_TEST_OPENSEARCH_URL"}
+
+
+@dataclass(frozen=True)
+class EngineUnderTest:
+    """One running engine, and how kabar is pointed at it."""
+
+    name: str  # "elasticsearch" | "opensearch": also the KABAR_SEARCH_BACKEND value
+    url: str
+
+    def settings(self, **overrides: Any) -> KabarSettings:
+        return KabarSettings(search_backend=self.name, **{f"{self.name}_url": self.url}, **overrides)
+
+    def env(self) -> dict[str, str]:
+        return {"KABAR_SEARCH_BACKEND": self.name, f"KABAR_{self.name.upper()}_URL": self.url}
+
+    def wipe(self, keep_templates: frozenset[str]) -> None:
+        """Delete every index and every index template a test made (names in ``keep_templates`` stay)."""
+        httpx.delete(f"{self.url}/*", params={"expand_wildcards": "open,closed"}, timeout=60).raise_for_status()
+        for name in _template_names(self.url) - keep_templates:
+            httpx.delete(f"{self.url}/_index_template/{name}", timeout=30)
+
+
+def _template_names(url: str) -> frozenset[str]:
+    listed = httpx.get(f"{url}/_index_template", timeout=30).json().get("index_templates", [])
+    return frozenset(item["name"] for item in listed)
+
+
+@pytest.fixture(scope="session")
+def search_engines() -> Iterator[dict[str, tuple[EngineUnderTest, frozenset[str]]]]:
+    """Elasticsearch and OpenSearch, started once for the session and stopped at its end, pass or fail.
+
+    ``KABAR_TEST_ELASTICSEARCH_URL`` and ``KABAR_TEST_OPENSEARCH_URL`` (both, e.g. from `make engines`)
+    use running engines instead; the tests delete every index on them.
+    """
+    given = {name: os.environ.get(variable) for name, variable in _TEST_URLS.items()}
+    run_dir = None
+    started: dict[str, engine_launcher.Engine] = {}
+    if all(given.values()):
+        urls = {name: str(url) for name, url in given.items()}
+    else:
+        run_dir = Path(tempfile.mkdtemp(prefix="kabar-test-engines-"))
+        try:
+            started = engine_launcher.start_engines(run_dir, ENGINE_NAMES, die_with_parent=True)
+        except engine_launcher.EngineError as exc:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            pytest.fail(f"the search engines did not start (`make engines` shows why): {exc}")
+        urls = {name: engine.url for name, engine in started.items()}
+    try:
+        yield {name: (EngineUnderTest(name, url), _template_names(url)) for name, url in urls.items()}
+    finally:
+        engine_launcher.stop_engines(started.values())
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _engine(name: str, engines: dict[str, tuple[EngineUnderTest, frozenset[str]]]) -> Iterator[EngineUnderTest]:
+    engine, templates = engines[name]
+    engine.wipe(templates)
+    yield engine
+    engine.wipe(templates)
+
+
 @pytest.fixture
-def services_env(tmp_path: Path, redis_url: str, osmem_clone: Any) -> dict[str, str]:
+def elasticsearch_engine(search_engines: dict[str, tuple[EngineUnderTest, frozenset[str]]]) -> Iterator[EngineUnderTest]:
+    yield from _engine("elasticsearch", search_engines)
+
+
+@pytest.fixture
+def opensearch_engine(search_engines: dict[str, tuple[EngineUnderTest, frozenset[str]]]) -> Iterator[EngineUnderTest]:
+    yield from _engine("opensearch", search_engines)
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
+    """Each test that takes this runs once on Elasticsearch and once on OpenSearch."""
+    chosen: EngineUnderTest = request.getfixturevalue(f"{request.param}_engine")
+    return chosen
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "search_engines" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engines)
+
+
+@pytest.fixture
+def services_env(tmp_path: Path, redis_url: str, engine: EngineUnderTest) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
     env.update({
         "KABAR_MODE": "services",
         "KABAR_DATA_DIR": str(tmp_path / "data"),
         "KABAR_REDIS_URL": redis_url,
-        "KABAR_ELASTICSEARCH_URL": osmem_clone.url,
-        "KABAR_ELASTICSEARCH_SERVER_MODE": "serverless",
+        **engine.env(),
         "KABAR_WORKER_CONCURRENCY": "1",
         "KABAR_TASK_RETRY_BACKOFF_MAX": "1",
         "KABAR_TASK_MAX_RETRIES": "2",

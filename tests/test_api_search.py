@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 
 from articles import NEWSROOM, seed_articles
-from conftest import free_port
+from conftest import EngineUnderTest, engine_launcher, free_port
 from kabar.api import create_app
 from kabar.contract.messages import EnrichedArticle
 from kabar.contract.settings import KabarSettings
@@ -67,7 +67,7 @@ def indexed(settings: KabarSettings, articles: list[EnrichedArticle]) -> None:
         backend.close()
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def seeds_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     settings = backend_settings(request.param, request, tmp_path)
     indexed(settings, seed_articles())
@@ -75,7 +75,7 @@ def seeds_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
         yield Api(url, settings)
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def newsroom_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     settings = backend_settings(request.param, request, tmp_path)
     indexed(settings, NEWSROOM)
@@ -236,14 +236,14 @@ def test_missing_articles_and_stories_are_404_problems(newsroom_api: Api) -> Non
     assert newsroom_api.get("/stories/story-a", limit=10**6).status_code == 422
 
 
-def test_an_unreachable_search_server_is_a_503_problem(tmp_path: Path, osmem_server: Any) -> None:
-    clone = osmem_server.clone()
-    settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=clone.url,
-                             elasticsearch_server_mode="serverless", data_dir=tmp_path)
+def test_an_unreachable_search_server_is_a_503_problem(tmp_path: Path, engine: EngineUnderTest) -> None:
+    proxy = engine_launcher.TcpProxy(int(engine.url.rsplit(":", 1)[1]))
+    proxy.start()
+    settings = KabarSettings(search_backend=engine.name, **{f"{engine.name}_url": proxy.url}, data_dir=tmp_path)
     indexed(settings, NEWSROOM[:2])
     with serve(settings) as url:
         assert httpx.get(f"{url}/search", params={"q": "kim"}, timeout=30).status_code == 200
-        clone.close()  # the search server goes away
+        proxy.stop()  # the search server goes away
         response = httpx.get(f"{url}/search", params={"q": "kim"}, timeout=60)
     assert response.status_code == 503, response.text
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -1,4 +1,4 @@
-"""One contract, two search backends: SQLite FTS5 (embedded) and Elasticsearch (osmem-server over HTTP)."""
+"""One contract, three search backends: SQLite FTS5 (embedded), Elasticsearch and OpenSearch (real servers over HTTP)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
     opened = open_backend(backend_settings(request.param, request, tmp_path))
     for item in ARTICLES:
@@ -151,7 +151,7 @@ def top(counter: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))[:10]
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def newsroom(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
     opened = open_backend(backend_settings(request.param, request, tmp_path))
     outcomes = opened.upsert_many(NEWSROOM, refresh=True)

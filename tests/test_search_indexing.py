@@ -1,5 +1,5 @@
-"""Bulk indexing against a real server (osmem-server over HTTP): per-document outcomes,
-retries of 429/5xx, mapping errors with the server's reason, no lost or double-counted
+"""Bulk indexing against the real servers (Elasticsearch and OpenSearch over HTTP): per-document
+outcomes, retries of 429/5xx, mapping errors with the server's reason, no lost or double-counted
 article, and the index stage's batching buffer."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from articles import NEWSROOM, news
+from conftest import EngineUnderTest, engine_launcher
 from kabar.contract.failures import PermanentError
 from kabar.contract.settings import KabarSettings
 from kabar_search.buffer import IndexBuffer
@@ -27,14 +28,16 @@ from kabar_search.stage import IndexHandler, IndexingFailed
 FAST_RETRY = RetryPolicy(attempts=4, backoff=0.01, backoff_max=0.05)
 
 
-def es_settings(url: str, tmp_path: Path, alias: str = "kabar-articles") -> KabarSettings:
-    return KabarSettings(search_backend="elasticsearch", elasticsearch_url=url, elasticsearch_server_mode="serverless",
+def es_settings(engine: EngineUnderTest, tmp_path: Path, url: str | None = None,
+                alias: str = "kabar-articles") -> KabarSettings:
+    """Settings for ``engine``, reached at ``url`` (a proxy in front of it) when given."""
+    return KabarSettings(search_backend=engine.name, **{f"{engine.name}_url": url or engine.url},
                          data_dir=tmp_path, index_alias=alias)
 
 
 @pytest.fixture
-def es(osmem_clone: Any, tmp_path: Path) -> Iterator[ElasticsearchBackend]:
-    backend = ElasticsearchBackend.from_settings(es_settings(osmem_clone.url, tmp_path), FAST_RETRY)
+def es(engine: EngineUnderTest, tmp_path: Path) -> Iterator[ElasticsearchBackend]:
+    backend = ElasticsearchBackend.from_settings(es_settings(engine, tmp_path), FAST_RETRY)
     yield backend
     backend.close()
 
@@ -123,9 +126,9 @@ class FlakyBulkProxy:
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_refused_items_are_retried_until_written(osmem_clone: Any, tmp_path: Path, status: int) -> None:
-    proxy = FlakyBulkProxy(osmem_clone.url, status, rounds=2)
-    backend = ElasticsearchBackend.from_settings(es_settings(proxy.url, tmp_path), FAST_RETRY)
+def test_refused_items_are_retried_until_written(engine: EngineUnderTest, tmp_path: Path, status: int) -> None:
+    proxy = FlakyBulkProxy(engine.url, status, rounds=2)
+    backend = ElasticsearchBackend.from_settings(es_settings(engine, tmp_path, proxy.url), FAST_RETRY)
     try:
         outcomes = backend.upsert_many(NEWSROOM[:6], refresh=True)
         assert proxy.refused, "the proxy refused some documents"
@@ -136,9 +139,9 @@ def test_refused_items_are_retried_until_written(osmem_clone: Any, tmp_path: Pat
         proxy.close()
 
 
-def test_items_refused_past_the_retries_are_reported_failed(osmem_clone: Any, tmp_path: Path) -> None:
-    proxy = FlakyBulkProxy(osmem_clone.url, 429, rounds=100, always=frozenset({"n02", "n04"}))
-    backend = ElasticsearchBackend.from_settings(es_settings(proxy.url, tmp_path), FAST_RETRY)
+def test_items_refused_past_the_retries_are_reported_failed(engine: EngineUnderTest, tmp_path: Path) -> None:
+    proxy = FlakyBulkProxy(engine.url, 429, rounds=100, always=frozenset({"n02", "n04"}))
+    backend = ElasticsearchBackend.from_settings(es_settings(engine, tmp_path, proxy.url), FAST_RETRY)
     try:
         outcomes = backend.upsert_many(NEWSROOM[:4], refresh=True)
         assert [o.status for o in outcomes] == ["created", "failed", "created", "failed"]
@@ -151,14 +154,14 @@ def test_items_refused_past_the_retries_are_reported_failed(osmem_clone: Any, tm
         proxy.close()
 
 
-def test_mapping_errors_are_rejected_with_the_servers_reason(osmem_clone: Any, tmp_path: Path,
+def test_mapping_errors_are_rejected_with_the_servers_reason(engine: EngineUnderTest, tmp_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     # An index created by hand (or by an older kabar) where source_domain is not a keyword.
-    raw = httpx.put(f"{osmem_clone.url}/kabar-articles-000001", json={
+    raw = httpx.put(f"{engine.url}/kabar-articles-000001", json={
         "aliases": {"kabar-articles": {"is_write_index": True}},
         "mappings": {"dynamic": "false", "properties": {"source_domain": {"type": "integer"}}}}, timeout=10)
     assert raw.status_code == 200, raw.text
-    backend = ElasticsearchBackend.from_settings(es_settings(osmem_clone.url, tmp_path), FAST_RETRY)
+    backend = ElasticsearchBackend.from_settings(es_settings(engine, tmp_path), FAST_RETRY)
     try:
         assert "cannot be updated in place" in caplog.text
         no_source = news("n99", "Tanpa sumber", "Berita tanpa sumber.", "story-z")
@@ -173,10 +176,11 @@ def test_mapping_errors_are_rejected_with_the_servers_reason(osmem_clone: Any, t
         backend.close()
 
 
-def test_an_unreachable_server_fails_the_batch_transiently(tmp_path: Path, osmem_server: Any) -> None:
-    clone = osmem_server.clone()
-    backend = ElasticsearchBackend.from_settings(es_settings(clone.url, tmp_path), FAST_RETRY)
-    clone.close()
+def test_an_unreachable_server_fails_the_batch_transiently(engine: EngineUnderTest, tmp_path: Path) -> None:
+    proxy = engine_launcher.TcpProxy(int(engine.url.rsplit(":", 1)[1]))
+    proxy.start()
+    backend = ElasticsearchBackend.from_settings(es_settings(engine, tmp_path, proxy.url), FAST_RETRY)
+    proxy.stop()  # the server goes away
     try:
         outcomes = backend.upsert_many(NEWSROOM[:2])
         assert [o.status for o in outcomes] == ["failed", "failed"]
@@ -185,9 +189,9 @@ def test_an_unreachable_server_fails_the_batch_transiently(tmp_path: Path, osmem
         backend.close()
 
 
-def test_two_workers_updating_one_article_count_one_version(es: ElasticsearchBackend, osmem_clone: Any,
+def test_two_workers_updating_one_article_count_one_version(es: ElasticsearchBackend, engine: EngineUnderTest,
                                                             tmp_path: Path) -> None:
-    other = ElasticsearchBackend.from_settings(es_settings(osmem_clone.url, tmp_path), FAST_RETRY)
+    other = ElasticsearchBackend.from_settings(es_settings(engine, tmp_path), FAST_RETRY)
     try:
         assert es.upsert(NEWSROOM[0])
         changed = NEWSROOM[0].model_copy(update={"title": "Lavrov dan Kim (update)", "content_hash": "v2"})

@@ -56,7 +56,7 @@ def make(spec: dict[str, Any]) -> Watchlist:
     return Watchlist.create(WatchlistSpec(webhook="http://127.0.0.1:9/hook", **spec))
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def corpus_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
     backend = open_backend(backend_settings(request.param, request, tmp_path))
     assert all(outcome.changed for outcome in backend.upsert_many(CORPUS, refresh=True))

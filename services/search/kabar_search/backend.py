@@ -50,7 +50,7 @@ class SearchBackend(Protocol):
 
 
 def open_backend(settings: KabarSettings) -> SearchBackend:
-    if settings.search_backend_name == "elasticsearch":
+    if settings.search_engine is not None:  # Elasticsearch or OpenSearch
         from kabar_search.es_backend import ElasticsearchBackend  # noqa: PLC0415 - heavy client, lazily
 
         return ElasticsearchBackend.from_settings(settings)

@@ -1,4 +1,4 @@
-"""The Elasticsearch backend, through the official client.
+"""The Elasticsearch and OpenSearch backend, through elasticsearch-py (``es_client``).
 
 Writes go through ``es_bulk.BulkWriter``; the index is set up from ``ops/elasticsearch``
 by ``es_index.ensure_index``. Reads go through the alias, which may span several backing
@@ -30,15 +30,15 @@ from kabar_search import es_query as q
 from kabar_search import es_stories
 from kabar_search.documents import DERIVED_FIELDS, public_document
 from kabar_search.es_bulk import BulkWriter, RetryPolicy
-from kabar_search.es_compat import ServerFeatures, connect, detect_features, search_after_score
-from kabar_search.es_index import ensure_index
+from kabar_search.es_client import connect, wrong_engine_hint
+from kabar_search.es_compat import ServerFeatures, detect_features
+from kabar_search.es_index import ensure_index, template_analysis
 from kabar_search.models import IndexOutcome, SearchHit, SearchResult, StoryArticle, StoryList, StoryResult
 from kabar_search.query import SimpleQuery
 from kabar_search.request import Cursor, SearchOptions, encode_token
 from kabar_search.story_query import StoryQuery
 
 _COLLAPSE_ROUNDS: Final = 5
-_TIE_ROUNDS: Final = 6
 _STORY_SOURCE: Final = ["id", "title", "url", "source_domain", "language", "published_at", "duplicate_of"]
 
 
@@ -61,7 +61,14 @@ class ElasticsearchBackend:
     @classmethod
     def from_settings(cls, settings: KabarSettings, retry: RetryPolicy | None = None) -> ElasticsearchBackend:
         client = connect(settings)
-        backend = cls(client, settings.index_alias, detect_features(client, settings), retry)
+        try:
+            features = detect_features(client, template_analysis())
+        except Exception as exc:
+            hint = wrong_engine_hint(exc, settings)
+            if hint is None:
+                raise
+            raise RuntimeError(hint) from exc
+        backend = cls(client, settings.index_alias, features, retry)
         backend.ensure_ready()
         return backend
 
@@ -133,29 +140,13 @@ class ElasticsearchBackend:
         response: dict[str, Any] = self._es.search(index=self._alias, **body).body
         return response
 
-    def _after(self, cursor: Cursor | None) -> list[Any] | None:
-        if cursor is None:
-            return None
-        key = cursor.key if isinstance(cursor.key, int) else search_after_score(cursor.key, self.features)
-        return [key, cursor.id]
-
     def _hits_after(self, body: dict[str, Any], start: Cursor | None,
                     want: int) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
-        """Up to ``want`` hits strictly after ``start``, the first response, and whether the hits ran out.
-
-        A server may hand back hits tied with the cursor's score (see es_compat); those are
-        dropped here and the request made larger until ``want`` hits remain.
-        """
-        size, first = want, None
-        for _ in range(_TIE_ROUNDS):
-            response = self._search(**body, size=size, search_after=self._after(start))
-            first = first or response
-            raw = response["hits"]["hits"]
-            kept = [hit for hit in raw if q.is_after(q.cursor_of(hit), start)]
-            if len(kept) >= want or len(raw) < size:
-                return kept[:want], first, len(raw) < size
-            size *= 2
-        return kept, first or {}, False
+        """Up to ``want`` hits strictly after ``start``, the response, and whether the hits ran out."""
+        after = None if start is None else [start.key, start.id]
+        response = self._search(**body, size=want, search_after=after)
+        hits: list[dict[str, Any]] = response["hits"]["hits"]
+        return hits, response, len(hits) < want
 
     def _flat(self, query: SimpleQuery, opts: SearchOptions, limit: int) -> _Page:
         body = {"query": q.search_query(query, opts.filters), "sort": q.sort_clause(opts.sort),

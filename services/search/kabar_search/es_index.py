@@ -2,7 +2,8 @@
 
 The files live in this package (the image is built from ``services/``, not ``ops/``);
 ``ops/elasticsearch/`` holds symlinks to them, so there is one copy to edit. At start
-the service puts the ILM policy (where the server has ILM), puts the index template
+the service puts the lifecycle policy (ILM on Elasticsearch, its ISM form on OpenSearch, where
+the server has either), puts the index template
 for ``<alias>-*``, and creates the first backing index ``<alias>-000001`` behind the
 write alias unless the alias exists; if it does, the template's mappings are put on
 it, so an added field reaches the current indices without waiting for a rollover. Running it again changes nothing.
@@ -19,7 +20,7 @@ from typing import Any, Final
 
 from elasticsearch import ApiError, Elasticsearch
 
-from kabar_search.es_compat import ServerFeatures, adapt_template
+from kabar_search.es_compat import ServerFeatures, adapt_template, put_lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ def load_ops_file(name: str) -> dict[str, Any]:
     return copy.deepcopy(_load(name))
 
 
+def template_analysis() -> dict[str, Any]:
+    """The analyzers and filters the index template asks for (what ``es_compat`` probes a server for)."""
+    analysis: dict[str, Any] = load_ops_file(TEMPLATE_FILE)["template"]["settings"]["analysis"]
+    return analysis
+
+
 def index_template(alias: str, features: ServerFeatures) -> dict[str, Any]:
     """The template for the backing indices of ``alias``, as this server accepts it."""
     template = load_ops_file(TEMPLATE_FILE)
@@ -45,7 +52,7 @@ def index_template(alias: str, features: ServerFeatures) -> dict[str, Any]:
     settings = template["template"]["settings"]
     settings["index.lifecycle.name"] = alias
     settings["index.lifecycle.rollover_alias"] = alias
-    return adapt_template(template, features)
+    return adapt_template(template, alias, features)
 
 
 def first_index(alias: str) -> str:
@@ -53,8 +60,7 @@ def first_index(alias: str) -> str:
 
 
 def ensure_index(client: Elasticsearch, alias: str, features: ServerFeatures) -> None:
-    if features.ilm:
-        client.ilm.put_lifecycle(name=alias, policy=load_ops_file(POLICY_FILE)["policy"])
+    put_lifecycle(client, alias, load_ops_file(POLICY_FILE), features)
     template = index_template(alias, features)
     client.indices.put_index_template(
         name=alias, index_patterns=template["index_patterns"], priority=template["priority"],

@@ -3,7 +3,8 @@
 The defaults work on a laptop with nothing running: the *embedded* mode runs every
 stage in-process and keeps its state and search index in SQLite under ``data_dir``.
 The *services* mode sends work through Redis to Celery workers and indexes into
-Elasticsearch. Each backend can also be chosen on its own.
+Elasticsearch (or OpenSearch: ``KABAR_SEARCH_BACKEND=opensearch``). Each backend can also be
+chosen on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Mode = Literal["embedded", "services"]
-SearchBackendName = Literal["sqlite", "elasticsearch"]
+SearchBackendName = Literal["sqlite", "elasticsearch", "opensearch"]
+EngineName = Literal["elasticsearch", "opensearch"]
 StateBackendName = Literal["sqlite", "redis"]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,7 +43,8 @@ class KabarSettings(BaseSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
     elasticsearch_url: str = Field(default="http://127.0.0.1:9200", repr=False)
     elasticsearch_api_key: str | None = Field(default=None, repr=False)
-    elasticsearch_server_mode: Literal["stack", "serverless"] = "stack"
+    # OpenSearch (KABAR_SEARCH_BACKEND=opensearch); credentials, if any, go in the URL (https://user:pass@host).
+    opensearch_url: str = Field(default="http://127.0.0.1:9200", repr=False)
     index_alias: str = "kabar-articles"
     key_prefix: str = "kabar"
 
@@ -200,6 +203,16 @@ class KabarSettings(BaseSettings):
     def search_backend_name(self) -> SearchBackendName:
         assert self.search_backend is not None  # set by the validator
         return self.search_backend
+
+    @property
+    def search_engine(self) -> EngineName | None:
+        """The search engine behind the backend, or None for SQLite."""
+        name = self.search_backend_name
+        return None if name == "sqlite" else name
+
+    @property
+    def search_engine_url(self) -> str:
+        return self.opensearch_url if self.search_backend_name == "opensearch" else self.elasticsearch_url
 
     @property
     def state_backend_name(self) -> StateBackendName:

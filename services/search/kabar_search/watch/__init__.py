@@ -4,7 +4,7 @@ A watchlist is a query in the search syntax (``kabar_search.query``) with option
 language, source and entity filters, and a webhook URL. The index stage matches every
 article it has stored against all watchlists (``hook``), right after writing it:
 
-- matching (``matching``): the percolator where the search server has one (Elasticsearch;
+- matching (``matching``): the percolator where the search server has one (OpenSearch, Elasticsearch;
   ``es_compat.has_percolator`` is THE switch), else the equivalent: the article goes into a
   one-row, in-memory SQLite FTS5 table with the search index's tokenizer, and each
   watchlist's query is run against it with the expression the SQLite backend searches with.

@@ -3,7 +3,7 @@
 Two matchers, one question: would a search with the watchlist's query and filters find
 this article?
 
-- ``PercolatorMatcher`` (Elasticsearch): each watchlist is stored, in a small percolator
+- ``PercolatorMatcher`` (OpenSearch, Elasticsearch's full distribution): each watchlist is stored, in a small percolator
   index, as the very query ``es_query.search_query`` builds for a search, next to copies of
   the article fields it searches (same analyzers, stemmed sub-fields included). A
   ``percolate`` query then asks which of them the article matches. The percolator index is
@@ -16,18 +16,16 @@ this article?
   backend's semantics: languages and sources ORed, every entity required, exact values.
 
 On the SQLite backend the equivalent is exact by construction. On a server without a
-percolator (osmem-server in the tests) it finds what that server's search finds for plain
-words, in any case, with or without diacritics (tested against both on a shared corpus). Where
-the two part, it sides with SQLite:
+percolator (Elasticsearch's integ-test distribution in the tests, which also lacks the language
+analyzers and accent folding) it finds what that server's search finds for plain words (tested
+against both on a shared corpus). Where the two part, it sides with SQLite:
 
 - SQLite splits at dots, apostrophes and underscores between letters or digits
   ("Kremlin.ru", "don't", "3.5", "snake_case"); the standard tokenizer keeps one word;
-- SQLite does not stem; such a server's search also finds other forms of a word through
-  any language analyzer it has (osmem-server has ``english``: "talk" finds "talks");
-- asciifolding turns ø, æ and ß into ASCII; SQLite keeps them (both fold é, ł, ã …).
+- SQLite folds diacritics ("café" finds "cafe"); a server without asciifolding does not.
 
-Real Elasticsearch has the percolator, so there watchlists match exactly what its search
-finds, stemming included.
+Where the server has a percolator (OpenSearch, Elasticsearch's full distribution), watchlists
+match exactly what its search finds, stemming included.
 """
 
 from __future__ import annotations
@@ -230,7 +228,7 @@ def percolator_index_body(alias: str, features: ServerFeatures) -> dict[str, Any
 
 def open_matcher(settings: KabarSettings, backend: SearchBackend) -> Matcher:
     """The percolator where the search server has one, else the equivalent (always for SQLite)."""
-    if settings.search_backend_name != "elasticsearch":
+    if settings.search_engine is None:
         return FtsMatcher()
     from elasticsearch import ApiError  # noqa: PLC0415
 
