@@ -3,11 +3,14 @@
     python benchmarks/faults.py                                   # 10 trials of each scenario, 200 articles
     python benchmarks/faults.py --trials 3 --articles 100 --scenarios kill-enrich search-outage
     python benchmarks/faults.py --outage 60                       # the search server away 60 s (the default)
+    python benchmarks/faults.py --backend opensearch              # elasticsearch (the default) or opensearch
 
 Each trial builds its own stack on loopback, from real processes, and tears it down:
 - a private ``redis-server`` on a free port with ``--appendonly yes --appendfsync always`` in
   a temporary directory (what docker-compose.yml runs), never the shared one on 6379;
-- ``osmem-server`` (the suite's Elasticsearch stand-in) behind a small loopback TCP proxy;
+- the search engine (``--backend``: real Elasticsearch or OpenSearch, started once for the whole
+  run by ``scripts/engines.py``, or the one at ``--engine-url``) behind a small loopback TCP
+  proxy, each trial with its own index alias;
 - the three workers, started with the commands of docker-compose.yml
   (``kabar worker ingest|enrich|index``), one process each;
 then queues a fifth of N articles with ``kabar ingest FILE.json`` (services mode), waits until
@@ -23,11 +26,10 @@ Scenarios:
   timeout, from Redis' list of unacknowledged messages.
 - ``restart-redis``: SIGKILL ``redis-server`` (a crash, not a clean shutdown) and start it
   again on the same append-only file ``--redis-down`` seconds later.
-- ``search-outage``: the search server unreachable for ``--outage`` seconds. osmem-server
-  keeps its index in memory, so stopping it would lose the index (and every count with it);
-  instead the proxy in front of it stops (listening socket closed, open connections cut:
-  connection refused, which is what a stopped Elasticsearch looks like to its clients) and
-  starts again. The SQLite backend would not do: it cannot be "down".
+- ``search-outage``: the search server unreachable for ``--outage`` seconds: the proxy in front
+  of it stops (listening socket closed, open connections cut: connection refused, which is what
+  a stopped engine looks like to its clients) and starts again. The engine itself keeps running,
+  so the trial can count its index throughout. The SQLite backend would not do: it cannot be "down".
 
 The table gives per scenario: trials, articles per trial, lost (never indexed), duplicated
 (an id indexed twice, an unexpected id, or an article written twice), dead letters,
@@ -70,11 +72,15 @@ import redis
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import engines  # noqa: E402 - scripts/engines.py: the real engines and the outage proxy
+
+TcpProxy = engines.TcpProxy
+ENGINES = engines.ENGINES
 CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
 SCENARIOS = ("kill-enrich", "kill-index", "restart-redis", "search-outage")
 STAGES = ("ingest", "enrich", "index")
 WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index": "index-worker"}
-ALIAS = "kabar-articles"
 _RESENT = re.compile(r"re-sent (\d+) message\(s\) lost in transit")
 
 FAST_RECOVERY = {  # kill and Redis scenarios: a held message comes back in 15 s, not an hour
@@ -205,91 +211,25 @@ class RedisServer:
             self.proc.stop(grace=10)
 
 
-class TcpProxy:
-    """A loopback TCP proxy. ``stop`` closes the listening socket and cuts every connection, so
-    clients get "connection refused"; ``start`` listens on the same port again."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._running = threading.Event()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(128)
-        listener.settimeout(0.2)
-        self._listener = listener
-        self._running.set()
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        self._running.clear()
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            connections, self._connections = self._connections, set()
-        for conn in connections:
-            with suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._running.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            client.settimeout(None)
-            with self._lock:
-                self._connections.update((client, upstream))
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+@contextmanager
+def search_engine(backend: str, url: str | None = None) -> Iterator[str | None]:
+    """The URL of a running ``backend`` engine for the whole run: ``url`` when given, else one started
+    here (scripts/engines.py) and stopped on exit. None for the SQLite backend."""
+    if backend not in ENGINES or url:
+        yield url
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="kabar-bench-engines-"))
+    try:
+        started = engines.start_engines(run_dir, [backend], die_with_parent=True)
+        engine = started[backend]
+        print(f"# {engine.name} {engine.version}: healthy after {engine.started_in:.1f} s, "
+              f"RSS {engine.rss_bytes() / 2**20:.0f} MB", flush=True)
         try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
+            yield engine.url
         finally:
-            for conn in (source, target):
-                with suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-                conn.close()
-            with self._lock:
-                self._connections.difference_update((source, target))
-
-
-class Osmem:
-    """osmem-server (in memory: its index lives as long as the process)."""
-
-    def __init__(self) -> None:
-        from osmem_server import OsmemServer  # noqa: PLC0415 - a test extra
-
-        self.server = OsmemServer.start(freeze=False)
-        self.url: str = self.server.url
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def stop(self) -> None:
-        self.server.close()
+            engines.stop_engines(started.values())
+    finally:
+        subprocess.run(["rm", "-rf", str(run_dir)], check=False)
 
 
 def pipeline_idle(client: redis.Redis[bytes]) -> bool:
@@ -305,14 +245,19 @@ def pipeline_idle(client: redis.Redis[bytes]) -> bool:
 
 @dataclass
 class Stack:
-    """Redis, osmem-server behind a proxy, and the three workers of one trial."""
+    """Redis, the search engine behind a proxy, and the three workers of one trial.
+
+    The engine (``engine_url``, running) is shared between trials: each stack has its own index
+    alias on it, deleted when the stack stops.
+    """
 
     workdir: Path
     tuning: dict[str, str]
     search_backend: str = "elasticsearch"
+    engine_url: str | None = None
     redis_password: str | None = None
     redis_server: RedisServer = field(init=False)
-    osmem: Osmem | None = field(init=False, default=None)
+    alias: str = field(init=False, default="kabar-articles")
     proxy: TcpProxy | None = field(init=False, default=None)
     workers: dict[str, Proc] = field(init=False, default_factory=dict)
     retired: list[Proc] = field(init=False, default_factory=list)
@@ -329,12 +274,14 @@ class Stack:
             "KABAR_MODE": "services", "KABAR_DATA_DIR": str(self.workdir / "data"),
             "KABAR_REDIS_URL": self.redis_server.url, "KABAR_WORKER_CONCURRENCY": "1", **self.tuning,
         })
-        if self.search_backend == "elasticsearch":
-            self.osmem = Osmem()
-            self.proxy = TcpProxy(self.osmem.port)
+        if self.search_backend in ENGINES:
+            if self.engine_url is None:
+                raise ValueError(f"the {self.search_backend} backend needs a running engine (engine_url)")
+            self.alias = f"kabar-bench-{self.workdir.name.lower()}"
+            self.proxy = TcpProxy(int(self.engine_url.rsplit(":", 1)[1]))
             self.proxy.start()
-            env.update({"KABAR_SEARCH_BACKEND": "elasticsearch", "KABAR_ELASTICSEARCH_URL": self.proxy.url,
-                        "KABAR_ELASTICSEARCH_SERVER_MODE": "serverless"})
+            env.update({"KABAR_SEARCH_BACKEND": self.search_backend,
+                        f"KABAR_{self.search_backend.upper()}_URL": self.proxy.url, "KABAR_INDEX_ALIAS": self.alias})
         else:
             env["KABAR_SEARCH_BACKEND"] = "sqlite"
         self.env = env
@@ -409,11 +356,10 @@ class Stack:
 
     def indexed(self) -> list[tuple[str, int]]:
         """(id, version) of every article in the index, read from the search server itself."""
-        if self.search_backend != "elasticsearch":
+        if self.search_backend not in ENGINES:
             return self._indexed_sqlite()
-        assert self.osmem is not None
-        httpx.post(f"{self.osmem.url}/{ALIAS}/_refresh", timeout=30)
-        response = httpx.post(f"{self.osmem.url}/{ALIAS}/_search", timeout=60, json={
+        httpx.post(f"{self.engine_url}/{self.alias}/_refresh", timeout=30)
+        response = httpx.post(f"{self.engine_url}/{self.alias}/_search", timeout=60, json={
             "size": 10000, "query": {"match_all": {}}, "_source": ["id", "version"], "track_total_hits": True})
         if response.status_code == 404:
             return []
@@ -472,8 +418,9 @@ class Stack:
             proc.stop()
         if self.proxy is not None:
             self.proxy.stop()
-        if self.osmem is not None:
-            self.osmem.stop()
+        if self.engine_url is not None and self.search_backend in ENGINES:  # this trial's indices only
+            httpx.delete(f"{self.engine_url}/{self.alias}-*", timeout=60)
+            httpx.delete(f"{self.engine_url}/_index_template/{self.alias}", timeout=60)
         self.redis_server.stop()
 
 
@@ -543,7 +490,8 @@ class TrialResult:
 
 
 def run_trial(scenario: str, articles: int, workdir: Path, *, outage: float = 60.0, redis_down: float = 2.0,
-              settle_timeout: float = 240.0, offset: int = 0) -> TrialResult:
+              settle_timeout: float = 240.0, offset: int = 0, search_backend: str = "elasticsearch",
+              engine_url: str | None = None) -> TrialResult:
     """One trial of ``scenario``; the stack is torn down before it returns."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}")
@@ -557,7 +505,7 @@ def run_trial(scenario: str, articles: int, workdir: Path, *, outage: float = 60
                    for name, part in (("first.json", batch[:max(1, articles // 5)]),
                                       ("rest.json", batch[max(1, articles // 5):])))
     tuning = DEFAULT_RETRIES if scenario == "search-outage" else FAST_RECOVERY
-    with running_stack(workdir, tuning) as stack:
+    with running_stack(workdir, tuning, search_backend=search_backend, engine_url=engine_url) as stack:
         try:
             stack.ingest(first)
             fault_at = _inject(stack, scenario, result, lambda: stack.ingest(rest), outage=outage,
@@ -672,13 +620,23 @@ def main() -> int:
     parser.add_argument("--outage", type=float, default=60.0, help="seconds the search server is away")
     parser.add_argument("--redis-down", type=float, default=2.0, help="seconds between Redis' crash and restart")
     parser.add_argument("--keep", action="store_true", help="keep each trial's directory (logs) in /tmp")
+    parser.add_argument("--backend", choices=ENGINES, default="elasticsearch", help="the search engine")
+    parser.add_argument("--engine-url", help="a running engine of that kind (default: start one for the run)")
     args = parser.parse_args()
+    with search_engine(args.backend, args.engine_url) as url:
+        results = run_trials(args, url)
+    print()
+    print_table(results)
+    return 0 if all(result.ok for result in results) else 1
+
+
+def run_trials(args: argparse.Namespace, engine_url: str | None) -> list[TrialResult]:
     results: list[TrialResult] = []
     for scenario in args.scenarios:
         for trial in range(args.trials):
             workdir = Path(tempfile.mkdtemp(prefix=f"kabar-faults-{scenario}-{trial}-"))
             result = run_trial(scenario, args.articles, workdir, outage=args.outage, redis_down=args.redis_down,
-                               offset=trial * args.articles)
+                               offset=trial * args.articles, search_backend=args.backend, engine_url=engine_url)
             results.append(result)
             status = "ok" if result.ok else f"FAILED: {(result.error or '').splitlines()[0] if result.error else ''}"
             print(f"# {scenario} trial {trial + 1}: indexed {result.indexed}/{result.articles}, lost {result.lost}, "
@@ -693,9 +651,7 @@ def main() -> int:
                 subprocess.run(["rm", "-rf", str(workdir)], check=False)
             elif not result.ok:
                 print(f"#   logs kept in {workdir}", flush=True)
-    print()
-    print_table(results)
-    return 0 if all(result.ok for result in results) else 1
+    return results
 
 
 if __name__ == "__main__":

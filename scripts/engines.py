@@ -60,7 +60,8 @@ ES_ARTIFACT: Final = "org.elasticsearch.distribution.integ-test-zip:elasticsearc
 ES_JAVA_HOME: Final = os.environ.get("KABAR_ES_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
 OPENSEARCH_JAVA: Final = os.environ.get("KABAR_OPENSEARCH_JAVA", "java")  # 2.19 runs on Java 17
 ENGINE_USER: Final = "kabar-engine"
-CACHE: Final = Path(os.environ.get("KABAR_ENGINES_CACHE", "/var/tmp/kabar-engines"))
+# Shared by every run on the machine and readable by the engine user (root's home is not).
+CACHE: Final = Path(os.environ.get("KABAR_ENGINES_CACHE", "/var/tmp/kabar-engines"))  # noqa: S108
 M2: Final = Path.home() / ".m2" / "repository"
 DEFAULT_HEAP: Final = "512m"
 START_TIMEOUT: Final = 300.0  # a first start on a loaded 2-core machine, after the download
@@ -338,7 +339,7 @@ def _wait_healthy(engine: Engine, timeout: float) -> None:
     raise EngineError(f"{engine.name} did not become healthy in {timeout:.0f} s:\n{engine.log()}")
 
 
-def start_engine(name: str, version: str, run_dir: Path, heap: str = DEFAULT_HEAP,
+def start_engine(name: str, version: str, run_dir: Path, *, heap: str = DEFAULT_HEAP,
                  die_with_parent: bool = False, timeout: float = START_TIMEOUT) -> Engine:
     """One engine, healthy on return; a port taken meanwhile by someone else is retried on another."""
     for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -370,7 +371,7 @@ def start_engines(run_dir: Path, names: Sequence[str] = ENGINES, heap: str = DEF
 
     def start(name: str) -> None:
         try:
-            started[name] = start_engine(name, wanted[name], run_dir, heap, die_with_parent)
+            started[name] = start_engine(name, wanted[name], run_dir, heap=heap, die_with_parent=die_with_parent)
         except BaseException as exc:  # reported below, after every thread has finished
             errors[name] = exc
 

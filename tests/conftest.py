@@ -123,13 +123,16 @@ class EngineUnderTest:
             httpx.delete(f"{self.url}/_index_template/{name}", timeout=30)
 
 
+RunningEngines = dict[str, tuple[EngineUnderTest, frozenset[str]]]  # each with the templates it started with
+
+
 def _template_names(url: str) -> frozenset[str]:
     listed = httpx.get(f"{url}/_index_template", timeout=30).json().get("index_templates", [])
     return frozenset(item["name"] for item in listed)
 
 
 @pytest.fixture(scope="session")
-def search_engines() -> Iterator[dict[str, tuple[EngineUnderTest, frozenset[str]]]]:
+def search_engines() -> Iterator[RunningEngines]:
     """Elasticsearch and OpenSearch, started once for the session and stopped at its end, pass or fail.
 
     ``KABAR_TEST_ELASTICSEARCH_URL`` and ``KABAR_TEST_OPENSEARCH_URL`` (both, e.g. from `make engines`)
@@ -156,7 +159,7 @@ def search_engines() -> Iterator[dict[str, tuple[EngineUnderTest, frozenset[str]
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _engine(name: str, engines: dict[str, tuple[EngineUnderTest, frozenset[str]]]) -> Iterator[EngineUnderTest]:
+def _engine(name: str, engines: RunningEngines) -> Iterator[EngineUnderTest]:
     engine, templates = engines[name]
     engine.wipe(templates)
     yield engine
@@ -164,12 +167,12 @@ def _engine(name: str, engines: dict[str, tuple[EngineUnderTest, frozenset[str]]
 
 
 @pytest.fixture
-def elasticsearch_engine(search_engines: dict[str, tuple[EngineUnderTest, frozenset[str]]]) -> Iterator[EngineUnderTest]:
+def elasticsearch_engine(search_engines: RunningEngines) -> Iterator[EngineUnderTest]:
     yield from _engine("elasticsearch", search_engines)
 
 
 @pytest.fixture
-def opensearch_engine(search_engines: dict[str, tuple[EngineUnderTest, frozenset[str]]]) -> Iterator[EngineUnderTest]:
+def opensearch_engine(search_engines: RunningEngines) -> Iterator[EngineUnderTest]:
     yield from _engine("opensearch", search_engines)
 
 
@@ -187,13 +190,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def services_env(tmp_path: Path, redis_url: str, engine: EngineUnderTest) -> dict[str, str]:
+def services_engine(elasticsearch_engine: EngineUnderTest) -> EngineUnderTest:
+    """The engine behind ``services``: Elasticsearch, the default backend. A module whose subject is
+    the search tier runs on both engines by overriding this with ``engine``."""
+    return elasticsearch_engine
+
+
+@pytest.fixture
+def services_env(tmp_path: Path, redis_url: str, services_engine: EngineUnderTest) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
     env.update({
         "KABAR_MODE": "services",
         "KABAR_DATA_DIR": str(tmp_path / "data"),
         "KABAR_REDIS_URL": redis_url,
-        **engine.env(),
+        **services_engine.env(),
         "KABAR_WORKER_CONCURRENCY": "1",
         "KABAR_TASK_RETRY_BACKOFF_MAX": "1",
         "KABAR_TASK_MAX_RETRIES": "2",

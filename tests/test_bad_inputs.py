@@ -17,7 +17,7 @@ import pytest
 
 from bad_inputs.generate import UNSAFE_CHARS, Case, write
 from bad_inputs.generate import cases as make_cases
-from conftest import SEEDS, run_kabar
+from conftest import SEEDS, EngineUnderTest, run_kabar
 from kabar.contract.settings import KabarSettings
 from kabar_ingest.identity import article_id, canonical_url
 from kabar_ingest.reader import read_path
@@ -123,8 +123,9 @@ def test_bad_inputs_through_kabar_ingest_embedded(corpus: tuple[Path, list[Case]
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[faults.Stack]:
-    with faults.running_stack(tmp_path / "stack", faults.FAST_RECOVERY) as running:
+def stack(tmp_path: Path, engine: EngineUnderTest) -> Iterator[faults.Stack]:
+    with faults.running_stack(tmp_path / "stack", faults.FAST_RECOVERY, search_backend=engine.name,
+                              engine_url=engine.url) as running:
         yield running
 
 
@@ -156,8 +157,7 @@ def test_bad_inputs_through_the_services(corpus: tuple[Path, list[Case]], stack:
     logs = stack.logs(tail=10**7)
     assert "WorkerLostError" not in logs and "Unrecoverable" not in logs
 
-    assert stack.osmem is not None
-    hits = httpx.post(f"{stack.osmem.url}/{faults.ALIAS}/_search", timeout=30,
+    hits = httpx.post(f"{stack.engine_url}/{stack.alias}/_search", timeout=30,
                       json={"size": 100, "query": {"match_all": {}}}).json()["hits"]["hits"]
     docs = [hit["_source"] for hit in hits]
     assert url_ids(cases) <= {doc["id"] for doc in docs}

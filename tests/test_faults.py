@@ -1,11 +1,12 @@
 """Fault injection with real processes (issue #6): one trial of each scenario of benchmarks/faults.py.
 
-Each trial runs its own redis-server (AOF, fsync always) on a free loopback port, osmem-server
-behind a loopback TCP proxy and the three workers of docker-compose.yml, queues 100 articles with
+Each trial runs its own redis-server (AOF, fsync always) on a free loopback port, the session's real
+search engine behind a loopback TCP proxy and the three workers of docker-compose.yml, queues 100 articles with
 ``kabar ingest`` and breaks something while they flow: the enrich or the index worker killed with
 SIGKILL while it holds a message, Redis crashed and restarted, the search server unreachable.
 Every article must end up indexed exactly once, with no dead letter. The benchmark runs 10 trials
-of each and the full 60 s search outage; this runs one, with a 12 s outage.
+of each and the full 60 s search outage; this runs one, with a 12 s outage. The search outage runs
+on both engines, the other scenarios (which break Redis or a worker, not the engine) on Elasticsearch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -37,13 +39,18 @@ def load_faults() -> ModuleType:
 faults = load_faults()
 
 
-@pytest.mark.parametrize("scenario", faults.SCENARIOS)
-def test_every_article_is_indexed_exactly_once_whatever_breaks(scenario: str, tmp_path: Path) -> None:
+TRIALS = [(scenario, "elasticsearch") for scenario in faults.SCENARIOS] + [("search-outage", "opensearch")]
+
+
+@pytest.mark.parametrize(("scenario", "engine_name"), TRIALS, ids=[f"{s}-{e}" for s, e in TRIALS])
+def test_every_article_is_indexed_exactly_once_whatever_breaks(scenario: str, engine_name: str, tmp_path: Path,
+                                                               request: pytest.FixtureRequest) -> None:
+    engine: Any = request.getfixturevalue(f"{engine_name}_engine")
     for attempt in range(3):  # a trial whose fault missed the work in flight proves nothing: run another
         workdir = tmp_path / f"trial-{attempt}"
         workdir.mkdir()
-        result = faults.run_trial(scenario, ARTICLES, workdir, outage=OUTAGE_S,
-                                  settle_timeout=150, offset=attempt * ARTICLES)
+        result = faults.run_trial(scenario, ARTICLES, workdir, outage=OUTAGE_S, settle_timeout=150,
+                                  offset=attempt * ARTICLES, search_backend=engine.name, engine_url=engine.url)
         assert result.lost == 0 and result.duplicated == 0, f"{scenario} trial {attempt + 1}: {result}"
         if 0 < result.indexed_at_fault < ARTICLES and result.fault_felt and result.error is None:
             break

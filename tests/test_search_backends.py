@@ -1,4 +1,4 @@
-"""One contract, three search backends: SQLite FTS5 (embedded), Elasticsearch and OpenSearch (real servers over HTTP)."""
+"""One contract, three search backends: SQLite FTS5 (embedded), Elasticsearch and OpenSearch (real, over HTTP)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Index as code: the files in ops/elasticsearch, applied idempotently to a real server
-(osmem-server), and a write alias that survives a rollover without duplicating articles."""
+"""Index as code: the files in ops/elasticsearch, applied idempotently to the real servers
+(Elasticsearch and OpenSearch), and a write alias that survives a rollover (``_rollover``)
+without duplicating articles."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ import httpx
 import pytest
 
 from articles import NEWSROOM, news
-from conftest import ROOT
-from kabar.contract.settings import KabarSettings
+from conftest import ROOT, EngineUnderTest
 from kabar_search.documents import Revision, to_document
 from kabar_search.es_backend import ElasticsearchBackend
-from kabar_search.es_compat import LANGUAGE_ANALYZERS, ServerFeatures, adapt_template, roll_over
+from kabar_search.es_compat import ISM_ROLLOVER_ALIAS, ServerFeatures, adapt_template, ism_policy, roll_over
 from kabar_search.es_index import POLICY_FILE, TEMPLATE_FILE, index_template, load_ops_file
 
 OPS = ROOT / "ops" / "elasticsearch"
@@ -25,10 +25,8 @@ ALIAS = "kabar-articles"
 
 
 @pytest.fixture
-def es(osmem_clone: Any, tmp_path: Path) -> Iterator[ElasticsearchBackend]:
-    settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=osmem_clone.url,
-                             elasticsearch_server_mode="serverless", data_dir=tmp_path)
-    backend = ElasticsearchBackend.from_settings(settings)
+def es(engine: EngineUnderTest, tmp_path: Path) -> Iterator[ElasticsearchBackend]:
+    backend = ElasticsearchBackend.from_settings(engine.settings(data_dir=tmp_path))
     yield backend
     backend.close()
 
@@ -73,35 +71,60 @@ def test_the_ilm_policy_rolls_over_by_size_and_age() -> None:
 
 
 def test_servers_get_the_template_they_accept() -> None:
-    stack = ServerFeatures(ilm=True, rollover_api=True, analyzers=dict(LANGUAGE_ANALYZERS))
-    lean = ServerFeatures(ilm=False, rollover_api=False, analyzers={"kabar_id": "standard", "kabar_en": "english"})
-    on_stack = index_template("news-alias", stack)
-    assert on_stack["index_patterns"] == ["news-alias-*"]
-    assert on_stack["template"]["settings"]["index.lifecycle.name"] == "news-alias"
-    assert on_stack["template"]["settings"]["index.lifecycle.rollover_alias"] == "news-alias"
-    assert on_stack["template"]["settings"]["analysis"]["analyzer"]["kabar_id"] == {"type": "indonesian"}
-    on_lean = adapt_template(load_ops_file(TEMPLATE_FILE), lean)
-    assert not any(key.startswith("index.lifecycle") for key in on_lean["template"]["settings"])
-    assert on_lean["template"]["settings"]["analysis"]["analyzer"]["kabar_id"] == {"type": "standard"}
-    assert on_lean["template"]["settings"]["analysis"]["analyzer"]["kabar_folding"]["filter"] == [
-        "lowercase", "asciifolding"]
+    full = ServerFeatures("elasticsearch", "9.2.0", "ilm")
+    lean = ServerFeatures("elasticsearch", "9.2.0", None, ("kabar_id_root", "kabar_id_stemmer", "kabar_id"))
+    ism = ServerFeatures("opensearch", "2.19.6", "ism")
+    on_full = index_template("news-alias", full)
+    settings = on_full["template"]["settings"]
+    assert on_full["index_patterns"] == ["news-alias-*"]
+    assert settings["index.lifecycle.name"] == settings["index.lifecycle.rollover_alias"] == "news-alias"
+    assert settings["analysis"] == load_ops_file(TEMPLATE_FILE)["template"]["settings"]["analysis"]
+    on_lean = adapt_template(load_ops_file(TEMPLATE_FILE), "kabar-articles", lean)
+    lean_settings = on_lean["template"]["settings"]
+    assert not any(key.startswith(("index.lifecycle", "plugins.")) for key in lean_settings)
+    assert lean_settings["analysis"]["analyzer"]["kabar_id"] == {"type": "standard"}
+    assert set(lean_settings["analysis"]["filter"]) == {"kabar_id_stop"}, "a filter the server lacks is left out"
+    assert lean_settings["analysis"]["analyzer"]["kabar_folding"]["filter"] == ["lowercase", "asciifolding"]
+    on_ism = index_template("news-alias", ism)["template"]["settings"]
+    assert on_ism[ISM_ROLLOVER_ALIAS] == "news-alias"
+    assert not any(key.startswith("index.lifecycle") for key in on_ism)
+
+
+def test_the_ism_policy_rolls_over_as_the_ilm_policy_does() -> None:
+    ilm = load_ops_file(POLICY_FILE)
+    policy = ism_policy(ilm, "news-alias")["policy"]
+    rollover = ilm["policy"]["phases"]["hot"]["actions"]["rollover"]
+    expected = {"min_primary_shard_size": rollover["max_primary_shard_size"], "min_index_age": rollover["max_age"]}
+    assert policy["states"][0]["actions"] == [{"rollover": expected}]
+    assert policy["ism_template"] == [{"index_patterns": ["news-alias-*"], "priority": 100}]
+
+
+def test_the_features_are_discovered_from_the_server(es: ElasticsearchBackend, engine: EngineUnderTest) -> None:
+    assert es.features.engine == engine.name
+    assert es.features.lifecycle is None  # neither test build has ILM or the ISM plugin
+    if engine.name == "opensearch":
+        assert es.features.missing_analysis == ()
+    else:  # the integ-test build lacks the analysis-common module
+        assert {"kabar_folding", "kabar_id", "kabar_en", "kabar_id_stemmer"} <= set(es.features.missing_analysis)
 
 
 def test_start_up_is_idempotent_and_builds_the_index_from_the_template(es: ElasticsearchBackend,
-                                                                        osmem_clone: Any) -> None:
+                                                                        engine: EngineUnderTest) -> None:
     es.ensure_ready()
     es.ensure_ready()
-    aliases = httpx.get(f"{osmem_clone.url}/_alias/{ALIAS}", timeout=10).json()
+    aliases = httpx.get(f"{engine.url}/_alias/{ALIAS}", timeout=10).json()
     assert aliases == {f"{ALIAS}-000001": {"aliases": {ALIAS: {"is_write_index": True}}}}
-    index = httpx.get(f"{osmem_clone.url}/{ALIAS}-000001", timeout=10).json()[f"{ALIAS}-000001"]
+    index = httpx.get(f"{engine.url}/{ALIAS}-000001", timeout=10).json()[f"{ALIAS}-000001"]
     mappings = index["mappings"]
     assert mappings["dynamic"] == "strict"
     template = load_ops_file(TEMPLATE_FILE)["template"]["mappings"]["properties"]
     assert mapped_fields(mappings["properties"]) == mapped_fields(template)
     analyzers = index["settings"]["index"]["analysis"]["analyzer"]
-    assert analyzers["kabar_id"]["type"] == es.features.analyzers["kabar_id"]
-    # osmem-server has no Indonesian analyzer: the one named place falls back to standard
-    assert es.features.analyzers["kabar_id"] == "standard"
+    if engine.name == "opensearch":
+        assert analyzers["kabar_id"]["filter"] == ["lowercase", "kabar_id_stop", "kabar_id_root", "kabar_id_stemmer"]
+        assert analyzers["kabar_en"]["type"] == "english"
+    else:  # no analysis-common module: the named analyzers are the standard analyzer
+        assert analyzers["kabar_id"]["type"] == analyzers["kabar_en"]["type"] == "standard"
 
 
 def test_strict_mapping_refuses_unknown_fields(es: ElasticsearchBackend) -> None:
@@ -111,10 +134,9 @@ def test_strict_mapping_refuses_unknown_fields(es: ElasticsearchBackend) -> None
     assert "strict" in json.dumps(response.body)
 
 
-def test_an_update_after_a_rollover_stays_in_the_index_that_holds_the_article(es: ElasticsearchBackend,
-                                                                              osmem_clone: Any) -> None:
+def test_an_update_after_a_rollover_stays_in_the_index_that_holds_the_article(es: ElasticsearchBackend) -> None:
     assert es.upsert(NEWSROOM[0])
-    new_index = roll_over(es.client, ALIAS, es.features)
+    new_index = roll_over(es.client, ALIAS)
     assert new_index == f"{ALIAS}-000002"
     changed = NEWSROOM[0].model_copy(update={"title": "Lavrov dan Kim (diperbarui)", "content_hash": "h-v2"})
     assert es.upsert(changed)
@@ -130,7 +152,7 @@ def test_an_update_after_a_rollover_stays_in_the_index_that_holds_the_article(es
 
 def test_a_second_copy_left_in_another_backing_index_is_removed_on_the_next_write(es: ElasticsearchBackend) -> None:
     assert es.upsert(NEWSROOM[0])
-    new_index = roll_over(es.client, ALIAS, es.features)
+    new_index = roll_over(es.client, ALIAS)
     stray = to_document(NEWSROOM[0], Revision("stray", 1), datetime.now(UTC))
     es.client.index(index=new_index, id="n01", document=stray, refresh=True)
     assert es.count() == 2

@@ -1,4 +1,4 @@
-"""The index stage in a real Celery worker (threads pool) on real Redis and osmem-server:
+"""The index stage in a real Celery worker (threads pool) on real Redis, Elasticsearch and OpenSearch:
 concurrent tasks share bulk requests, every message is acknowledged only once its
 article is written, redeliveries change nothing, and a document the server refuses is
 dead-lettered with the server's reason."""
@@ -19,8 +19,7 @@ import redis
 from celery import Celery
 
 from articles import news
-from conftest import Process, wait_until
-from kabar.contract.settings import KabarSettings
+from conftest import EngineUnderTest, Process, wait_until
 from kabar_search.es_backend import ElasticsearchBackend
 
 pytestmark = pytest.mark.services
@@ -32,10 +31,10 @@ _BATCH = re.compile(r"index batch of (\d+) article\(s\)")
 
 
 @pytest.fixture
-def worker_env(tmp_path: Path, redis_url: str, osmem_clone: Any) -> dict[str, str]:
+def worker_env(tmp_path: Path, redis_url: str, engine: EngineUnderTest) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
     env.update({"KABAR_MODE": "services", "KABAR_DATA_DIR": str(tmp_path / "data"), "KABAR_REDIS_URL": redis_url,
-                "KABAR_ELASTICSEARCH_URL": osmem_clone.url, "KABAR_ELASTICSEARCH_SERVER_MODE": "serverless",
+                **engine.env(),
                 "KABAR_TASK_MAX_RETRIES": "2", "KABAR_TASK_RETRY_BACKOFF_MAX": "1",
                 "KABAR_INDEX_BATCH_SIZE": "16", "KABAR_INDEX_BATCH_WAIT_MS": "300"})
     return env
@@ -44,7 +43,8 @@ def worker_env(tmp_path: Path, redis_url: str, osmem_clone: Any) -> dict[str, st
 @pytest.fixture
 def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
     # Source domains are integers in this index (made by hand): REFUSED cannot be stored.
-    conflicting = httpx.put(f"{worker_env['KABAR_ELASTICSEARCH_URL']}/kabar-articles-000001", json={
+    url = worker_env[f"KABAR_{worker_env['KABAR_SEARCH_BACKEND'].upper()}_URL"]
+    conflicting = httpx.put(f"{url}/kabar-articles-000001", json={
         "aliases": {"kabar-articles": {"is_write_index": True}},
         "mappings": {"dynamic": "false", "properties": {"source_domain": {"type": "integer"}}}}, timeout=10)
     assert conflicting.status_code == 200, conflicting.text
@@ -66,11 +66,9 @@ def send(redis_url: str, payloads: list[dict[str, Any]]) -> None:
     producer.close()
 
 
-def test_a_threads_worker_indexes_in_batches_exactly_once(worker: Process, worker_env: dict[str, str],
+def test_a_threads_worker_indexes_in_batches_exactly_once(worker: Process, engine: EngineUnderTest,
                                                           redis_url: str, tmp_path: Path) -> None:
-    settings = KabarSettings(search_backend="elasticsearch", elasticsearch_url=worker_env["KABAR_ELASTICSEARCH_URL"],
-                             elasticsearch_server_mode="serverless", data_dir=tmp_path)
-    backend = ElasticsearchBackend.from_settings(settings)
+    backend = ElasticsearchBackend.from_settings(engine.settings(data_dir=tmp_path))
     payloads = [article.model_dump(mode="json") for article in [*ARTICLES, REFUSED]]
     send(redis_url, payloads)
     wait_until(lambda: backend.count() == len(ARTICLES), 90, f"{len(ARTICLES)} articles\n{worker.log()[-3000:]}")

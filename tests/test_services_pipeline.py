@@ -1,5 +1,5 @@
 """The services deployment: real Redis, real Celery worker processes (the compose commands),
-Elasticsearch (osmem-server over HTTP) and the search API over HTTP."""
+Elasticsearch and OpenSearch (each test on both) and the search API over HTTP."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ import httpx
 import pytest
 import redis
 
-from conftest import SEEDS, Services, run_kabar, wait_until
+from conftest import SEEDS, EngineUnderTest, Services, run_kabar, wait_until
 
 pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def services_engine(engine: EngineUnderTest) -> EngineUnderTest:
+    """Every test here runs on Elasticsearch and on OpenSearch."""
+    return engine
 
 
 def search(services: Services, query: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Watchlists in the services deployment: real Redis, the Celery workers of docker-compose.yml
-(the alerts worker included), osmem-server, the API over HTTP and a real local webhook receiver."""
+(the alerts worker included), Elasticsearch and OpenSearch (each test on both: the equivalent and the
+percolator), the API over HTTP and a real local webhook receiver."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ import httpx
 import pytest
 import redis
 
-from conftest import SEEDS, WORKER_SERVICES, Services, free_port, run_kabar, wait_until
+from conftest import SEEDS, WORKER_SERVICES, EngineUnderTest, Services, free_port, run_kabar, wait_until
 from test_watchlists import API_KEY, WRITE, Receiver
 
 pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def services_engine(engine: EngineUnderTest) -> EngineUnderTest:
+    """Every test here runs on Elasticsearch and on OpenSearch."""
+    return engine
 
 ALERT_SETTINGS = {"KABAR_API_KEY": API_KEY, "KABAR_ALERT_TIMEOUT": "1", "KABAR_ALERT_MAX_RETRIES": "2",
                   "KABAR_ALERT_RETRY_BACKOFF_BASE": "0.5", "KABAR_ALERT_RETRY_BACKOFF_MAX": "1"}

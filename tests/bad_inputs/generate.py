@@ -5,7 +5,7 @@ of the batch carries on.
 
 Nothing here is committed but this script: the tests generate the corpus into a temporary
 directory (the 20 MB file included) and check each case's outcome through ``kabar ingest``,
-in the embedded mode and through the services (Redis, Celery workers, osmem-server).
+in the embedded mode and through the services (Redis, Celery workers, Elasticsearch or OpenSearch).
 
 Each case says what must happen to it:
 - ``refused``: ``kabar ingest`` prints ``error: FILE: REASON`` and queues nothing from it;

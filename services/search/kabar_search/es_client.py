@@ -15,6 +15,7 @@ import re
 from typing import Any, Final
 
 from elastic_transport import HttpHeaders, Urllib3HttpNode
+from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node._base import NodeApiResponse  # not re-exported by the package
 from elasticsearch import Elasticsearch, UnsupportedProductError
 
@@ -28,12 +29,13 @@ class OpenSearchNode(Urllib3HttpNode):
     """elasticsearch-py's HTTP node, speaking plain JSON to OpenSearch."""
 
     def perform_request(self, method: str, target: str, body: bytes | None = None,
-                        headers: HttpHeaders | None = None, **options: Any) -> NodeApiResponse:
+                        headers: HttpHeaders | None = None,
+                        request_timeout: DefaultType | float | None = DEFAULT) -> NodeApiResponse:
         plain = HttpHeaders()
         for name, value in (headers or HttpHeaders()).items():
             plain[name] = _VENDOR_MEDIA_TYPE.sub(r"application/\1", value) if name.lower() in (
                 "accept", "content-type") else value
-        response = super().perform_request(method, target, body=body, headers=plain, **options)
+        response = super().perform_request(method, target, body=body, headers=plain, request_timeout=request_timeout)
         if _PRODUCT_HEADER not in response.meta.headers:
             response.meta.headers[_PRODUCT_HEADER] = "Elasticsearch"
         return response
