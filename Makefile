@@ -1,4 +1,5 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both create .venv themselves.
+# `make engines` starts real Elasticsearch and OpenSearch on loopback (scripts/engines.py); `make engines-stop`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 CONSTRAINTS := constraints.txt
 UV_VERSION := 0.13.8
 
-.PHONY: demo test lint typecheck redis clean lock
+.PHONY: demo test lint typecheck redis engines engines-stop clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +38,20 @@ demo: $(STAMP)
 redis:
 	@$(BIN)/python scripts/ensure_redis.py "$(REDIS_URL)"
 
+# The test session starts its own engines (tests/conftest.py), on free ports, and stops them.
 test: $(TEST_STAMP) redis
 	$(BIN)/python -m pytest
+
+engines: $(STAMP)
+	@$(BIN)/python scripts/engines.py start
+
+engines-stop: $(STAMP)
+	@$(BIN)/python scripts/engines.py stop
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src services tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy --strict scripts/engines.py
 
 typecheck: lint
 

@@ -212,11 +212,12 @@ class RedisServer:
 
 
 @contextmanager
-def search_engine(backend: str, url: str | None = None) -> Iterator[str | None]:
-    """The URL of a running ``backend`` engine for the whole run: ``url`` when given, else one started
-    here (scripts/engines.py) and stopped on exit. None for the SQLite backend."""
+def search_engine(backend: str, url: str | None = None) -> Iterator[tuple[str | None, int | None]]:
+    """The URL and process id of a running ``backend`` engine for the whole run: the one at ``url``
+    (process unknown) when given, else one started here (scripts/engines.py) and stopped on exit.
+    (None, None) for the SQLite backend."""
     if backend not in ENGINES or url:
-        yield url
+        yield url, None
         return
     run_dir = Path(tempfile.mkdtemp(prefix="kabar-bench-engines-"))
     try:
@@ -225,7 +226,7 @@ def search_engine(backend: str, url: str | None = None) -> Iterator[str | None]:
         print(f"# {engine.name} {engine.version}: healthy after {engine.started_in:.1f} s, "
               f"RSS {engine.rss_bytes() / 2**20:.0f} MB", flush=True)
         try:
-            yield engine.url
+            yield engine.url, engine.pid
         finally:
             engines.stop_engines(started.values())
     finally:
@@ -623,7 +624,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=ENGINES, default="elasticsearch", help="the search engine")
     parser.add_argument("--engine-url", help="a running engine of that kind (default: start one for the run)")
     args = parser.parse_args()
-    with search_engine(args.backend, args.engine_url) as url:
+    with search_engine(args.backend, args.engine_url) as (url, _):
         results = run_trials(args, url)
     print()
     print_table(results)

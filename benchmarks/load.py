@@ -1,9 +1,10 @@
-"""Load: N articles through the services (real Redis, the compose workers, osmem-server), with
+"""Load: N articles through the services (real Redis, the compose workers, a real search engine), with
 throughput, worker memory over time and loss.
 
     python benchmarks/load.py                                  # 100,000 articles (hours on a laptop)
     python benchmarks/load.py --articles 5000                  # a shorter run
     python benchmarks/load.py --articles 100000 --enrich-concurrency 4 --sample 30
+    python benchmarks/load.py --search opensearch              # elasticsearch (default), opensearch or sqlite
 
 Articles: ../shared/corpus/indosum.jsonl (3,463 Indonesian news articles, read in place, never
 copied), repeated under new ids: copy k of an article gets its own URL and a last line naming
@@ -14,8 +15,9 @@ message), keeping the articles waiting in all queues together under ``--max-back
 producer, not Redis' memory, absorbs the difference in speed.
 
 Stack: a private redis-server on a free loopback port (``--appendonly yes``, fsync every second,
-as docker-compose.yml runs it), osmem-server (``--search sqlite`` for the SQLite backend), and
-one worker per stage started with the commands of docker-compose.yml.
+as docker-compose.yml runs it), the search engine (``--search``: real Elasticsearch or OpenSearch,
+started for the run by scripts/engines.py or the one at ``--engine-url``; ``sqlite`` for the SQLite
+backend), and one worker per stage started with the commands of docker-compose.yml.
 
 Prints a table of samples over time (articles queued and indexed, queue depths, the resident
 memory of each worker, its pool processes included, and of Redis), then throughput, memory
@@ -110,12 +112,13 @@ def tree_rss_mb(pid: int) -> float:
 
 class LoadStack:
     def __init__(self, workdir: Path, search: str, enrich_concurrency: int,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, engine_url: str | None = None) -> None:
         self.workdir = workdir
         self.extra_env = dict(extra_env or {})  # more KABAR_* settings for the workers (benchmarks/pipeline.py)
         self.search = search
+        self.engine_url = engine_url if search in faults.ENGINES else None  # a running engine, shared
+        self.alias = f"kabar-load-{workdir.name.lower()}"  # this run's indices on it
         self.redis = faults.RedisServer(workdir / "redis", persistent=False)
-        self.osmem: faults.Osmem | None = None
         self.workers: dict[str, faults.Proc] = {}
         self.enrich_concurrency = enrich_concurrency
         self.env: dict[str, str] = {}
@@ -131,10 +134,11 @@ class LoadStack:
         env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
         env.update({"KABAR_MODE": "services", "KABAR_DATA_DIR": str(self.workdir / "data"),
                     "KABAR_REDIS_URL": self.redis.url, "KABAR_LOG_LEVEL": "WARNING"})
-        if self.search == "elasticsearch":
-            self.osmem = faults.Osmem()
-            env.update({"KABAR_SEARCH_BACKEND": "elasticsearch", "KABAR_ELASTICSEARCH_URL": self.osmem.url,
-                        "KABAR_ELASTICSEARCH_SERVER_MODE": "serverless"})
+        if self.engine_url is not None:
+            env.update({"KABAR_SEARCH_BACKEND": self.search, f"KABAR_{self.search.upper()}_URL": self.engine_url,
+                        "KABAR_INDEX_ALIAS": self.alias})
+        elif self.search in faults.ENGINES:
+            raise ValueError(f"the {self.search} backend needs a running engine (engine_url)")
         else:
             env["KABAR_SEARCH_BACKEND"] = "sqlite"
         env.update(self.extra_env)
@@ -149,8 +153,8 @@ class LoadStack:
             faults.wait_for(partial(_ready, proc), 120, f"the {stage} worker")
 
     def indexed(self) -> int:
-        if self.osmem is not None:
-            response = httpx.get(f"{self.osmem.url}/{faults.ALIAS}/_count", timeout=60)
+        if self.engine_url is not None:
+            response = httpx.get(f"{self.engine_url}/{self.alias}/_count", timeout=60)
             return int(response.json().get("count", 0)) if response.status_code == 200 else 0
         import sqlite3  # noqa: PLC0415
 
@@ -165,9 +169,9 @@ class LoadStack:
         found = 0
         for start in range(0, len(ids), 1000):
             chunk = ids[start:start + 1000]
-            if self.osmem is not None:
-                httpx.post(f"{self.osmem.url}/{faults.ALIAS}/_refresh", timeout=60)
-                response = httpx.post(f"{self.osmem.url}/{faults.ALIAS}/_search", timeout=120, json={
+            if self.engine_url is not None:
+                httpx.post(f"{self.engine_url}/{self.alias}/_refresh", timeout=60)
+                response = httpx.post(f"{self.engine_url}/{self.alias}/_search", timeout=120, json={
                     "size": 0, "track_total_hits": True, "query": {"ids": {"values": chunk}}})
                 found += int(response.json()["hits"]["total"]["value"])
             else:
@@ -199,8 +203,9 @@ class LoadStack:
     def stop(self) -> None:
         for proc in self.workers.values():
             proc.stop()
-        if self.osmem is not None:
-            self.osmem.stop()
+        if self.engine_url is not None:  # this run's indices only
+            httpx.delete(f"{self.engine_url}/{self.alias}-*", timeout=120)
+            httpx.delete(f"{self.engine_url}/_index_template/{self.alias}", timeout=60)
         self.redis.stop()
 
 
@@ -209,7 +214,12 @@ def _ready(proc: faults.Proc) -> bool:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> int:
-    stack = LoadStack(workdir, args.search, args.enrich_concurrency)
+    with faults.search_engine(args.search, args.engine_url) as (url, _):
+        return run_on(args, workdir, url)
+
+
+def run_on(args: argparse.Namespace, workdir: Path, engine_url: str | None) -> int:
+    stack = LoadStack(workdir, args.search, args.enrich_concurrency, engine_url=engine_url)
     stack.start()
     os.environ.update(stack.env)  # the producer queues exactly as `kabar ingest` does, to this stack
     from kabar.contract.messages import RawDocument  # noqa: PLC0415
@@ -306,8 +316,9 @@ def report(args: argparse.Namespace, result: Run, *, found: int, dead: int, tota
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--search", choices=("elasticsearch", "sqlite"), default="elasticsearch",
-                        help="osmem-server (the Elasticsearch stand-in) or the SQLite backend")
+    parser.add_argument("--search", choices=(*faults.ENGINES, "sqlite"), default="elasticsearch",
+                        help="a real engine (started for the run) or the SQLite backend")
+    parser.add_argument("--engine-url", help="a running engine of that kind (default: start one for the run)")
     parser.add_argument("--enrich-concurrency", type=int, default=2, help="enrich pool processes")
     parser.add_argument("--max-backlog", type=int, default=2000,
                         help="most articles waiting in the queues, all stages together")

@@ -1,10 +1,11 @@
 """Throughput of the whole pipeline on real services, its latency at half the peak rate, and its
 efficiency against an in-process enrich-only loop over the same articles.
 
-    .venv/bin/python benchmarks/pipeline.py                                  # 20,000 articles, both backends
+    .venv/bin/python benchmarks/pipeline.py                                  # 20,000 articles, every backend
     .venv/bin/python benchmarks/pipeline.py --json pipeline.json             # the same, figures also as JSON
     .venv/bin/python benchmarks/pipeline.py --articles 600 --latency-seconds 15 --loop-articles 200  # smoke run
     .venv/bin/python benchmarks/pipeline.py --backend elasticsearch --skip-latency --scale 1 2 4   # for the docs
+    .venv/bin/python benchmarks/pipeline.py --backend opensearch --engine-url http://127.0.0.1:9201  # a running one
     .venv/bin/python benchmarks/pipeline.py --latency-rate 50                # the latency phase at 50 articles/s
     .venv/bin/python benchmarks/pipeline.py --batch-size 1                   # one article per queue message
 
@@ -15,10 +16,12 @@ Skips (exit 0) where the corpus is absent.
 
 Parts, one after the other, each in its own process (its own ``KABAR_*`` environment):
 
-1. services (``--backend elasticsearch``): the stack of benchmarks/load.py on loopback — a private
-   redis-server (append-only, fsync every second, as docker-compose.yml runs it), osmem-server (the
-   OpenSearch-compatible stand-in for Elasticsearch) and one worker per stage started with the
-   commands of docker-compose.yml, the enrich pool with --enrich-workers processes. A few warm-up
+1. services (``--backend elasticsearch`` or ``opensearch``; ``all`` runs each): the stack of
+   benchmarks/load.py on loopback — a private redis-server (append-only, fsync every second, as
+   docker-compose.yml runs it), the real engine (started for the part by scripts/engines.py, 512 MB
+   heap, on the same cores; or the one at --engine-url, whose CPU is then not counted) and one
+   worker per stage started with the commands of docker-compose.yml, the enrich pool with
+   --enrich-workers processes. A few warm-up
    articles first (models load in each pool process on its first message), then:
    - peak: every article queued as fast as the pipeline takes it (``enqueue_many``, --batch-size
      articles per message, as ``kabar ingest`` queues a folder), at most --max-backlog articles
@@ -26,7 +29,7 @@ Parts, one after the other, each in its own process (its own ``KABAR_*`` environ
      articles in the index are counted (``_count``) every 0.5 s (every second above 5,000 articles);
      sustained articles/s is the rate between 10 % and 90 % of them indexed, overall articles/s from
      the first queued to the last indexed. CPU: user + system seconds of each worker's process tree
-     (parent and pool processes), of Redis and of osmem-server, from /proc, from the end of the
+     (parent and pool processes), of Redis and of the engine, from /proc, from the end of the
      warm-up to the last article indexed, per article; also per half of the steady part (a cost
      that grows with the index shows there). Memory, sampled every second: the largest RSS per
      process and per tree, and the tree's PSS (pool processes share their parent's pages). The
@@ -36,8 +39,8 @@ Parts, one after the other, each in its own process (its own ``KABAR_*`` environ
      finds it (asked every 100 ms for every article not found yet). Each article is queued alone
      as it arrives, as a push or a feed entry is: batches only form where there is a backlog. The
      table also gives the time from the message being queued. The index stage never refreshes: an
-     article is searchable once the server's refresh has run. osmem-server makes a write searchable
-     at once; Elasticsearch would add up to its refresh interval (1 s by default).
+     article is searchable once the server's refresh has run: up to its refresh interval (1 s by
+     default) after the write.
 2. embedded (``--backend embedded``): ``InlinePipeline`` in one process (as ``kabar ingest`` runs it
    in the embedded mode), SQLite state and search index in a temporary data directory, over the same
    articles: articles/s, CPU and wall time per stage (each stage handler timed), per-article time
@@ -89,7 +92,6 @@ if TYPE_CHECKING:
 
 CORPUS = faults.CORPUS
 STAGES = faults.STAGES
-ALIAS = faults.ALIAS
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 WARMUP_START = 1_000_000  # article numbers of the warm-up articles (numbers decide the copy, so the content)
@@ -340,12 +342,12 @@ class Sender:
 class Search:
     """The search server, asked directly (httpx, one kept-alive connection)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, alias: str) -> None:
+        self.url = f"{url}/{alias}"
         self.http = httpx.Client(timeout=60)
 
     def count(self) -> int:
-        response = self.http.get(f"{self.url}/{ALIAS}/_count")
+        response = self.http.get(f"{self.url}/_count")
         return int(response.json().get("count", 0)) if response.status_code == 200 else 0
 
     def found(self, ids: Sequence[str]) -> set[str]:
@@ -353,7 +355,7 @@ class Search:
         hits: set[str] = set()
         for start in range(0, len(ids), 1000):
             chunk = list(ids[start:start + 1000])
-            response = self.http.post(f"{self.url}/{ALIAS}/_search", json={
+            response = self.http.post(f"{self.url}/_search", json={
                 "size": len(chunk), "_source": False, "query": {"ids": {"values": chunk}}})
             if response.status_code == 404:
                 continue
@@ -379,17 +381,20 @@ class Services:
 @contextmanager
 def services_stack(workdir: Path, options: Result) -> Iterator[Services]:
     extra = {"KABAR_BATCH_SIZE": str(options["batch_size"])}
-    stack = load.LoadStack(workdir, "elasticsearch", options["enrich_workers"], extra_env=extra)
+    stack = load.LoadStack(workdir, options["engine"], options["enrich_workers"], extra_env=extra,
+                           engine_url=options["engine_url"])
     search: Search | None = None
     try:
         stack.start()
-        assert stack.osmem is not None and stack.redis.proc is not None
+        assert stack.redis.proc is not None
         for key in [key for key in os.environ if key.startswith("KABAR_")]:
             del os.environ[key]
         os.environ.update(stack.env)  # before kabar is imported: the producer talks to this stack
-        search = Search(stack.osmem.url)
+        search = Search(options["engine_url"], stack.alias)
         roots = {stage: proc.popen.pid for stage, proc in stack.workers.items()}
-        roots.update(redis=stack.redis.proc.popen.pid, osmem=stack.osmem.server.process.pid)
+        roots["redis"] = stack.redis.proc.popen.pid
+        if options.get("engine_pid"):  # the engine's whole process tree (Elasticsearch: launcher and server)
+            roots["engine"] = options["engine_pid"]
         yield Services(stack, search, Sender(options["batch_size"]), roots)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the cleanup short
@@ -444,7 +449,7 @@ def peak_phase(services: Services, options: Result) -> Result:
     def ingested() -> int:
         return services.sender.sent - sent_before - int(client.llen("ingest")) * services.sender.batch_size
 
-    # Counting is not free on osmem-server (a _count walks the index): every second on long runs.
+    # Counting costs the engine a little: every second on long runs.
     monitor = Monitor(services.roots, lambda: services.search.count() - base, ingested,
                       0.5 if count <= 5000 else 1.0)
     cpu_before, busy_before, own_before = monitor.cpu(), system_busy_seconds(), own_cpu_seconds()
@@ -815,7 +820,8 @@ def cpu_rows(report: Result) -> list[list[Any]]:
         rows.append([stage, cpu.get(stage), parent.get(stage), halves(stage), embedded.get("cpu_ms"),
                      embedded.get("wall_ms"), *looped])
     rows.append(["redis-server", cpu.get("redis"), "-", halves("redis"), "-", "-", "-", "-"])
-    rows.append(["osmem-server (search)", cpu.get("osmem"), "-", halves("osmem"), "-", "-", "-", "-"])
+    rows.append([f"{report.get('engine') or 'search engine'} (search)", cpu.get("engine"), "-", halves("engine"),
+                 "-", "-", "-", "-"])
     embedded_all = report.get("embedded") or {}
     rows.append(["**pipeline total**", cpu.get("pipeline"), "-", halves("pipeline"),
                  embedded_all.get("cpu_ms_per_article"), embedded_all.get("wall_ms_per_article"),
@@ -874,15 +880,24 @@ def summary_lines(report: Result) -> list[str]:
 
 
 def render(report: Result) -> str:
+    """One report per engine (the embedded and loop figures repeat in each), or the embedded one alone."""
+    engines = list(report.get("services") or {})
+    views = [{**report, "engine": name, "services": report["services"][name], "scale": report["scale"].get(name)}
+             for name in engines] or [{**report, "engine": None, "services": None, "scale": None}]
+    return "\n".join(render_one(view) for view in views)
+
+
+def render_one(report: Result) -> str:
     m, options = report["machine"], report["options"]
-    out = [f"## kabar pipeline: {options['articles']:,} articles", "",
+    engine = report["engine"] or "no engine"
+    out = [f"## kabar pipeline: {options['articles']:,} articles, {engine}", "",
            f"- date: {report['date']}", f"- command: `{report['command']}`",
            f"- machine: {m['cores']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, "
            f"load average at start {' '.join(map(str, m['load_average_at_start']))}",
            f"- enrich pool: {options['enrich_workers']} process(es); batch size {options['batch_size']} article(s) per "
            f"queue message; backlog under {options['max_backlog']} articles", ""]
     out += ["### Throughput", ""]
-    out += table(["", "services (Redis, Celery, osmem-server)", "embedded (in-process, SQLite)", "enrich-only loop"],
+    out += table(["", f"services (Redis, Celery, {engine})", "embedded (in-process, SQLite)", "enrich-only loop"],
                  throughput_rows(report))
     out += latency_lines(report)
     out += bulk_line("peak (warm-up included)", ((report.get("services") or {}).get("peak") or {}).get("bulk_writes"))
@@ -944,7 +959,9 @@ def scale_rows(scale: Sequence[Result]) -> list[list[Any]]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=20_000)
-    parser.add_argument("--backend", choices=("elasticsearch", "embedded", "both"), default="both")
+    parser.add_argument("--backend", choices=(*faults.ENGINES, "embedded", "all"), default="all",
+                        help="an engine (services), the embedded backend, or all three")
+    parser.add_argument("--engine-url", help="a running engine of --backend's kind (default: start one per part)")
     parser.add_argument("--enrich-workers", type=int, default=2, help="enrich pool processes")
     parser.add_argument("--batch-size", type=int, default=int(os.environ.get("KABAR_BATCH_SIZE", "20")),
                         help="articles per queue message in the peak phase (default KABAR_BATCH_SIZE or 20, "
@@ -964,6 +981,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.articles, args.enrich_workers, args.batch_size, args.loop_articles, *args.scale, 1) < 1:
         parser.error("counts must be at least 1")
+    if args.engine_url and args.backend not in faults.ENGINES:
+        parser.error("--engine-url needs --backend elasticsearch or opensearch")
     return args
 
 
@@ -984,21 +1003,33 @@ def run_all(args: argparse.Namespace, root: Path) -> Result:
     options = {key: value for key, value in vars(args).items() if key != "json"}
     report: Result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "command": command(),
                       "machine": machine(), "options": options}
-    if args.backend in ("elasticsearch", "both"):
-        report["services"] = run_part("services", options_for(args, root / "services"))
-        report["scale"] = []
-        for n in args.scale:
-            if n == args.enrich_workers and report["services"] is not None:
-                report["scale"].append(report["services"])  # the same peak: not run twice
-            elif run := run_part("services", options_for(args, root / f"scale-{n}", enrich_workers=n,
-                                                          skip_latency=True)):
-                report["scale"].append(run)
-    if args.backend in ("embedded", "both"):
+    report["services"], report["scale"] = {}, {}
+    for engine in [name for name in faults.ENGINES if args.backend in (name, "all")]:
+        report["services"][engine], report["scale"][engine] = run_engine(args, root, engine)
+    if args.backend in ("embedded", "all"):
         print("# embedded run", flush=True)
         report["embedded"] = run_part("embedded", options_for(args, root / "embedded"))
     print("# enrich-only loop", flush=True)
     report["loop"] = run_part("loop", options_for(args, root / "loop"))
     return report
+
+
+def run_engine(args: argparse.Namespace, root: Path, engine: str) -> tuple[Result | None, list[Result]]:
+    """The services parts on ``engine``: one engine for its peak, latency and scaling runs."""
+    print(f"# services on {engine}", flush=True)
+    with faults.search_engine(engine, args.engine_url) as (url, pid):
+        def part(directory: str, **overrides: Any) -> Result | None:
+            return run_part("services", options_for(args, root / directory, engine=engine, engine_url=url,
+                                                    engine_pid=pid, **overrides))
+
+        services = part(f"services-{engine}")
+        scale: list[Result] = []
+        for n in args.scale:
+            if n == args.enrich_workers and services is not None:
+                scale.append(services)  # the same peak: not run twice
+            elif run := part(f"scale-{engine}-{n}", enrich_workers=n, skip_latency=True):
+                scale.append(run)
+    return services, scale
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1011,7 +1042,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = True
     try:
         report = run_all(args, root)
-        failed = any(report.get(part, {}) is None for part in ("services", "embedded", "loop"))
+        failed = any(report.get(part, {}) is None for part in ("embedded", "loop")) or any(
+            run is None for run in report["services"].values())
     finally:
         if args.keep or failed:
             print(f"# files (logs, data) in {root}")

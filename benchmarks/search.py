@@ -1,8 +1,8 @@
-"""Search benchmark: indexing rate and query latency, SQLite and Elasticsearch-compatible servers.
+"""Search benchmark: indexing rate and query latency, SQLite, Elasticsearch and OpenSearch.
 
-    python benchmarks/search.py                       # SQLite and osmem-server (started here)
+    python benchmarks/search.py                       # SQLite and both engines (started here, scripts/engines.py)
     python benchmarks/search.py --backends sqlite --docs 1000
-    python benchmarks/search.py --es-url http://127.0.0.1:9200   # a real Elasticsearch as well
+    python benchmarks/search.py --backends opensearch --engine-url http://127.0.0.1:9201   # a running engine
 
 Corpus: ../shared/corpus/indosum.jsonl (3,463 Indonesian news articles, read in place,
 never copied); the benchmark says so and exits 0 when it is absent. Each article gets
@@ -40,6 +40,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import faults  # the engines for the run (benchmarks/faults.py)
 
 from kabar.contract.messages import EnrichedArticle, Entity
 from kabar.contract.settings import KabarSettings
@@ -131,8 +134,8 @@ def buffered_rate(settings: KabarSettings, articles: list[EnrichedArticle], thre
 def env_for(settings: KabarSettings) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
     env.update({"KABAR_SEARCH_BACKEND": settings.search_backend_name, "KABAR_DATA_DIR": str(settings.data_dir),
-                "KABAR_ELASTICSEARCH_URL": settings.elasticsearch_url, "KABAR_INDEX_ALIAS": settings.index_alias,
-                "KABAR_ELASTICSEARCH_SERVER_MODE": settings.elasticsearch_server_mode})
+                "KABAR_ELASTICSEARCH_URL": settings.elasticsearch_url, "KABAR_OPENSEARCH_URL": settings.opensearch_url,
+                "KABAR_INDEX_ALIAS": settings.index_alias})
     return env
 
 
@@ -200,25 +203,14 @@ def report(name: str, settings: KabarSettings, articles: list[EnrichedArticle], 
         print(f"query   {mode:12s} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
 
 
-@contextmanager
-def osmem() -> Iterator[str | None]:
-    try:
-        from osmem_server import OsmemServer  # noqa: PLC0415 - a test extra
-    except ImportError:
-        yield None
-        return
-    with OsmemServer.start() as server, server.clone() as clone:
-        yield clone.url
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=None, help="index only the first N articles")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=5, help="rounds of the query list per mode")
-    parser.add_argument("--backends", default="sqlite,osmem")
-    parser.add_argument("--es-url", default=None, help="also a real Elasticsearch at this URL (stack mode)")
+    parser.add_argument("--backends", default="sqlite,elasticsearch,opensearch")
+    parser.add_argument("--engine-url", default=None, help="a running engine (with one engine in --backends)")
     args = parser.parse_args()
     if not CORPUS.exists():
         print(f"skipped: no corpus at {CORPUS} (shared/corpus beside the repository)")
@@ -229,17 +221,11 @@ def main() -> int:
         data = Path(scratch)
         if "sqlite" in wanted:
             report("sqlite (FTS5)", KabarSettings(search_backend="sqlite", data_dir=data / "sqlite"), articles, args)
-        if "osmem" in wanted:
-            with osmem() as url:
-                if url is None:
-                    print("\n== osmem-server: skipped (pip install osmem-server)")
-                else:
-                    report("osmem-server", KabarSettings(search_backend="elasticsearch", elasticsearch_url=url,
-                                                         elasticsearch_server_mode="serverless",
-                                                         data_dir=data / "osmem"), articles, args)
-        if args.es_url:
-            report("elasticsearch", KabarSettings(search_backend="elasticsearch", elasticsearch_url=args.es_url,
-                                                  index_alias="kabar-bench", data_dir=data / "es"), articles, args)
+        for engine in [name for name in faults.ENGINES if name in wanted]:
+            with faults.search_engine(engine, args.engine_url) as (url, _):
+                settings = KabarSettings(search_backend=engine, **{f"{engine}_url": url}, index_alias="kabar-bench",
+                                         data_dir=data / engine)
+                report(engine, settings, articles, args)
     return 0
 
 

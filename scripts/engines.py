@@ -192,12 +192,16 @@ def _engine_user() -> pwd.struct_passwd | None:
     """The unprivileged user Elasticsearch runs as when we are root (it refuses root)."""
     if os.geteuid() != 0:
         return None
-    try:
+    with suppress(KeyError):
         return pwd.getpwnam(ENGINE_USER)
-    except KeyError:
+    try:
         _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
               "--shell", "/usr/sbin/nologin", ENGINE_USER], f"creating the user {ENGINE_USER}")
-        return pwd.getpwnam(ENGINE_USER)
+    except EngineError:
+        with suppress(KeyError):  # another run created it meanwhile
+            return pwd.getpwnam(ENGINE_USER)
+        raise
+    return pwd.getpwnam(ENGINE_USER)
 
 
 def _maven_get(artifact: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, WORKER_SERVICES
+from conftest import ROOT, WORKER_SERVICES, engine_launcher
 
 
 def compose_binary() -> list[str]:
@@ -99,3 +100,55 @@ def test_workers_run_their_own_stage(compose_commands: dict[str, list[str]]) -> 
 def test_redis_and_elasticsearch_are_not_published(compose: dict[str, Any]) -> None:
     assert "ports" not in compose["services"]["redis"]
     assert "ports" not in compose["services"]["elasticsearch"]
+
+
+def minor(version: str) -> tuple[int, int]:
+    major, minor_number = version.split(".")[:2]
+    return int(major), int(minor_number)
+
+
+def test_the_tests_run_the_engines_compose_deploys_with_a_client_they_support(compose: dict[str, Any]) -> None:
+    versions = engine_launcher.versions()
+    services = compose["services"]
+    assert services["elasticsearch"]["image"].endswith(f":{versions['elasticsearch']}")
+    assert services["kibana"]["image"].endswith(f":{versions['elasticsearch']}"), "Kibana goes with its Elasticsearch"
+    assert services["opensearch"]["image"].endswith(f":{versions['opensearch']}")
+    # Elastic supports a client against a server of the same major and the same or a newer minor.
+    client, server = minor(importlib.metadata.version("elasticsearch")), minor(versions["elasticsearch"])
+    assert client[0] == server[0] and client <= server, (client, server)
+
+
+def compose_services(env_file: Path) -> set[str]:
+    listed = subprocess.run([*compose_binary(), "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file),
+                             "config", "--services"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            check=False, env={k: v for k, v in _without_compose_variables().items()
+                                              if k != "COMPOSE_PROFILES"})
+    assert listed.returncode == 0, listed.stderr
+    return set(listed.stdout.split())
+
+
+def test_the_opensearch_profile_runs_opensearch_in_place_of_elasticsearch(compose: dict[str, Any], env_file: Path,
+                                                                          tmp_path: Path) -> None:
+    services = compose["services"]
+    assert services["opensearch"]["profiles"] == ["opensearch"]
+    for name in ("elasticsearch", "es-setup", "kibana", "kibana-setup"):
+        assert services[name]["profiles"] == ["elasticsearch"], name
+    assert "ports" not in services["opensearch"]
+    for name in (*WORKER_SERVICES.values(), "api"):
+        depends = services[name]["depends_on"]
+        assert depends["elasticsearch"]["required"] is False and depends["opensearch"]["required"] is False
+        environment = services[name]["environment"]
+        assert environment["KABAR_OPENSEARCH_URL"] == "http://opensearch:9200"
+        assert environment["KABAR_SEARCH_BACKEND"].startswith("${KABAR_SEARCH_BACKEND:?")
+    # make_env.py's default: Elasticsearch and Kibana; --search-engine opensearch: OpenSearch alone.
+    assert "COMPOSE_PROFILES=elasticsearch" in env_file.read_text()
+    default = compose_services(env_file)
+    assert {"elasticsearch", "es-setup", "kibana"} <= default and "opensearch" not in default
+    other = tmp_path / "opensearch.env"
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_env.py"), "--output", str(other),
+                           "--alert-webhook", "https://chat.example.org/hooks/kabar", "--search-engine", "opensearch"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert made.returncode == 0, made.stderr
+    assert "KABAR_SEARCH_BACKEND=opensearch" in other.read_text()
+    chosen = compose_services(other)
+    assert "opensearch" in chosen and not {"elasticsearch", "es-setup", "kibana", "kibana-setup"} & chosen

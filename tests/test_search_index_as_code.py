@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from articles import NEWSROOM, news
-from conftest import ROOT, EngineUnderTest
+from conftest import ROOT, EngineUnderTest, engine_launcher
 from kabar_search.documents import Revision, to_document
 from kabar_search.es_backend import ElasticsearchBackend
 from kabar_search.es_compat import ISM_ROLLOVER_ALIAS, ServerFeatures, adapt_template, ism_policy, roll_over
@@ -101,6 +101,7 @@ def test_the_ism_policy_rolls_over_as_the_ilm_policy_does() -> None:
 
 def test_the_features_are_discovered_from_the_server(es: ElasticsearchBackend, engine: EngineUnderTest) -> None:
     assert es.features.engine == engine.name
+    assert es.features.version == engine_launcher.versions()[engine.name], "the version docker-compose.yml names"
     assert es.features.lifecycle is None  # neither test build has ILM or the ISM plugin
     if engine.name == "opensearch":
         assert es.features.missing_analysis == ()
