@@ -42,9 +42,9 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -100,6 +100,8 @@ class Engine:
     log_path: Path
     started_in: float  # seconds from launch to a healthy cluster
     popen: subprocess.Popen[bytes] | None = None
+    attempt: int = 1  # launches so far (another port after a bind failure)
+    began: float = field(default_factory=time.monotonic)
 
     def log(self, tail: int = 4000) -> str:
         try:
@@ -329,69 +331,67 @@ def healthy(url: str) -> bool:
     return response.status_code == 200 and response.json().get("status") in ("green", "yellow")
 
 
-def _wait_healthy(engine: Engine, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if engine.popen is not None and engine.popen.poll() is not None:
-            raise EngineError(f"{engine.name} exited with {engine.popen.returncode}:\n{engine.log()}")
-        try:
-            if healthy(engine.url):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise EngineError(f"{engine.name} did not become healthy in {timeout:.0f} s:\n{engine.log()}")
-
-
-def start_engine(name: str, version: str, run_dir: Path, *, heap: str = DEFAULT_HEAP,
-                 die_with_parent: bool = False, timeout: float = START_TIMEOUT) -> Engine:
-    """One engine, healthy on return; a port taken meanwhile by someone else is retried on another."""
-    for attempt in range(1, PORT_ATTEMPTS + 1):
-        attempt_dir = run_dir / f"{name}-{attempt}"
-        attempt_dir.mkdir(parents=True)
-        attempt_dir.chmod(0o755)  # Elasticsearch's user must reach its directory
-        began = time.monotonic()
-        engine = _LAUNCHERS[name](version, attempt_dir, heap, die_with_parent)
-        try:
-            _wait_healthy(engine, timeout)
-        except EngineError:
-            engine.stop(timeout=10)
-            if attempt < PORT_ATTEMPTS and _BIND_FAILURE.search(engine.log(20000)):
-                continue
-            raise
-        engine.started_in = time.monotonic() - began
-        return engine
-    raise AssertionError("unreachable")
+_PREPARE: Final[dict[str, Callable[[str], object]]] = {
+    "elasticsearch": elasticsearch_home, "opensearch": opensearch_classes}
 
 
 def start_engines(run_dir: Path, names: Sequence[str] = ENGINES, heap: str = DEFAULT_HEAP,
                   die_with_parent: bool = False) -> dict[str, Engine]:
-    """Start the engines side by side; all healthy on return, or none left running."""
+    """Start the engines side by side; all healthy on return, or none left running.
+
+    Every engine is launched from the calling thread: the parent-death signal fires when the
+    *thread* that started a process ends, so a helper thread would take the engines with it.
+    """
     wanted = versions()
+    for name in names:
+        _PREPARE[name](wanted[name])  # download and build, the first time only
     run_dir.mkdir(parents=True, exist_ok=True)
     run_dir.chmod(0o755)
-    started: dict[str, Engine] = {}
-    errors: dict[str, BaseException] = {}
-
-    def start(name: str) -> None:
-        try:
-            started[name] = start_engine(name, wanted[name], run_dir, heap=heap, die_with_parent=die_with_parent)
-        except BaseException as exc:  # reported below, after every thread has finished
-            errors[name] = exc
-
-    threads = [threading.Thread(target=start, args=(name,)) for name in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        stop_engines(started.values())
-        raise EngineError("; ".join(f"{name}: {error}" for name, error in errors.items()))
-    return started
+    launched: dict[str, Engine] = {}
+    try:
+        for name in names:
+            launched[name] = _launch(name, wanted[name], run_dir, 1, heap=heap, die_with_parent=die_with_parent)
+        _await_health(launched, run_dir, heap, die_with_parent)
+    except BaseException:
+        stop_engines(launched.values())
+        raise
+    return launched
 
 
-def stop_engines(engines: object) -> None:
-    for engine in list(engines):  # type: ignore[call-overload]
+def _launch(name: str, version: str, run_dir: Path, attempt: int, *, heap: str, die_with_parent: bool) -> Engine:
+    attempt_dir = run_dir / f"{name}-{attempt}"
+    attempt_dir.mkdir(parents=True)
+    attempt_dir.chmod(0o755)  # Elasticsearch's user must reach its directory
+    engine = _LAUNCHERS[name](version, attempt_dir, heap, die_with_parent)
+    engine.attempt = attempt
+    return engine
+
+
+def _await_health(engines: dict[str, Engine], run_dir: Path, heap: str, die_with_parent: bool) -> None:
+    """Poll every engine until each is healthy, recording its start-up time then; an engine whose
+    port someone else took meanwhile is launched again on another."""
+    pending = set(engines)
+    while pending:
+        for name in sorted(pending):
+            engine = engines[name]
+            exited = engine.popen is not None and engine.popen.poll() is not None
+            if exited or time.monotonic() - engine.began > START_TIMEOUT:
+                engine.stop(timeout=10)
+                if engine.attempt < PORT_ATTEMPTS and _BIND_FAILURE.search(engine.log(20000)):
+                    engines[name] = _launch(name, engine.version, run_dir, engine.attempt + 1, heap=heap,
+                                            die_with_parent=die_with_parent)
+                    continue
+                why = "exited" if exited else f"was not healthy after {START_TIMEOUT:.0f} s"
+                raise EngineError(f"{name} {why}:\n{engine.log()}")
+            with suppress(httpx.HTTPError):
+                if healthy(engine.url):
+                    engine.started_in = time.monotonic() - engine.began
+                    pending.discard(name)
+        time.sleep(0.5)
+
+
+def stop_engines(engines: Iterable[Engine]) -> None:
+    for engine in list(engines):
         engine.stop()
 
 
@@ -485,8 +485,10 @@ def _cli_start(args: argparse.Namespace) -> int:
     try:
         engines = start_engines(run_dir, args.only or ENGINES, args.heap)
     except EngineError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    engines = {name: engines[name] for name in ENGINES if name in engines}
     _state_file(state_dir).write_text(json.dumps({"run_dir": str(run_dir),
                                                   "engines": [e.as_dict() for e in engines.values()]}, indent=2))
     for engine in engines.values():

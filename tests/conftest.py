@@ -183,9 +183,20 @@ def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
     return chosen
 
 
+_ENGINE_FIXTURES = frozenset({"search_engines", "engine", "elasticsearch_engine", "opensearch_engine"})
+
+
+def _uses_an_engine(item: pytest.Item) -> bool:
+    """Through a fixture, or through a parameter naming an engine (fixtures that pick one at run time)."""
+    if _ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any(value in ENGINE_NAMES for value in callspec.params.values())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "search_engines" in getattr(item, "fixturenames", ()):
+        if _uses_an_engine(item):
             item.add_marker(pytest.mark.engines)
 
 

@@ -281,8 +281,9 @@ def test_settings_repr_hides_the_elasticsearch_api_key() -> None:
 
 def test_settings_repr_hides_passwords_in_urls() -> None:
     shown = repr(KabarSettings(redis_url="redis://:hunter2@redis:6379/0",
-                               elasticsearch_url="https://elastic:s3cret@es:9200"))
-    assert "hunter2" not in shown and "s3cret" not in shown
+                               elasticsearch_url="https://elastic:s3cret@es:9200",
+                               opensearch_url="https://admin:geheim@os:9200"))
+    assert "hunter2" not in shown and "s3cret" not in shown and "geheim" not in shown
 
 
 @pytest.mark.services

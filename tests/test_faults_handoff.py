@@ -227,7 +227,7 @@ def test_a_stage_whose_handler_cannot_start_retries_its_messages(private_redis: 
     would leave it to the in-flight ledger's slow resend)."""
     nowhere = f"http://127.0.0.1:{faults.free_port()}"  # nothing listens there: connection refused
     env = worker_env(tmp_path, private_redis.url, KABAR_SEARCH_BACKEND="elasticsearch",
-                     KABAR_ELASTICSEARCH_URL=nowhere, KABAR_ELASTICSEARCH_SERVER_MODE="serverless",
+                     KABAR_ELASTICSEARCH_URL=nowhere,
                      KABAR_TASK_RETRY_BACKOFF_BASE="1", KABAR_TASK_RETRY_BACKOFF_MAX="2")
     workers = [start_worker(stage, env, tmp_path) for stage in ("ingest", "enrich", "index")]
     try:

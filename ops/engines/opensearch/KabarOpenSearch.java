@@ -62,7 +62,12 @@ public final class KabarOpenSearch {
                 stopped.countDown();
             }
         }));
-        node.start();
+        try {
+            node.start();
+        } catch (Exception e) {  // a port taken, a bad setting: exit, or the node's threads keep the JVM alive
+            e.printStackTrace();
+            System.exit(1);
+        }
         System.out.println("kabar-opensearch: started");
         stopped.await();
     }
