@@ -109,6 +109,11 @@ class Engine:
         except OSError:
             return ""
 
+    @property
+    def snapshots(self) -> Path:
+        """The engine's ``path.repo``: snapshot repositories go in folders under it."""
+        return self.run_dir / self.name / "snapshots"
+
     def rss_bytes(self) -> int:
         """Resident memory of the engine's process tree (the ES launcher and its server JVM)."""
         return sum(_rss(pid) for pid in _tree(self.pid))
@@ -246,7 +251,7 @@ def _launch_elasticsearch(version: str, run_dir: Path, heap: str, die_with_paren
     work = run_dir / "elasticsearch"
     config = work / "config"
     shutil.copytree(home / "config", config)
-    for sub in ("data", "logs", "tmp"):
+    for sub in ("data", "logs", "tmp", "snapshots"):
         (work / sub).mkdir()
     if user is not None:
         for path in [work, *work.rglob("*")]:
@@ -256,6 +261,7 @@ def _launch_elasticsearch(version: str, run_dir: Path, heap: str, die_with_paren
         "cluster.name": f"kabar-{run_dir.name}", "node.name": "kabar", "discovery.type": "single-node",
         "network.host": "127.0.0.1", "http.port": http_port, "transport.port": transport_port,
         "path.data": work / "data", "path.logs": work / "logs", "xpack.security.enabled": "false",
+        "path.repo": work / "snapshots",  # for the restore drill (scripts/restore_drill.py)
         "action.destructive_requires_name": "false",  # tests wipe their indices between tests
         "cluster.routing.allocation.disk.threshold_enabled": "false",  # a full shared disk is not our test
     }
@@ -301,11 +307,12 @@ def _launch_opensearch(version: str, run_dir: Path, heap: str, die_with_parent: 
     build, classpath = opensearch_classes(version)
     work = run_dir / "opensearch"
     (work / "config").mkdir(parents=True)
+    (work / "snapshots").mkdir()
     shutil.copy(build / "log4j2.properties", work / "config" / "log4j2.properties")
     (work / "config" / "opensearch.yml").write_text("# settings come from the command line (scripts/engines.py)\n")
     http_port, transport_port = free_port(), free_port()
     settings = {
-        "path.home": work, "path.data": work / "data", "path.logs": work / "logs",
+        "path.home": work, "path.data": work / "data", "path.logs": work / "logs", "path.repo": work / "snapshots",
         "cluster.name": f"kabar-{run_dir.name}", "node.name": "kabar", "discovery.type": "single-node",
         "network.host": "127.0.0.1", "http.port": http_port, "transport.port": transport_port,
         "action.destructive_requires_name": "false",

@@ -109,6 +109,7 @@ class EngineUnderTest:
 
     name: str  # "elasticsearch" | "opensearch": also the KABAR_SEARCH_BACKEND value
     url: str
+    snapshots: Path | None = None  # its path.repo, where the session started it
 
     def settings(self, **overrides: Any) -> KabarSettings:
         return KabarSettings(search_backend=self.name, **{f"{self.name}_url": self.url}, **overrides)
@@ -142,7 +143,7 @@ def search_engines() -> Iterator[RunningEngines]:
     run_dir = None
     started: dict[str, engine_launcher.Engine] = {}
     if all(given.values()):
-        urls = {name: str(url) for name, url in given.items()}
+        running = {name: EngineUnderTest(name, str(url)) for name, url in given.items()}
     else:
         run_dir = Path(tempfile.mkdtemp(prefix="kabar-test-engines-"))
         try:
@@ -150,9 +151,9 @@ def search_engines() -> Iterator[RunningEngines]:
         except engine_launcher.EngineError as exc:
             shutil.rmtree(run_dir, ignore_errors=True)
             pytest.fail(f"the search engines did not start (`make engines` shows why): {exc}")
-        urls = {name: engine.url for name, engine in started.items()}
+        running = {name: EngineUnderTest(name, engine.url, engine.snapshots) for name, engine in started.items()}
     try:
-        yield {name: (EngineUnderTest(name, url), _template_names(url)) for name, url in urls.items()}
+        yield {name: (engine, _template_names(engine.url)) for name, engine in running.items()}
     finally:
         engine_launcher.stop_engines(started.values())
         if run_dir is not None:
