@@ -62,7 +62,7 @@ OPENSEARCH_JAVA: Final = os.environ.get("KABAR_OPENSEARCH_JAVA", "java")  # 2.19
 ENGINE_USER: Final = "kabar-engine"
 # Shared by every run on the machine and readable by the engine user (root's home is not).
 CACHE: Final = Path(os.environ.get("KABAR_ENGINES_CACHE", "/var/tmp/kabar-engines"))  # noqa: S108
-M2: Final = Path.home() / ".m2" / "repository"
+M2: Final = Path.home() / ".m2" / "repository"  # passed to Maven: its own default ignores $HOME
 DEFAULT_HEAP: Final = "512m"
 START_TIMEOUT: Final = 300.0  # a first start on a loaded 2-core machine, after the download
 PORT_ATTEMPTS: Final = 3
@@ -212,7 +212,8 @@ def _engine_user() -> pwd.struct_passwd | None:
 
 
 def _maven_get(artifact: str) -> None:
-    _run(["mvn", "-q", "-B", "dependency:get", f"-Dartifact={artifact}", "-Dtransitive=false"],
+    _run(["mvn", "-q", "-B", f"-Dmaven.repo.local={M2}", "dependency:get", f"-Dartifact={artifact}",
+          "-Dtransitive=false"],
          f"downloading {artifact} (Maven Central)")
 
 
@@ -290,7 +291,8 @@ def opensearch_classes(version: str) -> tuple[Path, str]:
     if not (build / "KabarOpenSearch.class").exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".opensearch-{version}-", dir=CACHE))
-        _run(["mvn", "-q", "-B", "-f", str(OPENSEARCH_DIR / "pom.xml"), f"-Dopensearch.version={version}",
+        _run(["mvn", "-q", "-B", f"-Dmaven.repo.local={M2}", "-f", str(OPENSEARCH_DIR / "pom.xml"),
+              f"-Dopensearch.version={version}",
               "dependency:build-classpath", f"-Dmdep.outputFile={staging / 'classpath.txt'}"],
              f"resolving OpenSearch {version} (Maven Central)")
         classpath = (staging / "classpath.txt").read_text().strip()
