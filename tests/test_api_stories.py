@@ -13,7 +13,7 @@ from test_api_search import Api, indexed, serve
 from test_search_stories import ARTICLES, DAY
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def stories_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     settings = backend_settings(request.param, request, tmp_path)
     indexed(settings, ARTICLES)

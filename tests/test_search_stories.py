@@ -53,7 +53,7 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "opensearch"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
     opened = open_backend(backend_settings(request.param, request, tmp_path))
     opened.upsert_many(ARTICLES, refresh=True)
