@@ -29,6 +29,8 @@ RELATED_LINES = [
     "Berita Lainnya: Prabowo Kunjungi Surabaya",
     "Baca artikel detiknews lainnya di sini",
     "[Gambas:Video 20detik]",
+    "[Baca Juga: Mereka, Para Penampil Terbaik Juventus di Liga Champions Musim Ini]",
+    "(Baca: Jusuf Kalla ingin prestasi di Asian Games 2018 meningkat)",
     # Malay
     "Baca lagi: Anwar Umum Bajet 2026",
     "Berita Berkaitan: Polis Tahan Tiga Suspek di Johor Bahru",
@@ -51,6 +53,7 @@ PROSE = [
     "Read the full report on the ministry's website.",
     "Related parties must disclose the transactions, the regulator said.",
     "Berkaitan dengan itu, menteri meminta semua pihak tenang.",
+    "(Lihat saja hasilnya nanti, kata dia.)",
 ]
 LINKED = ("Timnas Indonesia Kalahkan Vietnam", "Perbatasan Gaza", "Harga Beras Naik", "Anwar Umum Bajet",
           "Floods hit Jakarta", "KPK Periksa Bupati", "Banjir Rendam")

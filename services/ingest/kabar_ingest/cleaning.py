@@ -59,6 +59,7 @@ _RELATED_LINE = re.compile(
     rf"(?:{'|'.join(_RELATED_PHRASES)})\b(?:{_RELATED_SEPARATOR}|\s+|$)(?P<rest>.*)", re.IGNORECASE
 )
 _RELATED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS})(?:{_RELATED_SEPARATOR})(?P<rest>.*)", re.IGNORECASE)
+_BRACKETED = re.compile(r"\[(?P<square>[^\[\]]*)\]|\((?P<round>[^()]*)\)")
 _SHOUTED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS.upper()})\s+(?P<rest>\S.*)")
 # After a bare "Baca Juga:" line, the headlines it links to follow on their own lines.
 _LINKED_HEADLINES_MAX = 5
@@ -103,6 +104,7 @@ def related_link(line: str) -> str | None:
     "Baca juga: Judul" -> "Judul"; a bare "Baca Juga:" -> "" (its headlines are on the next lines).
     A shouted marker ("MEMBACA Judul") counts only before a headline, so prose is never taken.
     """
+    line = _unbracketed(line)
     for pattern in (_RELATED_LINE, _RELATED_WORD_LINE):
         found = pattern.fullmatch(line)
         if found is not None and _phrase_is_not_prose(line, found.group("rest")):
@@ -111,6 +113,12 @@ def related_link(line: str) -> str | None:
     if shouted is not None and looks_like_linked_headline(shouted.group("rest")):
         return shouted.group("rest").strip()
     return None
+
+
+def _unbracketed(line: str) -> str:
+    """"[Baca juga: Judul]" and "(Baca: Judul)" are the same links, set in brackets."""
+    found = _BRACKETED.fullmatch(line)
+    return (found.group("square") or found.group("round") or "").strip() if found is not None else line
 
 
 def _phrase_is_not_prose(line: str, rest: str) -> bool:
