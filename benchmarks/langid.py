@@ -3,15 +3,16 @@
     python benchmarks/langid.py [--no-baselines]
 
 Reads ``../shared/eval/langid/langid.jsonl`` (relative to the repo root),
-evaluates ONLY on the held-out half of the split defined in
-``services/enrich/training/train_langid.py`` (the half the project model never
-saw; NTREX rows are split by ``split_key``, so a sentence, its translation and
-the 3-sentence run holding them are on one side), and prints per-language /
+evaluates ONLY on the *test* quarter of the three-way split defined in
+``services/enrich/training/train_langid.py`` (never fitted on, and no setting
+was tuned on it: the train half is fitted on, the validation quarter tunes;
+NTREX rows are split by ``split_key``, so a sentence, its translation and the
+3-sentence run holding them are on one side), and prints per-language /
 per-length accuracy, news paragraphs, id<->ms confusion, the rate at which
 regional languages are called Indonesian, and microseconds per call.
 Baselines (py3langid, pycld2, lingua) are measured when installed.
 
-Then, for kabar alone, whole articles: mixed articles built from held-out
+Then, for kabar alone, whole articles: mixed articles built from test
 paragraphs (four news paragraphs in Indonesian or Malay with one English
 paragraph among them) should keep the article's language and report the English
 paragraph, and the IndoSum corpus articles (Indonesian news) should report no
@@ -165,7 +166,7 @@ def table(rows: list[dict[str, Any]], results: list[Result]) -> None:
         mask = [r["lang"] == lang and r["source"] in NEWS_SOURCES for r in rows]
         line(f"news paragraphs, {lang} (n={sum(mask)})", [accuracy(gold, r.preds, mask) for r in results])
     line("regional -> 'id' rate", [f"{rate(gold, r.preds, set(REGIONAL), {'id'}):.3f}" for r in results])
-    line("CPU us/call (held-out texts)", [f"{r.us_per_call:.0f}" for r in results])
+    line("CPU us/call (test texts)", [f"{r.us_per_call:.0f}" for r in results])
     line("CPU us/article (seeds, whole)", [f"{r.us_per_article:.0f}" for r in results])
     for b in BUCKETS:
         mask = [x == b for x in bucket]
@@ -198,7 +199,7 @@ def main() -> int:
     if rows is None:
         print(f"langid data not found at {DATA_FILE}; skipping benchmark")
         return 0
-    _, held_out = split(rows)
+    held_out = split(rows).test
     texts = [r["text"] for r in held_out]
     seeds = sorted((REPO_ROOT / "seeds").glob("*.txt")) or sorted((REPO_ROOT.parent / "shared" / "seeds").glob("*.txt"))
     seed_texts = [p.read_text(encoding="utf-8") for p in seeds] or texts[:5]
@@ -215,7 +216,7 @@ def main() -> int:
             results.append(run(name, factory(), texts, seed_texts))
         except ImportError as exc:
             print(f"skipping {name}: {exc}")
-    print(f"held-out rows: {len(held_out)} (of {len(rows)})")
+    print(f"test rows: {len(held_out)} (of {len(rows)}; never fitted or tuned on)")
     table(held_out, results)
     by_source(held_out, results[0])
     articles(held_out)
@@ -239,7 +240,7 @@ def by_source(rows: list[dict[str, Any]], result: Result) -> None:
 
 
 def articles(rows: list[dict[str, Any]]) -> None:
-    """Whole-article decisions: mixed articles from held-out paragraphs, and the corpus."""
+    """Whole-article decisions: mixed articles from test paragraphs, and the corpus."""
     from kabar_enrich.language import LanguageDetector  # noqa: PLC0415 - after sys.path set-up
 
     detector = LanguageDetector()
