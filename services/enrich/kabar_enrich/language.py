@@ -36,14 +36,15 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 MODEL_DIR: Final = Path(__file__).parent / "models" / "langid"
 NGRAM_ORDERS: Final = (1, 2, 3, 4, 5)
 # An article is judged on at most this much text, shared out over its paragraphs: CPU
-# grows with the text, and enrichment has ~1.8 ms per article for language ID. 1,500
-# is all of 23 % of IndoSum articles and 3/4 of the average one.
-MAX_ARTICLE_CHARS: Final = 1_500
+# grows with the text, and enrichment has ~1.5 ms per article for language ID. 1,000
+# is half of the average IndoSum article (2,085) and costs a third less than 1,500,
+# with the same decisions on the corpus (every article Indonesian).
+MAX_ARTICLE_CHARS: Final = 1_000
 # A single paragraph longer than this is cut (only a pathological input has one).
 MAX_PARAGRAPH_CHARS: Final = 5_000
-# Over the budget, each paragraph keeps at least this much (about two sentences, enough to
-# name a language); with more paragraphs than that allows, every n-th one is kept.
-MIN_SLICE_CHARS: Final = 150
+# Over the budget, each paragraph keeps at least this much (a sentence, enough to name a
+# language); with more paragraphs than that allows (over ten), every n-th one is kept.
+MIN_SLICE_CHARS: Final = 100
 
 # Text with fewer letters than this is too short to trust, whatever the model
 # says: single words are often shared between id, ms, jv, su and min.
@@ -184,7 +185,7 @@ def ngram_buckets(cps: U64Array, n_buckets: int) -> tuple[U64Array, IntpArray]:
     processes, unlike ``hash()``.
     """
     breaks = np.concatenate(([0], np.cumsum(cps == _SEP)))
-    buckets: list[U64Array] = []
+    salted: list[U64Array] = []
     owners: list[IntpArray] = []
     rolling = cps.copy()
     for order in NGRAM_ORDERS:
@@ -193,11 +194,12 @@ def ngram_buckets(cps: U64Array, n_buckets: int) -> tuple[U64Array, IntpArray]:
         if rolling.shape[0] == 0:
             break
         inside = breaks[order : order + rolling.shape[0]] == breaks[: rolling.shape[0]]
-        buckets.append(_mix(rolling[inside], order) & _U64(n_buckets - 1))
-        owners.append(breaks[: rolling.shape[0]][inside].astype(np.intp))
-    if not buckets:
+        salted.append(rolling[inside] + _salt(order))
+        owners.append(breaks[: rolling.shape[0]][inside])
+    if not salted:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp)
-    return np.concatenate(buckets), np.concatenate(owners)
+    # One finaliser pass over all orders: the same hashes, a fifth of the numpy calls.
+    return _finalise(np.concatenate(salted)) & _U64(n_buckets - 1), np.concatenate(owners).astype(np.intp)
 
 
 def _powers(base: np.uint64, count: int) -> U64Array:
@@ -208,13 +210,17 @@ def _powers(base: np.uint64, count: int) -> U64Array:
     return np.cumprod(powers, dtype=np.uint64)
 
 
-def _mix(h: U64Array, salt: int) -> U64Array:
-    """murmur3's finaliser, salted so each kind of feature hashes apart.
+def _salt(salt: int) -> np.uint64:
+    """The offset that makes each kind of feature hash apart (order n, words, pairs).
 
     Array arithmetic wraps modulo 2**64 without a warning; only numpy scalar
     products warn, so the salt is multiplied out in Python.
     """
-    h = h + _U64((salt * int(_ORDER_SALT)) % (1 << 64))
+    return _U64((salt * int(_ORDER_SALT)) % (1 << 64))
+
+
+def _finalise(h: U64Array) -> U64Array:
+    """murmur3's finaliser (of salted hashes, so each kind of feature hashes apart)."""
     h ^= h >> _U64(33)
     h *= _MIX_MULT
     h ^= h >> _U64(33)
@@ -240,7 +246,8 @@ def word_hashes(cps: U64Array) -> tuple[U64Array, U64Array, IntpArray, IntpArray
     pair_starts, pair_ends = starts[:-1][paired], ends[1:][paired]
     words = (prefix[ends + 1] - prefix[starts]) * scale[ends]
     pairs = (prefix[pair_ends + 1] - prefix[pair_starts]) * scale[pair_ends]
-    return _mix(words, _WORD_SALT), _mix(pairs, _PAIR_SALT), starts, pair_starts
+    mixed = _finalise(np.concatenate((words + _salt(_WORD_SALT), pairs + _salt(_PAIR_SALT))))
+    return mixed[: words.shape[0]], mixed[words.shape[0] :], starts, pair_starts
 
 
 @lru_cache(maxsize=1)
@@ -307,6 +314,16 @@ def features(text: str, n_buckets: int) -> Features:
                     words)
 
 
+def _counted(values: IntpArray) -> tuple[IntpArray, npt.NDArray[np.int64]]:
+    """Sorted distinct values and the count of each: ``np.unique(..., return_counts=True)``
+    in a third of its numpy calls (it runs once per article)."""
+    ordered = np.sort(values)
+    if ordered.shape[0] == 0:
+        return ordered, np.zeros(0, dtype=np.int64)
+    firsts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[firsts], np.diff(np.append(firsts, ordered.shape[0])).astype(np.int64)
+
+
 def weigh(counts: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> F32Array:
     """Sub-linear counts stop one repeated word dominating (L2 norm applied by the caller)."""
     values: F32Array = np.log1p(counts).astype(np.float32)
@@ -321,16 +338,15 @@ def _normalised(rows: IntpArray, counts: npt.NDArray[np.float64]) -> tuple[IntpA
     return rows, values
 
 
-def text_vector(found: Features, width: int) -> tuple[IntpArray, F32Array]:
+def text_vector(found: Features) -> tuple[IntpArray, F32Array]:
     """The whole text's sparse features: unique rows and L2-normalised log counts."""
-    totals = np.bincount(found.ids, minlength=width)
-    rows = np.flatnonzero(totals)
-    return _normalised(rows, totals[rows].astype(np.float64))
+    rows, counts = _counted(found.ids)
+    return _normalised(rows, counts.astype(np.float64))
 
 
 def feature_vector(text: str, n_buckets: int) -> tuple[IntpArray, F32Array]:
     """Sparse features of one text, as the model sees a whole article (training uses this)."""
-    return text_vector(features(text, n_buckets), n_buckets + N_EXTRA_FEATURES)
+    return text_vector(features(text, n_buckets))
 
 
 # --------------------------------------------------------------------------
@@ -368,7 +384,7 @@ class _LinearModel:
 
     def text_scores(self, found: Features) -> F32Array:
         """Class scores (before the softmax) of all the text as one vector."""
-        rows, values = text_vector(found, self.weights.shape[0])
+        rows, values = text_vector(found)
         scores: F32Array = values @ np.take(self.weights, rows, axis=0) + self.bias
         return scores
 
@@ -378,30 +394,30 @@ class _LinearModel:
 
         Unique (paragraph, feature) keys come out grouped by paragraph, so each
         paragraph is one slice of a single gather of weight rows (``np.take``: 3x
-        faster than fancy indexing). The whole text needs no second gather: each
-        key's share of its feature's whole-text weight (split over the paragraphs
-        in proportion to its counts) times the same rows.
+        faster than fancy indexing). The whole text reuses the same keys and rows:
+        its vector is every key's log count, L2-normalised over the whole text, so
+        a feature seen in two paragraphs counts once in each. For one paragraph that
+        is exactly the vector the model was trained on; over several it differs
+        from the log of the summed counts only for features repeated across
+        paragraphs, and it saves a second grouping of all the features (a third of
+        this method's cost). See benchmarks/langid.py for the article-level figures.
         """
         width = self.weights.shape[0]
         n_paragraphs = found.letters.shape[0]
-        keys, counts = np.unique(found.owners * width + found.ids, return_counts=True)
+        keys, counts = _counted(found.owners * width + found.ids)
         owner, rows = np.divmod(keys, width)
-        own = weigh(counts)
-        norms = np.sqrt(np.bincount(owner, weights=own * own, minlength=n_paragraphs))
-        own /= np.maximum(norms, 1e-12)[owner].astype(np.float32)
-        # Whole-text counts per feature, without a table as wide as the model.
-        _, feature = np.unique(rows, return_inverse=True)
-        totals = np.bincount(feature, weights=counts)
-        in_text = totals[feature]
-        whole_norm = max(float(np.linalg.norm(np.log1p(totals))), 1e-12)
-        share = (np.log1p(in_text) * counts / (in_text * whole_norm)).astype(np.float32)
-        gathered = np.take(self.weights, rows, axis=0)
+        logs = weigh(counts)
+        squares = logs * logs
+        norms = np.sqrt(np.bincount(owner, weights=squares, minlength=n_paragraphs)).astype(np.float32)
+        own = logs / np.maximum(norms, 1e-12)[owner]
+        whole_values = (logs / max(float(np.sqrt(squares.sum())), 1e-12)).astype(np.float32, copy=False)
+        gathered: F32Array = np.take(self.weights, rows, axis=0)
         scores = np.tile(self.bias, (n_paragraphs, 1))
         bounds = np.searchsorted(owner, np.arange(n_paragraphs + 1))
         for number in np.flatnonzero(np.diff(bounds)):
             begin, end = bounds[number], bounds[number + 1]
             scores[number] += own[begin:end] @ gathered[begin:end]
-        whole: F32Array = share @ gathered + self.bias
+        whole: F32Array = whole_values @ gathered + self.bias
         return scores, whole
 
 
