@@ -8,7 +8,11 @@ Design (justified by the held-out numbers printed by ``benchmarks/langid.py``):
    ``services/enrich/training/train_langid.py``) labels 35 languages. It
    exists because general detectors fail exactly where kabar needs them:
    Malaysian Malay vs Indonesian and the regional languages of Indonesia.
-3. py3langid (97 languages) is asked for a second opinion only when the
+3. When that model's best guess is Indonesian or Malaysian Malay, a naive
+   Bayes model over whole words (``SiblingModel``) decides between the two:
+   they share most character n-grams, and words (kerana/karena,
+   kerajaan/pemerintah, temu bual/wawancara) are what tells them apart.
+4. py3langid (97 languages) is asked for a second opinion only when the
    project model is unsure or names a language it saw little data for, so
    e.g. Polish is not forced into one of our 35 classes.
 
