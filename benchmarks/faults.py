@@ -22,8 +22,12 @@ pipeline runs.
 Scenarios:
 - ``kill-enrich``, ``kill-index``: SIGKILL the whole worker (its parent and its pool process,
   as the kernel's OOM killer or a lost node would) while it holds a message, then start a
-  new one (compose's restart policy). The message it held comes back after the visibility
-  timeout, from Redis' list of unacknowledged messages.
+  new one (compose's restart policy). The message it held comes back once the dead worker's
+  heartbeat key expires (``kabar.contract.liveness``: 20 s TTL, checked every 5 s), or after the
+  visibility timeout, whichever is first.
+- ``kill-enrich-defaults``: the same kill of the whole enrich worker with every timing setting
+  as shipped (visibility timeout 3,600 s, in-flight ledger 120 s): what a production deployment
+  gets. Only the batch size is smaller, so that the kill lands mid-batch.
 - ``restart-redis``: SIGKILL ``redis-server`` (a crash, not a clean shutdown) and start it
   again on the same append-only file ``--redis-down`` seconds later.
 - ``search-outage``: the search server unreachable for ``--outage`` seconds: the proxy in front
@@ -78,7 +82,7 @@ import engines  # noqa: E402 - scripts/engines.py: the real engines and the outa
 TcpProxy = engines.TcpProxy
 ENGINES = engines.ENGINES
 CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
-SCENARIOS = ("kill-enrich", "kill-index", "restart-redis", "search-outage")
+SCENARIOS = ("kill-enrich", "kill-index", "kill-enrich-defaults", "restart-redis", "search-outage")
 STAGES = ("ingest", "enrich", "index")
 WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index": "index-worker"}
 _RESENT = re.compile(r"re-sent (\d+) message\(s\) lost in transit")
@@ -88,6 +92,9 @@ FAST_RECOVERY = {  # kill and Redis scenarios: a held message comes back in 15 s
     "KABAR_TASK_RETRY_BACKOFF_MAX": "4", "KABAR_TASK_RETRY_BACKOFF_BASE": "1",
     "KABAR_INFLIGHT_TIMEOUT": "10", "KABAR_INFLIGHT_CHECK_INTERVAL": "2",
     # Smaller batches than the default 20: more messages in flight, so a fault lands on work held mid-batch.
+    "KABAR_BATCH_SIZE": "5",
+}
+DEFAULTS = {  # kill-enrich-defaults: every timing setting as shipped (visibility timeout 3600 s, ledger 120 s)
     "KABAR_BATCH_SIZE": "5",
 }
 DEFAULT_RETRIES = {  # search outage: the production retry budget; only the sweeps are faster
@@ -505,7 +512,8 @@ def run_trial(scenario: str, articles: int, workdir: Path, *, outage: float = 60
     first, rest = (_write_source(workdir / name, part)
                    for name, part in (("first.json", batch[:max(1, articles // 5)]),
                                       ("rest.json", batch[max(1, articles // 5):])))
-    tuning = DEFAULT_RETRIES if scenario == "search-outage" else FAST_RECOVERY
+    tuning = (DEFAULT_RETRIES if scenario == "search-outage" else DEFAULTS if scenario.endswith("-defaults")
+              else FAST_RECOVERY)
     with running_stack(workdir, tuning, search_backend=search_backend, engine_url=engine_url) as stack:
         try:
             stack.ingest(first)
@@ -556,7 +564,7 @@ def _inject(stack: Stack, scenario: str, result: TrialResult, send_rest: Callabl
         result.indexed_at_fault = progress()
         result.fault_felt = "Connection to broker lost" in stack.logs(tail=10**7)
         return fault_at
-    stage = scenario.split("-", 1)[1]
+    stage = scenario.split("-")[1]
     for _ in range(3):  # a kill that lands between two messages proves nothing: kill again
         wait_for(lambda: stack.held_by(stage) > 0, 120, f"the {stage} worker holding a batch", 0.01)
         fault_at = time.monotonic()

@@ -92,6 +92,11 @@ class KabarSettings(BaseSettings):
     # empty and which no worker holds, was lost in transit and is sent again.
     inflight_timeout: float = Field(120.0, gt=0)
     inflight_check_interval: float = Field(15.0, gt=0)
+    # Liveness (kabar.contract.liveness): each worker renews a key with this TTL every interval and
+    # records the deliveries it holds; what a worker whose key expired held goes back to its queue,
+    # so a killed worker's messages come back in about TTL + interval seconds, not the visibility timeout.
+    worker_heartbeat_interval: float = Field(5.0, gt=0)
+    worker_heartbeat_ttl: float = Field(20.0, gt=0)
 
     # The index worker runs threads that hand articles to one bulk writer: a batch is written
     # at ``index_batch_size`` articles or after ``index_batch_wait_ms``, whichever comes first.

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery.signals import after_setup_logger, worker_init, worker_process_shutdown
 
-from kabar.contract import inflight, metrics  # noqa: F401 - inflight: the reconciler runs in every worker
+from kabar.contract import inflight, liveness, metrics  # noqa: F401 - the reconciler and heartbeat run in every worker
 from kabar.contract.celery_app import app
 
 # Celery's "succeeded" line (the "received" line stays: it shows each delivery) and the Elasticsearch
