@@ -33,6 +33,9 @@ import engines as engine_launcher  # noqa: E402 - scripts/engines.py, shared wit
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
 TEST_REDIS_URL = os.environ.get("KABAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The tests' webhook receivers listen on loopback, which the default (no network) refuses.
+LOOPBACK_WEBHOOKS = {"KABAR_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
+os.environ.update(LOOPBACK_WEBHOOKS)
 WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index": "index-worker"}
 
 
@@ -93,7 +96,7 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def embedded_env(tmp_path: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
-    env.update({"KABAR_MODE": "embedded", "KABAR_DATA_DIR": str(tmp_path / "data")})
+    env.update({"KABAR_MODE": "embedded", "KABAR_DATA_DIR": str(tmp_path / "data"), **LOOPBACK_WEBHOOKS})
     return env
 
 
@@ -219,6 +222,7 @@ def services_env(tmp_path: Path, redis_url: str, services_engine: EngineUnderTes
         "KABAR_WORKER_CONCURRENCY": "1",
         "KABAR_TASK_RETRY_BACKOFF_MAX": "1",
         "KABAR_TASK_MAX_RETRIES": "2",
+        **LOOPBACK_WEBHOOKS,
     })
     return env
 

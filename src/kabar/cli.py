@@ -223,7 +223,7 @@ def search(
 
 @app.command()
 def worker(
-    stage: Annotated[str, typer.Argument(help="ingest, enrich or index")],
+    stage: Annotated[str, typer.Argument(help=f"The stage: {', '.join(WORKER_MODULES)}.")],
     concurrency: Annotated[int | None, typer.Option(help="Processes (default KABAR_WORKER_CONCURRENCY).")] = None,
 ) -> None:
     """Run the Celery worker of one stage, with its Prometheus metrics endpoint."""
@@ -240,12 +240,14 @@ def worker(
 
     if stage == "index":
         # Threads, so that many messages wait in one bulk write (kabar_search.buffer).
-        run_worker(stage, concurrency or settings.index_worker_concurrency, settings.metrics_port, pool="threads")
+        run_worker(stage, concurrency or settings.index_worker_concurrency, settings.metrics_port, pool="threads",
+                   metrics_host=settings.metrics_host)
     elif stage == ALERT_STAGE:
         # Threads: a webhook that answers slowly holds one thread for at most KABAR_ALERT_TIMEOUT, not a process.
-        run_worker(stage, concurrency or 16, settings.metrics_port, pool="threads")
+        run_worker(stage, concurrency or 16, settings.metrics_port, pool="threads", metrics_host=settings.metrics_host)
     else:
-        run_worker(stage, concurrency or settings.worker_concurrency, settings.metrics_port)
+        run_worker(stage, concurrency or settings.worker_concurrency, settings.metrics_port,
+                   metrics_host=settings.metrics_host)
 
 
 @app.command()

@@ -42,6 +42,7 @@ import httpcore
 import httpx
 import redis
 
+from kabar.contract.addresses import refusal
 from kabar.contract.settings import KabarSettings
 from kabar_ingest.config import IPNetwork, allowed_host_names, allowed_networks
 
@@ -89,18 +90,8 @@ def check_url(url: str) -> str:
 
 
 def blocked_reason(address: IPAddress) -> str | None:
-    """Why an address is not fetched from by default, or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    checks = (("loopback", address.is_loopback), ("unspecified", address.is_unspecified),
-              ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-              ("private", address.is_private), ("reserved", address.is_reserved))
-    for name, hit in checks:
-        if hit:
-            return f"a {name} address"
-    if not address.is_global:
-        return "not a public address"
-    return None
+    """Why an address is not fetched from by default (judging any address it embeds), or None if public."""
+    return refusal(address)
 
 
 def media_type(content_type: str) -> tuple[str, str | None]:
@@ -139,7 +130,7 @@ class AddressPolicy:
         refused: list[str] = []
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
-            reason = None if any(address in network for network in self.networks) else blocked_reason(address)
+            reason = refusal(address, self.networks)
             if reason is None:
                 allowed.append(text)
             else:

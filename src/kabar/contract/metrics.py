@@ -276,8 +276,8 @@ def register_queue_collector(redis_url: str, key_prefix: str, queues: Sequence[s
     register_scrape_collector("queues", QueueDepthCollector.from_url(redis_url, key_prefix, queues or STAGES))
 
 
-def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from other containers
-    """Expose /metrics on a background thread of this process."""
+def serve_metrics(port: int, addr: str = "127.0.0.1") -> None:
+    """Expose /metrics on a background thread of this process, on ``addr`` (KABAR_METRICS_HOST)."""
     start_http_server(port, addr=addr, registry=collecting_registry())
 
 

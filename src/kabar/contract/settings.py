@@ -172,13 +172,17 @@ class KabarSettings(BaseSettings):
     alert_retry_backoff_base: float = Field(default=2.0, gt=0)
     # Below the broker's visibility timeout (1 hour): a retry waits unacknowledged in the worker.
     alert_retry_backoff_max: float = Field(default=600.0, gt=0, le=3000)
-    # Comma-separated networks a webhook may resolve to besides public addresses. Add your
-    # receiver's private network (10.0.0.0/8, the compose network ...) to alert inside it.
-    webhook_allowed_networks: str = "127.0.0.0/8,::1/128"
+    # Comma-separated networks a webhook may resolve to besides public addresses. None by default,
+    # not even loopback (a key holder could aim alerts at Redis on 127.0.0.1). Add your receiver's
+    # network (10.0.0.0/8, the compose network, 127.0.0.1/32 on a laptop ...) to alert inside it.
+    webhook_allowed_networks: str = ""
     # Every indexed article is matched against all watchlists: at most this many.
     max_watchlists: int = Field(default=1000, ge=1)
 
     metrics_port: int = 9100
+    # The address a worker's Prometheus endpoint listens on: loopback by default; compose sets
+    # 0.0.0.0, where Prometheus scrapes it from another container.
+    metrics_host: str = "127.0.0.1"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -16,11 +16,12 @@ from kabar.contract.celery_app import app
 PER_MESSAGE_LOGGERS = ("celery.app.trace", "elastic_transport.transport")
 
 
-def run_worker(stage: str, concurrency: int, metrics_port: int, pool: str = "prefork") -> None:
+def run_worker(stage: str, concurrency: int, metrics_port: int, pool: str = "prefork",
+               metrics_host: str = "127.0.0.1") -> None:
     @worker_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _serve_metrics(**_: Any) -> None:
         # The parent process serves the values its prefork children write to the shared directory.
-        metrics.serve_metrics(metrics_port)
+        metrics.serve_metrics(metrics_port, metrics_host)
 
     @worker_process_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
     def _forget_child(pid: int | None = None, **_: Any) -> None:

@@ -1,9 +1,11 @@
 """Webhook URLs: what a watchlist may point at, and the one POST that delivers an alert.
 
 A webhook must be an ``http`` or ``https`` URL with a host and no credentials. It may only
-reach public addresses, or addresses inside ``KABAR_WEBHOOK_ALLOWED_NETWORKS`` (default:
-loopback): whoever can create a watchlist can make the alerts worker send requests, and
-link-local (cloud metadata), private and other internal addresses are not theirs to reach.
+reach public addresses, or addresses inside ``KABAR_WEBHOOK_ALLOWED_NETWORKS`` (default: none,
+not even loopback, where Redis and other local services listen): whoever can create a watchlist
+can make the alerts worker send requests, and link-local (cloud metadata), private and other
+internal addresses are not theirs to reach. An address that embeds another (IPv4-mapped, 6to4,
+NAT64, Teredo) is judged by that one (``kabar.contract.addresses``, shared with the fetcher).
 
 The address is checked twice: at creation when the host is an IP literal, and at every
 delivery after resolving the name. The connection then goes to the very address that was
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
+from kabar.contract import addresses
 from kabar.contract.settings import Network
 
 MAX_WEBHOOK_CHARS: Final = 2048
@@ -99,17 +102,11 @@ def valid_hostname(host: str) -> bool:
 
 
 def address_refusal(address: Address, allowed: Sequence[Network]) -> str | None:
-    """Why a webhook may not go to ``address``; None when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
-    if any(address.version == network.version and address in network for network in allowed):
+    """Why a webhook may not go to ``address`` (judging any address it embeds); None when it may."""
+    reason = addresses.refusal(address, allowed)
+    if reason is None:
         return None
-    if address.is_global and not address.is_multicast:
-        return None
-    kind = ("link-local" if address.is_link_local else "loopback" if address.is_loopback
-            else "multicast" if address.is_multicast else "unspecified" if address.is_unspecified
-            else "private" if address.is_private else "reserved")
-    return (f"the webhook address {address} is a {kind} address; webhooks may only go to public addresses "
+    return (f"the webhook address {address} is {reason}; webhooks may only go to public addresses "
             "or to networks listed in KABAR_WEBHOOK_ALLOWED_NETWORKS")
 
 
