@@ -145,16 +145,26 @@ def test_a_replay_that_died_half_way_is_taken_over_after_its_lease(store: DeadLe
     assert taken_over.status == "claimed" and taken_over.letter == letter
 
 
-def test_a_replayed_message_that_fails_again_is_filed_afresh(store: DeadLetterStore) -> None:
+def test_a_replayed_message_that_fails_again_is_filed_afresh_keeping_its_first_failure(
+        store: DeadLetterStore) -> None:
     letter = store.put("ingest", {"id": "f6"}, ValueError("x"), 1)
 
     def fails_again(stage: str, payload: Any) -> str:
-        store.put(stage, payload, ValueError("still bad"), 1)  # what the stage does with it
+        store.put(stage, payload, ValueError("still bad"), 1)  # what the stage does with it (embedded: at once)
         return "failed"
 
     assert replay(store, letter.id, fails_again).status == "replayed"
     fresh = store.get(letter.id)
-    assert fresh is not None and fresh.attempts == 1 and fresh.first_failed_at > letter.first_failed_at
+    assert fresh is not None and fresh.attempts == 1 and fresh.reason == "ValueError: still bad"
+    assert fresh.first_failed_at == letter.first_failed_at  # issue #14: it was lost
+    assert fresh.last_failed_at > letter.last_failed_at
+
+
+def test_a_message_replayed_to_a_queue_that_fails_later_keeps_its_first_failure(store: DeadLetterStore) -> None:
+    letter = store.put("ingest", {"id": "f7"}, ValueError("x"), 1)
+    assert replay(store, letter.id, Recorder()).status == "replayed"  # services mode: queued, done
+    fresh = store.put("ingest", {"id": "f7"}, ValueError("still bad"), 1)  # a worker fails it again later
+    assert fresh.first_failed_at == letter.first_failed_at
     assert replay(store, letter.id, Recorder()).status == "replayed", "a new failure can be replayed"
 
 

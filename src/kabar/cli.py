@@ -62,12 +62,31 @@ def _read_all(path: Path, max_bytes: int) -> tuple[list[RawDocument], int]:
     documents: list[RawDocument] = []
     failures = 0
     for file in files:
-        result = read_path(file, max_bytes)
+        try:
+            result = read_path(file, max_bytes)
+        except Exception as exc:  # the guard: whatever one file does, it costs only itself
+            logging.getLogger(__name__).debug("reading %s failed", file, exc_info=exc)
+            failures += 1
+            _error_line(file, f"could not be read: {_describe(exc)}")
+            continue
         if result.error:
             failures += 1
-            typer.echo(f"error: {file}: {result.error}", err=True)
+            _error_line(file, result.error)
         documents.extend(result.documents)
     return documents, failures
+
+
+def _describe(exc: BaseException) -> str:
+    from kabar.contract.deadletter import describe  # noqa: PLC0415
+
+    return describe(exc)
+
+
+def _error_line(source: object, reason: str) -> None:
+    """``error: SOURCE: REASON`` on stderr; a name that is not valid UTF-8 is shown with its bytes escaped."""
+    from kabar.contract.surrogates import escape_text  # noqa: PLC0415
+
+    typer.echo(escape_text(f"error: {source}: {reason}"), err=True)
 
 
 def _run_inline(documents: list[RawDocument], settings: KabarSettings) -> tuple[Counter[str], int]:
@@ -77,11 +96,18 @@ def _run_inline(documents: list[RawDocument], settings: KabarSettings) -> tuple[
     counts: Counter[str] = Counter()
     failures = 0
     for document in _progress(documents, "processing"):
-        outcome = pipeline.run(document.model_dump(mode="json"))
+        try:
+            outcome = pipeline.run(document.model_dump(mode="json"))
+        except Exception as exc:  # the guard: the pipeline dead-letters failures; this is what even that missed
+            logging.getLogger(__name__).debug("processing %s failed", document.source, exc_info=exc)
+            counts["failed"] += 1
+            failures += 1
+            _error_line(document.source, f"could not be processed: {_describe(exc)}")
+            continue
         counts[outcome.status] += 1
         if outcome.status == "failed":
             failures += 1
-            typer.echo(f"error: {document.source}: {outcome.stage} failed: {outcome.reason}", err=True)
+            _error_line(document.source, f"{outcome.stage} failed: {outcome.reason}")
     return counts, failures
 
 
@@ -518,9 +544,19 @@ def watchlists_remove(watchlist_id: Annotated[str, typer.Argument(help="The id `
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("KABAR_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app()
+    level = os.environ.get("KABAR_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        # The search client logs each retry of an unreachable server with a traceback; the one line below says it.
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    try:
+        app()
+    except Exception as exc:  # one clear line, never a traceback (KABAR_LOG_LEVEL=DEBUG logs it)
+        from kabar.cli_errors import one_line  # noqa: PLC0415
+
+        logging.getLogger(__name__).debug("kabar failed", exc_info=exc)
+        typer.echo(f"error: {one_line(exc)}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

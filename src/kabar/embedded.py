@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from kabar.contract import metrics
-from kabar.contract.deadletter import dead_letters
+from kabar.contract.deadletter import dead_letters, describe
 from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import ALERT_STAGE, NEXT_STAGE, Payload, Receipt, StageHandler
 
@@ -74,5 +74,8 @@ class InlinePipeline:
         if next_stage is None:
             return Outcome(result.outcome if isinstance(result, Receipt) else "unchanged", stage)
         outcome = self.run(result.model_dump(mode="json"), next_stage)
-        self._handlers[stage].after_forward(result)
+        try:
+            self._handlers[stage].after_forward(result)
+        except Exception as exc:  # the output went on; missing this only means a repeat is not skipped
+            log.warning("stage %s: after_forward failed (the output went on): %s", stage, describe(exc))
         return outcome

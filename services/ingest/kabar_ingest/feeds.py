@@ -45,7 +45,7 @@ from kabar.contract.settings import KabarSettings
 from kabar.contract.stages import Payload
 from kabar.contract.state import connect, immediate, state_store
 from kabar_ingest.fetch import Fetcher, FetchError, HostThrottle, LocalThrottle, RedisThrottle, check_url
-from kabar_ingest.reader import BadDocument, check_html_depth, decode_html, sanitize
+from kabar_ingest.reader import BadDocument, check_html_shape, decode_html, sanitize
 
 log = logging.getLogger(__name__)
 
@@ -488,7 +488,7 @@ def fetch_page(fetcher: Fetcher, request: PageRequest, max_bytes: int) -> RawDoc
         raise PermanentError(f"{response.url} is not an HTML page (content type {response.content_type})")
     try:
         html = _decode(response.body, response.charset)
-        check_html_depth(response.body)
+        check_html_shape(response.body)
     except BadDocument as exc:
         metrics.observe_source_failure(request.url, "extraction_error")
         raise PermanentError(f"{response.url}: {exc}") from None

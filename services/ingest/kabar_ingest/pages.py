@@ -10,6 +10,9 @@ better extractor can run again later without fetching the page again.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import gzip
 import os
 import re
@@ -25,6 +28,20 @@ import trafilatura
 from lxml.etree import ParserError
 
 from kabar_ingest.identity import choose_canonical
+
+BIG_PAGE_CHARS: Final = 1_000_000  # after a page this large, memory is handed back (release_memory)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC: Final = _glibc()
 
 # A date without a zone is read in WIB, as the enrich stage does (most sources are Indonesian).
 DEFAULT_ZONE: Final = timezone(timedelta(hours=7))
@@ -43,6 +60,23 @@ class Page:
 
 
 def read_page(html: str, url: str | None = None, not_after: datetime | None = None) -> Page:
+    """The page's text and metadata; after a big page, the memory its parse trees took goes back to the OS."""
+    try:
+        return _read_page(html, url, not_after)
+    finally:
+        if len(html) > BIG_PAGE_CHARS:
+            release_memory()
+
+
+def release_memory() -> None:
+    """Collect the parse trees' cycles and hand free heap pages back to the OS (glibc keeps them otherwise:
+    one big page would leave a worker hundreds of MB larger for good)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _read_page(html: str, url: str | None, not_after: datetime | None) -> Page:
     # deduplicate=False: trafilatura's deduplication remembers text across calls in the process, so
     # the third extraction of the same page (a repeat, a correction check, a push) would find no text.
     text = trafilatura.extract(

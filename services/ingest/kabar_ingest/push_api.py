@@ -39,7 +39,7 @@ from kabar_ingest.reader import (
     MAX_TITLE_CHARS,
     MAX_URL_CHARS,
     BadDocument,
-    check_html_depth,
+    check_html_shape,
     decode_html,
     decode_utf8,
     parse_json_documents,
@@ -134,7 +134,7 @@ def _single_document(body: bytes, media: str, charset: str | None, url: str | No
         if not text.strip():
             raise BadDocument("the text has only whitespace")
         return RawDocument(source=PUSH_SOURCE, format="text", content=text, url=url, title=title)
-    check_html_depth(body)
+    check_html_shape(body)
     html = sanitize(_decode(body, charset, decode_html))
     return RawDocument(source=PUSH_SOURCE, format="html", content=html, url=url, title=title)
 

@@ -32,6 +32,7 @@ from typing import Final
 from pydantic import TypeAdapter, ValidationError
 
 from kabar.contract.messages import RawDocument
+from kabar.contract.surrogates import escape_text, lone_surrogate_reason
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": "json"}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -43,6 +44,10 @@ _JSON_FIELDS = {"url", "title", "text", "html", "published_at"}
 MAX_TITLE_CHARS: Final = 1000
 MAX_URL_CHARS: Final = 2048
 MAX_HTML_DEPTH: Final = 512  # lxml gives up at 256 levels and trafilatura much earlier
+# A news page has a few thousand elements (a heavy one 20,000-30,000). Parsing and extraction take
+# about 2 KB and 0.1-0.3 ms of CPU per element: this budget keeps a worker far under 500 MB and a
+# page under ~15 s of CPU (benchmarks/memory.py).
+MAX_HTML_ELEMENTS: Final = 50_000
 MAX_NAMED_ITEM_ERRORS: Final = 3  # bad items named in the error of a JSON list
 EARLIEST_DATE: Final = datetime(1900, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE: Final = timedelta(days=1)  # clocks and time zones of sources are not exact
@@ -100,12 +105,17 @@ def read_path(path: Path, max_bytes: int) -> ReadResult:
         kind, data = _read_bytes(path, max_bytes)
         if kind != "json":
             return ReadResult(path, [_document_of(path, kind, data)])
-        items = _json_items(decode_utf8(data), str(path))
+        items = _json_items(decode_utf8(data), source_name(path))
     except BadDocument as exc:
         return ReadResult(path, [], str(exc))
     except OSError as exc:
         return ReadResult(path, [], f"cannot read file: {exc.strerror or exc}")
     return ReadResult(path, items.documents, _json_error(items))
+
+
+def source_name(path: Path) -> str:
+    """The path as a document's source: a name that is not valid UTF-8 keeps its bytes as escapes."""
+    return escape_text(str(path))
 
 
 def read_documents(path: Path, max_bytes: int) -> list[RawDocument]:
@@ -138,12 +148,12 @@ def _read_bytes(path: Path, max_bytes: int) -> tuple[str, bytes]:
 
 def _document_of(path: Path, kind: str, data: bytes) -> RawDocument:
     if kind == "html":
-        check_html_depth(data)
-        return _document(str(path), "html", sanitize(decode_html(data)))
+        check_html_shape(data)
+        return _document(source_name(path), "html", sanitize(decode_html(data)))
     text = sanitize(decode_utf8(data))
     if not text.strip():
         raise BadDocument("file has only whitespace")
-    return _document(str(path), "text", text)
+    return _document(source_name(path), "text", text)
 
 
 def looks_binary(data: bytes) -> bool:
@@ -188,17 +198,27 @@ def decode_html(data: bytes) -> str:
         ) from None
 
 
-def check_html_depth(data: bytes, limit: int = MAX_HTML_DEPTH) -> None:
-    """Refuse HTML nested deeper than ``limit`` elements: parsers drop what lies below their limit."""
-    depth = deepest = 0
+def check_html_shape(data: bytes, max_depth: int = MAX_HTML_DEPTH, max_elements: int = MAX_HTML_ELEMENTS) -> None:
+    """Refuse HTML nested deeper than ``max_depth`` (parsers drop what lies below their limit) or with
+    more than ``max_elements`` elements (an HTML bomb: a parser's tree of it would not fit in a worker).
+
+    A linear scan of the tags, before any parser builds a tree of the page.
+    """
+    depth = deepest = elements = 0
     for match in _TAG.finditer(_without_raw_text(data)):
         closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if not closing:
+            elements += 1
+            if elements > max_elements:
+                raise BadDocument(f"HTML has more than {max_elements:,} elements (the limit); no news page has "
+                                  "that many, and parsing it would take too much memory")
         if name in _NON_NESTING or self_closing:
             continue
         depth = max(0, depth - 1) if closing else depth + 1
         deepest = max(deepest, depth)
-        if deepest > limit:
-            raise BadDocument(f"HTML nests elements more than {limit} levels deep; no parser reads it whole")
+        if deepest > max_depth:
+            raise BadDocument(f"HTML nests elements more than {max_depth} levels deep (the limit); "
+                              "no parser reads it whole")
 
 
 def _without_raw_text(data: bytes) -> bytes:
@@ -234,6 +254,8 @@ def _json_items(text: str, source: str) -> _JsonItems:
         raise BadDocument(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise BadDocument("JSON nested too deeply") from None
+    except ValueError as exc:  # Python's limit on integer digits (4,300): a number no article needs
+        raise BadDocument(f"JSON holds a number too long to read: {exc}") from None
     if isinstance(parsed, list) and not parsed:
         raise BadDocument("JSON list has no items")
     result = _JsonItems()
@@ -264,7 +286,11 @@ def _json_document(item: object, source: str, index: int | None) -> RawDocument:
         raise BadDocument(f"JSON {where} is not an object")
     unknown = set(item) - _JSON_FIELDS
     if unknown:
-        raise BadDocument(f"JSON {where} has unknown fields: {', '.join(sorted(unknown))}")
+        named = ", ".join(sorted(escape_text(str(name)) for name in unknown))
+        raise BadDocument(f"JSON {where} has unknown fields: {named}")
+    unwritable = lone_surrogate_reason(item)
+    if unwritable:
+        raise BadDocument(f"JSON {where}: {unwritable}")
     body_field = "html" if "html" in item else "text"
     body = item.get(body_field)
     if not isinstance(body, str) or not sanitize(body).strip():
@@ -275,7 +301,7 @@ def _json_document(item: object, source: str, index: int | None) -> RawDocument:
             raise BadDocument(f"JSON {where} field {name!r} is {len(value)} characters long, over the {limit} limit")
     try:
         if body_field == "html":
-            _check_field("html", lambda: check_html_depth(body.encode("utf-8", "replace")))
+            _check_field("html", lambda: check_html_shape(body.encode("utf-8", "replace")))
         return RawDocument(
             source=source, format="html" if body_field == "html" else "text", content=sanitize(body),
             url=sanitize(url) if isinstance(url, str) else url,

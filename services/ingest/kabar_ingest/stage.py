@@ -28,6 +28,7 @@ from kabar_ingest.cleaning import clean_text
 from kabar_ingest.corrections import Version, VersionStore, compare, count_correction, open_version_store
 from kabar_ingest.identity import ArticleIdentity, InvalidUrl, article_identity, source_domain
 from kabar_ingest.pages import RawHtmlStore, read_page
+from kabar_ingest.reader import BadDocument, check_html_shape
 from kabar_ingest.repeats import RedisSeenStore, SeenStore, SqliteSeenStore
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,10 @@ def prepare(raw: RawDocument) -> Prepared:
     url = raw.url
     published_at: datetime | None = raw.published_at
     if raw.format == "html":
+        try:  # a message may come from anywhere: the same budget as files, pushes and fetched pages
+            check_html_shape(raw.content.encode("utf-8", "replace"))
+        except BadDocument as exc:
+            raise UnusableDocument(str(exc), url) from None
         page = read_page(raw.content, url, not_after=raw.received_at)
         body, title_hint, url = page.text, raw.title or page.title, page.url
         published_at = published_at or page.published_at

@@ -36,6 +36,7 @@ import redis
 from kabar.contract.messages import DeadLetter, utc_now
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar.contract.state import connect, immediate, state_store
+from kabar.contract.surrogates import escape_surrogates, escape_text
 
 REPLAY_LEASE: Final = 300.0  # seconds before an unfinished replay may be claimed again
 REPLAYED_TTL: Final = 7 * 24 * 3600  # how long "already replayed" is remembered
@@ -52,8 +53,13 @@ _UNCLAIMED: Final[dict[ClaimStatus, ReplayStatus]] = {
 
 
 def letter_message(payload: Any) -> dict[str, object]:
-    """The message as a dead letter keeps it: a JSON object, or the raw value wrapped in one."""
-    return payload if isinstance(payload, dict) else {RAW_PAYLOAD_KEY: payload}
+    """The message as a dead letter keeps it: a JSON object, or the raw value wrapped in one.
+
+    Lone surrogates are escaped (``kabar.contract.surrogates``): a letter must be writable whatever the
+    message held, or the item it stands for would be lost.
+    """
+    message = payload if isinstance(payload, dict) else {RAW_PAYLOAD_KEY: payload}
+    return cast("dict[str, object]", escape_surrogates(message))
 
 
 def original_payload(letter: DeadLetter) -> Any:
@@ -71,7 +77,7 @@ def dead_letter_id(stage: str, message: Any) -> str:
 def describe(exc: BaseException) -> str:
     """One line that says what went wrong, without a traceback."""
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"[:2000]
+    return escape_text(f"{type(exc).__name__}: {text[0] if text else 'no detail'}"[:2000])
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +125,10 @@ def replay(store: DeadLetterStore, letter_id: str, send: Callable[[str, Any], st
     return ReplayResult(letter_id, "replayed", letter.stage, store.finish_replay(letter), outcome)
 
 
-def _merge(previous: DeadLetter | None, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter:
+def _merge(previous: DeadLetter | None, stage: str, message: Any, exc: BaseException, attempts: int, *,
+           first_failed_at: datetime | None = None) -> DeadLetter:
+    """The letter after one more failure: ``previous`` (in the store) updated, or a new letter; a new letter
+    of a message whose earlier letter was replayed keeps that one's ``first_failed_at``."""
     now = utc_now()
     return DeadLetter(
         id=dead_letter_id(stage, message),
@@ -127,7 +136,7 @@ def _merge(previous: DeadLetter | None, stage: str, message: Any, exc: BaseExcep
         error_type=type(exc).__name__,
         reason=describe(exc),
         attempts=attempts + (previous.attempts if previous else 0),
-        first_failed_at=previous.first_failed_at if previous else now,
+        first_failed_at=previous.first_failed_at if previous else first_failed_at or now,
         last_failed_at=now,
         message=letter_message(message),
     )
@@ -176,6 +185,7 @@ class RedisDeadLetterStore:
         self._replaying = f"{key_prefix}:deadletters:replaying"
         self._replaying_since = f"{key_prefix}:deadletters:replaying:since"
         self._replayed_prefix = f"{key_prefix}:deadletters:replayed:"
+        self._first_prefix = f"{key_prefix}:deadletters:first:"  # a replayed letter's first failure
         self._claim = client.register_script(_CLAIM_SCRIPT)
         self._abort = client.register_script(_ABORT_SCRIPT)
 
@@ -187,7 +197,8 @@ class RedisDeadLetterStore:
                     pipe.watch(self._hash)
                     raw = cast("bytes | None", pipe.hget(self._hash, letter_id))
                     previous = DeadLetter.model_validate_json(raw) if raw else None
-                    letter = _merge(previous, stage, message, exc, attempts)
+                    first = None if previous else self._replayed_first_failure(pipe, letter_id)
+                    letter = _merge(previous, stage, message, exc, attempts, first_failed_at=first)
                     pipe.multi()
                     self._write(pipe, letter)
                     pipe.execute()
@@ -195,6 +206,14 @@ class RedisDeadLetterStore:
                     continue
                 return letter
         raise redis.WatchError(f"dead letter {letter_id} kept changing")
+
+    def _replayed_first_failure(self, pipe: redis.client.Pipeline[bytes], letter_id: str) -> datetime | None:
+        """When a letter being replayed (or replayed lately) first failed: a failure of its replay keeps it."""
+        held = cast("bytes | None", pipe.hget(self._replaying, letter_id))
+        if held:
+            return DeadLetter.model_validate_json(held).first_failed_at
+        first = cast("bytes | None", pipe.get(self._first_prefix + letter_id))
+        return datetime.fromisoformat(first.decode()) if first else None
 
     def list(self, limit: int = 100, offset: int = 0, stage: str | None = None) -> Letters:
         if stage is None:
@@ -262,6 +281,7 @@ class RedisDeadLetterStore:
         pipe.hdel(self._replaying, letter.id)
         pipe.hdel(self._replaying_since, letter.id)
         pipe.set(self._replayed_prefix + letter.id, now.isoformat(), ex=REPLAYED_TTL)
+        pipe.set(self._first_prefix + letter.id, letter.first_failed_at.isoformat(), ex=REPLAYED_TTL)
         pipe.execute()
         return now
 
@@ -302,15 +322,29 @@ class SqliteDeadLetterStore:
         self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters_replaying "
                          "(id TEXT PRIMARY KEY, since REAL NOT NULL, body TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters_replayed (id TEXT PRIMARY KEY, at TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters_first "
+                         "(id TEXT PRIMARY KEY, first_failed_at TEXT NOT NULL)")
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate(self._db, self._lock)
 
     def put(self, stage: str, message: Any, exc: BaseException, attempts: int) -> DeadLetter:
-        with self._transaction():
-            letter = _merge(self.get(dead_letter_id(stage, message)), stage, message, exc, attempts)
+        letter_id = dead_letter_id(stage, message)
+        with self._transaction() as db:
+            previous = self.get(letter_id)
+            first = None if previous else self._replayed_first_failure(db, letter_id)
+            letter = _merge(previous, stage, message, exc, attempts, first_failed_at=first)
             self.restore(letter)
         return letter
+
+    @staticmethod
+    def _replayed_first_failure(db: sqlite3.Connection, letter_id: str) -> datetime | None:
+        """When a letter being replayed (or replayed lately) first failed: a failure of its replay keeps it."""
+        held = db.execute("SELECT body FROM dead_letters_replaying WHERE id = ?", (letter_id,)).fetchone()
+        if held:
+            return DeadLetter.model_validate_json(held[0]).first_failed_at
+        first = db.execute("SELECT first_failed_at FROM dead_letters_first WHERE id = ?", (letter_id,)).fetchone()
+        return datetime.fromisoformat(first[0]) if first else None
 
     def restore(self, letter: DeadLetter) -> None:
         self._db.execute(
@@ -371,6 +405,9 @@ class SqliteDeadLetterStore:
             db.execute("DELETE FROM dead_letters_replaying WHERE id = ?", (letter.id,))
             db.execute("INSERT OR REPLACE INTO dead_letters_replayed VALUES (?, ?)", (letter.id, now.isoformat()))
             db.execute("DELETE FROM dead_letters_replayed WHERE at < ?", (expired,))
+            db.execute("INSERT OR REPLACE INTO dead_letters_first VALUES (?, ?)",
+                       (letter.id, letter.first_failed_at.isoformat()))
+            db.execute("DELETE FROM dead_letters_first WHERE id NOT IN (SELECT id FROM dead_letters_replayed)")
         return now
 
     def abort_replay(self, letter: DeadLetter) -> None:

@@ -67,13 +67,19 @@ def retry_delay(attempt: int, cap: float, base: float = 4.0) -> float:
 
 
 def hand_off(what: str, action: Callable[[], T], timeout: float) -> T:
-    """Run a write to Redis until it succeeds, backing off with jitter; ``HandoffFailed`` after ``timeout``."""
+    """Run a write to Redis until it succeeds, backing off with jitter; ``HandoffFailed`` after ``timeout``.
+
+    A deterministic error (``is_deterministic``: the message cannot be written, say) is raised at once:
+    trying again would fail the same way, and the stage runner's guard dead-letters the message.
+    """
     deadline = time.monotonic() + timeout
     attempt = 0
     while True:
         try:
             return action()
         except Exception as exc:
+            if is_deterministic(exc):
+                raise
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -48,6 +48,7 @@ from kabar.contract.inflight import ledger
 from kabar.contract.queues import forward, send
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar.contract.stages import ItemResult, StageHandler, task_name
+from kabar.contract.surrogates import lone_surrogate_reason
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class _StageRunner:
             # Counted before, cleared after: a count left behind is a worker that died under the message.
             deliveries = ledger().started(delivery)
             try:
-                processed = self._process(task, items, deliveries, outcome)
+                processed = self._guarded(task, items, deliveries, outcome)
             except HandoffFailed as exc:
                 log.error("stage %s: %s; the message goes back to its queue", self.stage, exc)  # noqa: TRY400
                 raise Reject(str(exc), requeue=True) from exc
@@ -119,6 +120,21 @@ class _StageRunner:
                 ledger().finished(delivery, task_id, self.stage, done=outcome.done, retry_due=outcome.retry_due)
         if processed:
             metrics.STAGE_PROCESSED.labels(self.stage).inc(processed)
+
+    def _guarded(self, task: Task, items: list[Any], deliveries: int, outcome: _Outcome) -> int:
+        """``_process``, with the guard: an error nothing else caught dead-letters the message's items,
+        each with the reason, instead of escaping to Celery (which would acknowledge, and so lose, them)."""
+        try:
+            return self._process(task, items, deliveries, outcome)
+        except (Retry, Reject, HandoffFailed):
+            raise
+        except Exception as exc:
+            log.exception("stage %s: unexpected error; dead-lettering the message's %d item(s)", self.stage,
+                          len(items))
+            for item in items:
+                self._give_up(item, exc, task.request.retries + 1, "permanent")
+            outcome.done = True
+            return 0
 
     def _process(self, task: Task, items: list[Any], deliveries: int, outcome: _Outcome) -> int:
         """One attempt at a message's items; returns how many were processed (not dead-lettered).
@@ -143,7 +159,7 @@ class _StageRunner:
             self._give_up(items[0], died, attempt, "permanent")
             outcome.done = True
             return 0
-        results = self._handle(items)
+        results = [self._sendable(result) for result in self._handle(items)]
         outputs = [result for result in results if isinstance(result, BaseModel)]
         if outputs:
             self._forward(outputs)
@@ -179,15 +195,26 @@ class _StageRunner:
             return results
         handle_batch = getattr(handler, "handle_batch", None)
         if handle_batch is not None and len(admitted) > 1:
-            for position, result in zip(admitted, handle_batch([items[p] for p in admitted]), strict=True):
-                results[position] = result
-            return results
+            try:
+                for position, result in zip(admitted, handle_batch([items[p] for p in admitted]), strict=True):
+                    results[position] = result
+            except Exception as exc:  # one item must not cost the others: each is tried on its own
+                log.warning("stage %s: the batch failed (%s); trying its items one by one", self.stage, describe(exc))
+            else:
+                return results
         for position in admitted:
             try:
                 results[position] = handler.handle(items[position])
             except Exception as exc:  # each item fails on its own; the rest of the batch carries on
                 results[position] = exc
         return results
+
+    def _sendable(self, result: ItemResult) -> ItemResult:
+        """An output that cannot be written as JSON (a lone surrogate) fails alone, not the batch it would join."""
+        if not isinstance(result, BaseModel):
+            return result
+        reason = lone_surrogate_reason(result.model_dump(mode="json"))
+        return result if reason is None else PermanentError(f"the {self.stage} output cannot be sent on: {reason}")
 
     def _forward(self, outputs: list[BaseModel]) -> None:
         forwarded_id = str(uuid.uuid4())  # the same id for every try: a retried hand-off sends one message
@@ -220,6 +247,9 @@ class _StageRunner:
                                   "(KABAR_MAX_DOCUMENT_BYTES)")
         if not isinstance(payload, dict):
             raise PermanentError(f"a message must be a JSON object, not {type(payload).__name__}")
+        reason = lone_surrogate_reason(payload)
+        if reason is not None:
+            raise PermanentError(reason)
 
     def _schedule_retry(self, task: Task, failed: list[tuple[Any, Exception]], attempt: int,
                         outcome: _Outcome) -> Retry:

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from kabar.contract.messages import EnrichedArticle, Message, utc_now
 from kabar.contract.settings import get_settings
+from kabar.contract.surrogates import lone_surrogate_reason
 from kabar_search.query import MAX_QUERY_CHARS, QueryError, SimpleQuery, parse_query
 from kabar_search.request import Filters, check_filter_values
 from kabar_search.watch.webhooks import MAX_WEBHOOK_CHARS, InvalidWebhook, check_webhook_url
@@ -41,6 +42,14 @@ class WatchlistSpec(BaseModel):
     entities: list[str] = Field(default_factory=list, description="Canonical entity names; all must appear.")
     entity_ids: list[str] = Field(default_factory=list, description="Entity ids (e.g. loc:north-korea), as the "
                                                                     "entity_id filter of /search; all must appear.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _writable(cls, data: object) -> object:
+        reason = lone_surrogate_reason(data)
+        if reason is not None:
+            raise _invalid(reason)
+        return data
 
     @field_validator("query")
     @classmethod
