@@ -245,7 +245,11 @@ def test_every_read_route_can_require_the_key(tmp_path: Path) -> None:
         for path, status in READS.items():
             refused = client.get(path)
             assert refused.status_code == 401, (path, refused.status_code)
-            assert refused.headers["content-type"] == PROBLEM_TYPE, path
+            if path == "/" or path.startswith(("/?", "/view/")):  # a page: the form that asks for the key
+                assert refused.headers["content-type"].startswith("text/html"), path
+                assert 'id="kabar-key"' in refused.text, path
+            else:
+                assert refused.headers["content-type"] == PROBLEM_TYPE, path
             assert refused.headers["www-authenticate"] == "Bearer", path  # the handler keeps the headers
             assert client.get(path, headers={"X-API-Key": "salah"}).status_code == 401, path
             assert client.get(path, headers={"X-API-Key": KEY}).status_code == status, path

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +38,8 @@ from kabar_search.backend import SearchBackend, open_backend
 from kabar_search.watch.api import watchlist_router
 
 log = logging.getLogger(__name__)
+
+KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: bool = True) -> FastAPI:
@@ -64,7 +66,8 @@ def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: boo
     install_search_errors(app)
     _install_metrics(app)
     security = ApiSecurity(config)
-    install_security(app, security)
+    # The push has a limit of its own (KABAR_PUSH_MAX_BYTES), which the general one must not cut short.
+    install_security(app, security, {("POST", "/articles"): max(config.push_max_bytes, config.api_max_request_bytes)})
     # The ingest routes go first: the search router's /articles/{id:path} would take .../versions.
     for router in ingest_routers(config, security, lambda: document_sink(config, inline_pipeline(config))):
         app.include_router(router)
@@ -83,6 +86,7 @@ def create_app(settings: KabarSettings | None = None, *, dead_letter_routes: boo
         return Response(metrics.render_latest(), media_type="text/plain; version=0.0.4")
 
     app.include_router(web.router(backend, security))
+    app.include_router(web.script_router())
     app.include_router(watchlist_router(config, security))  # POST/GET/DELETE /watchlists
     return app
 
@@ -113,6 +117,7 @@ def _install_metrics(app: FastAPI) -> None:
         route = request.scope.get("route")
         # The route's template, never the raw path: ids in paths would make unbounded labels.
         name = getattr(route, "path", "unmatched")
-        metrics.API_REQUESTS.labels(name, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"  # any string is a method to HTTP
+        metrics.API_REQUESTS.labels(name, method, str(response.status_code)).inc()
         metrics.API_DURATION.labels(name).observe(time.perf_counter() - started)
         return response

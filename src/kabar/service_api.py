@@ -11,7 +11,8 @@ Settings (fields of ``KabarSettings``, from the environment):
   (default ``false``: search is public).
 - ``KABAR_API_MAX_REQUEST_BYTES``: request bodies over this are refused with 413, by the
   declared ``Content-Length`` before anything is read, else while the body streams in
-  (default 1 MiB).
+  (default 1 MiB). A route may have a larger limit of its own (``POST /articles``:
+  ``KABAR_PUSH_MAX_BYTES``), given by whoever composes the app.
 - ``KABAR_API_CORS_ORIGINS``: a JSON list of origins allowed to call the API from a
   browser, such as ``["https://newsroom.example"]``. Empty (the default): no CORS headers,
   so browsers keep other sites' pages from reading the API.
@@ -107,44 +108,114 @@ class RequestTooLarge(StarletteHTTPException):
 
 
 class RequestSizeLimit:
-    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
+    """ASGI middleware: refuse request bodies over their limit with 413, declared or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The limit is ``max_bytes``, or a larger one ``route_limits`` gives a route (``POST /articles``:
+    ``KABAR_PUSH_MAX_BYTES``). A body without a ``Content-Length`` (chunked) is read here, up to
+    the limit, before the app sees it: a body that runs over is answered 413 at once, the same
+    whether or not the request carries a key, and nothing is raised inside the app.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, route_limits: Mapping[tuple[str, str], int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_limits = dict(route_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.route_limits.get((scope.get("method", ""), scope.get("path", "")), self.max_bytes)
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _send_problem(send, 413 if declared.isdigit() else 400,
-                                RequestTooLarge(self.max_bytes).detail if declared.isdigit()
+                                RequestTooLarge(limit).detail if declared.isdigit()
                                 else "the Content-Length header is not a number")
             return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise RequestTooLarge(self.max_bytes)  # the app's HTTPException handler answers 413
-            return message
-
-        await self.app(scope, limited, send)
+        if declared is not None:
+            await self.app(scope, receive, send)  # the server delivers exactly the declared length
+            return
+        body, complete = await _read_up_to(receive, limit)
+        if not complete:
+            await _send_problem(send, 413, RequestTooLarge(limit).detail)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
 
-def install_security(app: FastAPI, security: ApiSecurity) -> None:
-    """The request size limit, and CORS only when origins are configured (off by default)."""
+async def _read_up_to(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The request body if it is at most ``limit`` bytes (True), or what was read when it ran over (False)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body), True  # the client went away: the app sees an empty body and its disconnect
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return bytes(body), False
+        if not message.get("more_body", False):
+            return bytes(body), True
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+class SecurityHeaders:
+    """ASGI middleware: ``nosniff``, no framing and a Content-Security-Policy on every response.
+
+    The search pages send a CSP of their own (``kabar_search.web``); the OpenAPI pages (``/docs``,
+    ``/redoc``) load FastAPI's viewer from its CDN with an inline script; everything else (JSON,
+    problem details) may load nothing.
+    """
+
+    HEADERS: Final = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"))
+    CSP: Final = b"default-src 'none'; frame-ancestors 'none'"
+    DOCS_CSP: Final = (b"default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+                       b"style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+                       b"connect-src 'self'; worker-src blob:; frame-ancestors 'none'")
+    DOCS_PATHS: Final = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        csp = self.DOCS_CSP if scope.get("path") in self.DOCS_PATHS else self.CSP
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {bytes(name).lower() for name, _ in message.get("headers", [])}
+                wanted = (*self.HEADERS, (b"content-security-policy", csp))
+                message["headers"] = [*message.get("headers", []),
+                                      *((name, value) for name, value in wanted if name not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def install_security(app: FastAPI, security: ApiSecurity,
+                     route_limits: Mapping[tuple[str, str], int] | None = None) -> None:
+    """The request size limit (``route_limits``: larger limits of some routes), security headers, and CORS
+    only when origins are configured (off by default)."""
     settings = security.settings
     if settings.api_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", API_KEY_HEADER, "Content-Type"])
-    app.add_middleware(RequestSizeLimit, max_bytes=settings.api_max_request_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.api_max_request_bytes, route_limits=route_limits)
 
 
 def redact_url(url: str) -> str:

@@ -1,10 +1,14 @@
-"""The search page newsrooms use: plain server-rendered HTML, no JavaScript.
+"""The search page newsrooms use: plain server-rendered HTML, no JavaScript (but for the key form).
 
 ``/`` searches (box, filters, facets, results grouped by story with highlights),
 ``/view/articles/{id}`` shows one article, ``/view/stories`` the stories newest or fastest
 growing first (filters: language, entity, dates), ``/view/stories/{id}`` one story: its
 summary and its coverage day by day, near-copies marked.
-With ``KABAR_API_READ_REQUIRES_KEY`` set, every page needs the key, like the JSON reads.
+With ``KABAR_API_READ_REQUIRES_KEY`` set, every page needs the key, like the JSON reads: a browser
+is asked for it once per tab (``kabar_search.page_key``).
+
+Every page is sent with a Content-Security-Policy that allows no script but the key form's, no
+inline style but the page's own (by its hash), no framing, and ``nosniff``.
 
 Everything that comes from an article or a request is escaped. Highlights arrive with
 ``<mark>`` tags around matched words in otherwise raw text: the whole passage is
@@ -14,12 +18,14 @@ escaped and then only the escaped ``<mark>``/``</mark>`` tags are turned back in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import base64
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.service_api import ApiSecurity
@@ -27,6 +33,7 @@ from kabar_search import story_pages
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend
 from kabar_search.markup import esc, marked, view
 from kabar_search.models import EntityType, FacetBucket, Facets, SearchHit, SearchResult
+from kabar_search.page_key import KEY_FORM, SCRIPT, SCRIPT_PATH, keyed_route
 from kabar_search.params import SearchParameters
 from kabar_search.query import QueryError
 from kabar_search.story_api import StoryListParameters
@@ -53,13 +60,38 @@ header nav{display:inline;margin-left:1rem}header nav a{margin-right:.8rem;opaci
 .timeline h3{font-size:1rem;margin:1rem 0 .3rem}.timeline ol{margin:0}
 """
 
+_STYLE_HASH: Final = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": (f"default-src 'none'; script-src 'self'; style-src 'sha256-{_STYLE_HASH}'; "
+                                "connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+                                "frame-ancestors 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 BackendGetter = Callable[[], SearchBackend]
 
 
-def layout(title: str, body: str, query: str = "", hidden: Iterable[tuple[str, str]] = ()) -> str:
+def page(title: str, body: str, query: str = "", hidden: Iterable[tuple[str, str]] = (), status_code: int = 200,
+         *, script: bool = False, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    """A page of the site, with its security headers."""
+    return HTMLResponse(layout(title, body, query, hidden, script=script), status_code=status_code,
+                        headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def key_page(refused: StarletteHTTPException) -> HTMLResponse:
+    """The answer to a page asked for without the key: the form, and the script that sends the key as a header."""
+    return page("kabar search: API key", KEY_FORM, status_code=401, script=True, headers=refused.headers)
+
+
+def layout(title: str, body: str, query: str = "", hidden: Iterable[tuple[str, str]] = (), *,
+           script: bool = False) -> str:
     fields = "".join(f'<input type="hidden" name="{esc(name)}" value="{esc(value)}">' for name, value in hidden)
+    scripts = f'<script src="{SCRIPT_PATH}" defer></script>' if script else ""
     return (f'<!doctype html><html lang="id"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_STYLE}</style></head>'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_STYLE}</style>'
+            f'{scripts}</head>'
             f'<body><header><a href="/"><strong>kabar</strong> search</a><nav><a href="/view/stories">Stories</a>'
             f'<a href="/view/stories?sort=growth">Growing</a></nav>'
             f'<form method="get" action="/" role="search"><input type="search" name="q" value="{esc(query)}" '
@@ -74,7 +106,8 @@ def href(params: list[tuple[str, str]]) -> str:
 
 def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
     """The pages, guarded like the JSON reads: they show the same articles."""
-    pages = APIRouter(include_in_schema=False, dependencies=[Depends(security.require_read)])
+    pages = APIRouter(include_in_schema=False, dependencies=[Depends(security.require_read)],
+                      route_class=keyed_route(key_page))
 
     @pages.get("/", response_class=HTMLResponse)
     def search_page(
@@ -92,7 +125,7 @@ def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
         params = _page_params(q, {"language": language, "source": source, "entity": entity, "story_id": story_id},
                               date_from, date_to, sort)
         if not q.strip():
-            return HTMLResponse(layout("kabar search", _intro()))
+            return page("kabar search", _intro())
         return _results_page(backend(), params, search_after)
 
     @pages.get("/view/articles/{article_id:path}", response_class=HTMLResponse)
@@ -100,7 +133,7 @@ def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
         doc = backend().get(article_id)
         if doc is None:
             raise StarletteHTTPException(404, f"no article with id {article_id!r}")
-        return HTMLResponse(layout(doc["title"], _article(doc)))
+        return page(doc["title"], _article(doc))
 
     @pages.get("/view/stories", response_class=HTMLResponse)
     def stories_page(params: Annotated[StoryListParameters, Depends()]) -> HTMLResponse:
@@ -108,8 +141,8 @@ def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
             query = params.parsed()
         except QueryError as exc:
             body = f'<main><section><p class="error" role="alert">{esc(exc)}</p></section></main>'
-            return HTMLResponse(layout("kabar stories: invalid request", body), status_code=400)
-        return HTMLResponse(layout("Stories – kabar", story_pages.story_list(backend().stories(query), query)))
+            return page("kabar stories: invalid request", body, status_code=400)
+        return page("Stories – kabar", story_pages.story_list(backend().stories(query), query))
 
     @pages.get("/view/stories/{story_id:path}", response_class=HTMLResponse)
     def story_page(story_id: str) -> HTMLResponse:
@@ -117,9 +150,21 @@ def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
         if found is None:
             raise StarletteHTTPException(404, f"no story with id {story_id!r}")
         title = found.summary.headline if found.summary else f"Story {story_id}"
-        return HTMLResponse(layout(title, story_pages.story_timeline(found)))
+        return page(title, story_pages.story_timeline(found))
 
     return pages
+
+
+def script_router() -> APIRouter:
+    """The key form's script: open to all (it holds nothing), cached by the browser for an hour."""
+    scripts = APIRouter(include_in_schema=False)
+
+    @scripts.get(SCRIPT_PATH)
+    def key_script() -> Response:
+        return Response(SCRIPT, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    return scripts
 
 
 def _page_params(q: str, filters: dict[str, list[str] | None], date_from: str | None, date_to: str | None,
@@ -149,10 +194,10 @@ def _results_page(backend: SearchBackend, params: list[tuple[str, str]], search_
         query, options = request.parsed()
     except QueryError as exc:
         body = f'<main><section><p class="error" role="alert">{esc(exc)}</p></section></main>'
-        return HTMLResponse(layout("kabar search: invalid query", body, first["q"], hidden), status_code=400)
+        return page("kabar search: invalid query", body, first["q"], hidden, status_code=400)
     result = backend.search(query, first["q"], PAGE_SIZE, options)
     body = f"<main>{_sidebar(result.facets, params)}{_results(result, params)}</main>"
-    return HTMLResponse(layout(f"{first['q']} – kabar search", body, first["q"], hidden))
+    return page(f"{first['q']} – kabar search", body, first["q"], hidden)
 
 
 def _intro() -> str:
