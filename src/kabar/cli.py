@@ -613,8 +613,10 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON ob
         outcome: str = feed.last_status or "never polled"
         if feed.last_error:
             outcome += f" ({feed.last_error})"
+        skipped = (f"  last poll skipped {feed.last_skipped} ({_reasons(feed.last_skipped_reasons)})"
+                   if feed.last_skipped else "")
         typer.echo(f"{feed.id}  {feed.url}  every {feed.interval:g} s  next {_when(feed.next_poll_at)}  "
-                   f"sent {feed.entries_sent}  {outcome}")
+                   f"sent {feed.entries_sent}  {outcome}{skipped}")
     if not as_json:
         typer.echo(f"{len(feeds)} feed(s)")
 
@@ -663,6 +665,10 @@ def feeds_poll(
         raise typer.Exit(1)
 
 
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in sorted(counts.items()))
+
+
 def _print_poll_reports(reports: list[Any], pages: Any) -> bool:
     """One line per feed (and, embedded, what became of its pages); True when anything failed."""
     failed = False
@@ -670,6 +676,8 @@ def _print_poll_reports(reports: list[Any], pages: Any) -> bool:
         line = f"{report.feed_id}  {report.url}: {report.status.replace('_', ' ')}"
         if report.status == "fetched":
             line += f", {report.entries} entries, {report.new} new, {report.sent} sent"
+            if report.skipped:
+                line += f", {report.skipped} skipped ({_reasons(report.skipped_reasons)})"
         if report.error:
             line += f": {report.error}"
             failed = True

@@ -18,11 +18,14 @@ timeouts, 5xx, a busy host).
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import random
+import re
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -34,8 +37,11 @@ from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree
 import feedparser
+import lxml.html
 import redis
 from defusedxml import DefusedXmlException
+from feedparser.encodings import convert_to_utf8
+from lxml.etree import ParserError
 from pydantic import BaseModel, ConfigDict, Field
 
 from kabar.contract import metrics
@@ -46,6 +52,7 @@ from kabar.contract.stages import Payload
 from kabar.contract.state import connect, immediate, state_store
 from kabar_ingest.fetch import Fetcher, FetchError, HostThrottle, LocalThrottle, RedisThrottle, check_url
 from kabar_ingest.reader import BadDocument, check_html_shape, decode_html, sanitize
+from kabar_ingest.urlnorm import normal_escapes, url_host
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,9 @@ HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml", ""})
 MAX_SEEN_ENTRIES: Final = 5000  # entry keys remembered per feed
 EARLIEST_DATE: Final = datetime(1900, 1, 1, tzinfo=UTC)
 PollStatus = Literal["fetched", "not_modified", "failed"]
+
+
+_FEED_ROOT: Final = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]")
 
 
 class FeedError(Exception):
@@ -94,6 +104,10 @@ class Feed(BaseModel):
     last_error: str | None = None
     failures: int = 0
     entries_sent: int = 0
+    # The last poll's entries that were not taken, and why ("no link": 3): a full-text feed whose
+    # entries have no link shows here instead of looking healthy with 0 entries.
+    last_skipped: int = 0
+    last_skipped_reasons: dict[str, int] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +124,7 @@ class ParsedFeed:
     title: str | None
     entries: list[FeedEntry]
     skipped: int  # entries without a usable http(s) link
+    skipped_reasons: dict[str, int] = field(default_factory=dict)  # why, how many
 
 
 @dataclass(slots=True)
@@ -118,6 +133,8 @@ class PollReport:
     url: str
     status: PollStatus
     entries: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
     new: int = 0
     sent: int = 0
     failed_pages: list[str] = field(default_factory=list)
@@ -125,9 +142,21 @@ class PollReport:
 
 
 def feed_id(url: str) -> str:
+    """The feed's key: its URL in one spelling (``urlnorm``: ``127.0.0.1``, ``2130706433`` and ``localhost``
+    are one host; ``%7e`` is ``~``), so that one feed added three ways is one feed, one robots.txt, one pace."""
+    return hashlib.sha256(canonical_feed_url(url).encode()).hexdigest()[:16]
+
+
+def canonical_feed_url(url: str) -> str:
     parts = urlsplit(url.strip())
-    normal = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
-    return hashlib.sha256(normal.encode()).hexdigest()[:16]
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    shown_port = f":{port}" if port and port != {"http": 80, "https": 443}.get(scheme) else ""
+    host = url_host(parts.hostname or "")
+    return urlunsplit((scheme, host + shown_port, normal_escapes(parts.path or "/"), normal_escapes(parts.query), ""))
 
 
 def new_feed(url: str, name: str | None, interval: float | None, settings: KabarSettings) -> Feed:
@@ -140,49 +169,74 @@ def new_feed(url: str, name: str | None, interval: float | None, settings: Kabar
 
 
 def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Entries of an RSS or Atom document; ``FeedError`` with the reason when it is not a usable feed."""
+    """Entries of an RSS or Atom document; ``FeedError`` with the reason when it is not a usable feed.
+
+    The bytes are decoded as feedparser decodes them (``feedparser.encodings.convert_to_utf8``: the
+    HTTP charset, the byte order mark and the XML declaration, in its order of precedence; Big5,
+    EUC-KR, GB2312, Shift_JIS, KOI8-R, UTF-16 …), and the XML-bomb and external-entity defences
+    (defusedxml) run on that UTF-8 text, which they read whatever the feed was written in.
+    """
     head = data[:1024].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise FeedError("not a feed: the URL serves an HTML page")
     if not data.strip():
         raise FeedError("not a feed: the response is empty")
+    decoding: dict[str, Any] = {}
+    utf8 = convert_to_utf8({"content-type": content_type} if content_type else {}, data, decoding)
     try:
-        defusedxml.ElementTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        defusedxml.ElementTree.fromstring(utf8, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise FeedError(f"refused: the feed declares XML entities or external references ({type(exc).__name__}); "
                         "they can expand without bound or read other resources") from None
     except ParseError:
-        if b"<!entity" in data.lower():
+        if b"<!entity" in utf8.lower():
             raise FeedError("refused: malformed XML that declares entities") from None
         # Not well-formed: feedparser's lenient parser may still read it (many real feeds are sloppy).
-    parsed = feedparser.parse(data, response_headers={"content-location": url,
-                                                      "content-type": content_type or "application/xml"},
+    parsed = feedparser.parse(utf8, response_headers={"content-location": url,
+                                                      "content-type": "application/xml; charset=utf-8"},
                               sanitize_html=True, resolve_relative_uris=True)
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
         reason = parsed.get("bozo_exception")
+        if _FEED_ROOT.search(utf8[:4096]):  # an RSS or Atom document without entries (and a flaw): empty
+            return ParsedFeed(title=_plain(parsed.get("feed", {}).get("title")), entries=[], skipped=0)
         raise FeedError(f"not an RSS or Atom feed{f': {reason}' if reason else ''}")
     entries: list[FeedEntry] = []
-    skipped = 0
+    skipped: Counter[str] = Counter()
     for raw in parsed.entries:
         entry = _entry(raw, url)
-        if entry is None:
-            skipped += 1
+        if isinstance(entry, str):
+            skipped[entry] += 1
         else:
             entries.append(entry)
     feed = parsed.get("feed", {})
-    return ParsedFeed(title=feed.get("title"), entries=entries, skipped=skipped)
+    return ParsedFeed(title=_plain(feed.get("title")), entries=entries, skipped=sum(skipped.values()),
+                      skipped_reasons=dict(skipped))
 
 
-def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
+def _plain(title: object) -> str | None:
+    """A feed's or entry's title as text: feeds often carry HTML markup and entities in titles."""
+    if not title:
+        return None
+    text = str(title)
+    if "<" in text or "&" in text:
+        try:
+            text = lxml.html.fragment_fromstring(text, create_parent="div").text_content()
+        except (ParserError, ValueError):
+            text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    return sanitize(" ".join(text.split())) or None
+
+
+def _entry(raw: Any, feed_url: str) -> FeedEntry | str:
+    """The entry, or why it is skipped."""
     link = raw.get("link") or ""
     if not link:
-        return None
+        return "no link"
     link = urljoin(feed_url, link.strip())
     try:
         check_url(link)
     except FetchError:
-        return None
-    title = sanitize(str(raw.get("title") or "")).strip() or None
+        return "a link that is not http(s)"
+    title = _plain(raw.get("title"))
     # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning.
     marker = str(dict.get(raw, "updated") or dict.get(raw, "published") or "")
     return FeedEntry(key=str(raw.get("id") or link), link=link, title=title, published_at=_entry_date(raw),
@@ -427,6 +481,7 @@ class FeedPoller:
                 parsed = parse_feed(response.body, response.url, response.content_type)
                 report.status = "fetched"
                 report.entries = len(parsed.entries)
+                report.skipped, report.skipped_reasons = parsed.skipped, parsed.skipped_reasons
                 self._send_new(feed, parsed, report)
                 feed = feed.model_copy(update={"etag": response.etag, "last_modified": response.last_modified,
                                                "name": feed.name or parsed.title})
@@ -443,6 +498,8 @@ class FeedPoller:
         self.store.save(feed.model_copy(update={
             "last_polled_at": started, "last_status": report.status, "last_error": None, "failures": 0,
             "entries_sent": feed.entries_sent + report.sent,
+            **({"last_skipped": report.skipped, "last_skipped_reasons": report.skipped_reasons}
+               if report.status == "fetched" else {}),
             "next_poll_at": started + timedelta(seconds=feed.interval),
         }))
         return report

@@ -45,6 +45,7 @@ import redis
 from kabar.contract.addresses import refusal
 from kabar.contract.settings import KabarSettings
 from kabar_ingest.config import IPNetwork, allowed_host_names, allowed_networks
+from kabar_ingest.urlnorm import url_host
 
 log = logging.getLogger(__name__)
 
@@ -464,6 +465,9 @@ class Fetcher:
                 return _Robots(None, now + keep)  # "unavailable": everything is allowed
             if exc.kind == "blocked":
                 raise
+            if exc.kind == "network":  # the host itself cannot be reached (its name does not resolve, say): say so
+                raise FetchError(f"{url}: {str(exc).removeprefix(robots_url + ': ')}", kind="network",
+                                 permanent=False) from None
             return _Robots(None, now + min(keep, 60.0), error=str(exc))
         parser = urllib.robotparser.RobotFileParser(robots_url)
         parser.parse(outcome.body.decode("utf-8", "replace").splitlines())
@@ -471,9 +475,11 @@ class Fetcher:
 
 
 def _host_key(url: str) -> str:
+    """One key per host however it is spelled (``urlnorm``): its robots.txt and its pace are shared."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return f"{host}:{parts.port}" if parts.port else host
+    host = url_host(parts.hostname or "")
+    port = parts.port if parts.port not in (None, {"http": 80, "https": 443}.get(parts.scheme.lower())) else None
+    return f"{host}:{port}" if port else host
 
 
 def _too_large(url: str, size: int | None, limit: int) -> FetchError:

@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import courlan
 
+from kabar_ingest.urlnorm import normal_escapes, url_host
+
 _TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_ga|ref|ref_src|cmpid|share|amp|"
     r"outputtype|amp_js_v|usqp|_gsa)$",
@@ -64,8 +66,8 @@ def canonical_url(url: str) -> str:
         port_number = parts.port
     except ValueError as exc:
         raise InvalidUrl(f"URL has an invalid port: {exc}") from None
-    host = parts.hostname.lower().rstrip(".")
-    path = parts.path or "/"
+    host = url_host(parts.hostname)
+    path = normal_escapes(parts.path or "/")
     if _AMP_CACHE_HOST.search(host):
         unwrapped = _unwrap_amp_cache(path, parts.query)
         if unwrapped is not None:
