@@ -4,6 +4,8 @@ however its host is spelled, and a DNS failure named as one."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kabar.contract.settings import KabarSettings
@@ -69,7 +71,7 @@ def test_skipped_entries_are_counted_with_their_reason() -> None:
     parsed = parse_feed(document.encode(), FEED, "application/rss+xml")
     assert len(parsed.entries) == 1
     assert parsed.skipped == 2
-    assert parsed.skipped_reasons == {"no link": 1, "a link that is not http(s)": 1}
+    assert parsed.skipped_reasons == {"no link and no full text": 1, "a link that is not http(s)": 1}
 
 
 def test_an_empty_feed_with_an_undefined_entity_is_an_empty_feed() -> None:
@@ -108,3 +110,36 @@ def test_a_dns_failure_is_named_as_one_not_as_a_robots_txt_problem() -> None:
         fetcher.close()
     assert "robots.txt" not in str(caught.value), caught.value
     assert caught.value.kind == "network" and "resolve" in str(caught.value), caught.value
+
+
+def test_a_full_text_entry_without_a_link_is_ingested_with_an_id_from_feed_and_guid(
+        embedded_env: dict[str, str]) -> None:
+    from conftest import SEEDS, run_kabar  # noqa: PLC0415
+    from test_feeds_support import Site  # noqa: PLC0415
+
+    seeds = sorted(SEEDS.glob("*.txt"))
+    paragraphs = "".join(f"<p>{line}</p>" for line in seeds[0].read_text().splitlines()[1:] if line.strip())
+    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Rilis &lt;b&gt;Pers&lt;/b&gt;'
+            "</title><item><title>Siaran pers kementerian</title><guid isPermaLink=\"false\">rilis-2025-001</guid>"
+            f"<content:encoded><![CDATA[{paragraphs}]]></content:encoded></item>"
+            "<item><title>Pendek</title><guid isPermaLink=\"false\">rilis-2025-002</guid>"
+            "<description>Terlalu pendek.</description></item></channel></rss>")
+    site = Site()
+    try:
+        site.static("/rilis.xml", feed, "application/rss+xml; charset=utf-8")
+        env = {**embedded_env, "KABAR_FETCH_ALLOW_HOSTS": "127.0.0.1", "KABAR_FETCH_HOST_INTERVAL": "0"}
+        assert run_kabar(["feeds", "add", site.url("/rilis.xml")], env).returncode == 0
+        polled = run_kabar(["feeds", "poll"], env)
+        assert polled.returncode == 0, polled.stdout + polled.stderr
+        assert "1 entries, 1 new, 1 sent, 1 skipped (no link and no full text: 1)" in polled.stdout, polled.stdout
+        assert "pages: 1 indexed" in polled.stdout, polled.stdout
+        assert site.hits("/rilis.xml?kabar-guid=rilis-2025-001") == []  # nothing fetched for it
+        listed = json.loads(run_kabar(["feeds", "list", "--json"], env).stdout)
+        assert listed["last_skipped"] == 1 and listed["last_skipped_reasons"] == {"no link and no full text": 1}
+        assert listed["name"] == "Rilis Pers"
+        found = json.loads(run_kabar(["search", "Lavrov", "--json"], env).stdout)
+        assert found["total"] == 1 and found["hits"][0]["title"] == "Siaran pers kementerian"
+        assert "kabar-guid=rilis-2025-001" in (found["hits"][0].get("url") or "")
+    finally:
+        site.close()

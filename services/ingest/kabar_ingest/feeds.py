@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree
@@ -65,6 +65,8 @@ PollStatus = Literal["fetched", "not_modified", "failed"]
 
 
 _FEED_ROOT: Final = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]")
+FULL_TEXT_CHARS: Final = 400  # an entry without a link with at least this much text is an article of its own
+GUID_PARAMETER: Final = "kabar-guid"  # the query parameter that carries a full-text entry's guid
 
 
 class FeedError(Exception):
@@ -86,6 +88,8 @@ class PageRequest(Message):
     feed_id: str | None = None
     title: str | None = None
     published_at: datetime | None = None
+    content: str | None = Field(None, description="The entry's own full text (an entry without a link): "
+                                                  "ingested as it is, nothing is fetched.")
 
 
 class Feed(BaseModel):
@@ -113,10 +117,11 @@ class Feed(BaseModel):
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
     key: str  # the entry's id, else its link
-    link: str
+    link: str  # its page; for a full-text entry without one, the feed's URL with its guid (``GUID_PARAMETER``)
     title: str | None
     published_at: datetime | None
     marker: str  # its updated (else published) date as written: a change means a new version
+    text: str | None = None  # a full-text entry's own text (then nothing is fetched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +218,39 @@ def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
                       skipped_reasons=dict(skipped))
 
 
+def _full_text_entry(raw: Any, feed_url: str) -> FeedEntry | str:
+    """An entry without a link that carries its text (``content:encoded``, Atom content or a long description)
+    and a guid is an article of its own (wire services, press releases): its URL is the feed's with the guid,
+    so its id comes from the feed and the guid."""
+    guid = str(raw.get("id") or "").strip()
+    contents = [str(part.get("value") or "") for part in (dict.get(raw, "content") or [])]
+    html_text = max([*contents, str(dict.get(raw, "summary") or "")], key=len)
+    text = _paragraphs(html_text)
+    if not guid:
+        return "no link and no guid"
+    if len(text) < FULL_TEXT_CHARS:
+        return "no link and no full text"
+    separator = "&" if urlsplit(feed_url).query else "?"
+    link = f"{feed_url}{separator}{GUID_PARAMETER}={quote(guid, safe='')}"
+    marker = str(dict.get(raw, "updated") or dict.get(raw, "published") or "")
+    return FeedEntry(key=guid, link=link, title=_plain(raw.get("title")), published_at=_entry_date(raw),
+                     marker=marker, text=text)
+
+
+def _paragraphs(markup: str) -> str:
+    """The text of an entry's HTML, a paragraph a line."""
+    if not markup.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (ParserError, ValueError):
+        return sanitize(html.unescape(re.sub(r"<[^>]*>", " ", markup))).strip()
+    for block in root.iter("p", "br", "div", "li", "h1", "h2", "h3", "h4", "blockquote"):
+        block.tail = "\n\n" + (block.tail or "")
+    lines = (" ".join(line.split()) for line in root.text_content().split("\n"))
+    return sanitize("\n\n".join(line for line in lines if line)).strip()
+
+
 def _plain(title: object) -> str | None:
     """A feed's or entry's title as text: feeds often carry HTML markup and entities in titles."""
     if not title:
@@ -230,7 +268,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | str:
     """The entry, or why it is skipped."""
     link = raw.get("link") or ""
     if not link:
-        return "no link"
+        return _full_text_entry(raw, feed_url)
     link = urljoin(feed_url, link.strip())
     try:
         check_url(link)
@@ -509,7 +547,7 @@ class FeedPoller:
         report.new = len(fresh)
         for entry in fresh[:self.settings.feed_max_entries]:
             self.send(PageRequest(url=entry.link, source=feed.url, feed_id=feed.id, title=entry.title,
-                                  published_at=entry.published_at))
+                                  published_at=entry.published_at, content=entry.text))
             self.store.mark_seen(feed.id, [entry])  # only once it is on its way: a crash re-sends, never loses
             report.sent += 1
 
@@ -531,8 +569,12 @@ class FeedPoller:
 def fetch_page(fetcher: Fetcher, request: PageRequest, max_bytes: int) -> RawDocument:
     """The entry's page as a ``RawDocument`` (format html, the URL after redirects).
 
-    ``PermanentError`` for what will not change by trying again, ``PageUnavailable`` for the rest.
+    ``PermanentError`` for what will not change by trying again, ``PageUnavailable`` for the rest. A
+    full-text entry (``content``) is its own document: nothing is fetched.
     """
+    if request.content is not None:
+        return RawDocument(source=request.source, format="text", content=sanitize(request.content),
+                           url=request.url, title=request.title, published_at=request.published_at)
     try:
         response = fetcher.get(request.url, max_bytes=max_bytes, accept=PAGE_ACCEPT)
     except FetchError as exc:
