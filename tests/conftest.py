@@ -23,6 +23,7 @@ import httpx
 import pytest
 import redis
 import yaml
+from hypothesis import settings as hypothesis_settings
 
 from kabar.contract.settings import KabarSettings
 
@@ -33,6 +34,11 @@ import engines as engine_launcher  # noqa: E402 - scripts/engines.py, shared wit
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
 TEST_REDIS_URL = os.environ.get("KABAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Property tests (hypothesis): the same small set of examples every CI run; KABAR_HYPOTHESIS_PROFILE=hunt
+# for randomized runs with 25 times as many examples (tests/bad_input_strategies.py scales the counts).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("hunt", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("KABAR_HYPOTHESIS_PROFILE", "ci"))
 # The tests' webhook receivers listen on loopback, which the default (no network) refuses.
 LOOPBACK_WEBHOOKS = {"KABAR_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
 os.environ.update(LOOPBACK_WEBHOOKS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -38,6 +39,7 @@ WORKER_MODULES = {
     ALERT_STAGE: "kabar_search.watch.tasks",
 }
 DEFAULT_SEEDS = Path("seeds")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _settings() -> KabarSettings:
@@ -83,10 +85,12 @@ def _describe(exc: BaseException) -> str:
 
 
 def _error_line(source: object, reason: str) -> None:
-    """``error: SOURCE: REASON`` on stderr; a name that is not valid UTF-8 is shown with its bytes escaped."""
+    """``error: SOURCE: REASON`` on stderr, one line whatever the name holds: bytes that are not UTF-8 and
+    control characters (a newline in a file name) are shown as escapes."""
     from kabar.contract.surrogates import escape_text  # noqa: PLC0415
 
-    typer.echo(escape_text(f"error: {source}: {reason}"), err=True)
+    line = escape_text(f"error: {source}: {reason}")
+    typer.echo(_CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", line), err=True)
 
 
 def _run_inline(documents: list[RawDocument], settings: KabarSettings) -> tuple[Counter[str], int]:

@@ -13,6 +13,7 @@ import re
 from typing import Any, Final
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_MAX_WRITABLE_BITS: Final = 13_000  # about 3,900 digits: under Python's 4,300-digit conversion limit
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -53,9 +54,13 @@ def escape_text(text: str) -> str:
 
 
 def escape_surrogates(value: Any) -> Any:
-    """``value`` (a JSON value) with every lone surrogate in its strings escaped (``escape_text``)."""
+    """``value`` (a JSON value) with every lone surrogate in its strings escaped (``escape_text``), and any
+    integer too long for Python to write as digits (over 4,300) described instead: what a dead letter
+    keeps must be writable whatever the message held."""
     if isinstance(value, str):
         return escape_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _MAX_WRITABLE_BITS:
+        return f"<an integer of about {value.bit_length() * 0.30103:.0f} digits>"
     if isinstance(value, dict):
         return {escape_surrogates(key): escape_surrogates(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
