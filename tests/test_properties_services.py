@@ -89,3 +89,27 @@ def _unusable(document: RawDocument) -> bool:
     except Exception:
         return True
     return False
+
+
+def test_a_queued_batch_with_a_lone_surrogate_dead_letters_that_item_and_indexes_the_other(
+        services: Services) -> None:
+    """The stage runner's guard: a message put straight on a queue by another producer."""
+    from celery import Celery  # noqa: PLC0415
+
+    from kabar.contract import batch  # noqa: PLC0415
+
+    seeds = sorted(SEEDS.glob("*.txt"))
+    good = RawDocument(source="producer", format="text", content=seeds[3].read_text())
+    bad = {**RawDocument(source="producer", format="text", content=seeds[4].read_text()).model_dump(mode="json"),
+           "title": "x \ud800"}
+    producer = Celery("kabar-test-producer", broker=services.env["KABAR_REDIS_URL"])
+    try:  # kombu writes JSON with \\ud800 escapes: the worker decodes a lone surrogate
+        producer.send_task("kabar.ingest", args=[batch.wrap([good.model_dump(mode="json"), bad])], queue="ingest")
+    finally:
+        producer.close()
+    client: redis.Redis[bytes] = redis.Redis.from_url(services.env["KABAR_REDIS_URL"])
+    wait_until(lambda: indexed(services, build_article(good).id), 120, f"the good article\n{services.logs()}")
+    wait_until(lambda: client.hlen("kabar:deadletters") == 1, 60, f"one dead letter\n{services.logs()}")
+    letter = json.loads(client.hvals("kabar:deadletters")[0])
+    assert letter["stage"] == "ingest" and "lone surrogate" in letter["reason"], letter
+    wait_until(lambda: pipeline_idle(client), 60, f"the pipeline to drain\n{services.logs()}")
