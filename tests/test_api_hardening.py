@@ -119,3 +119,19 @@ def test_a_page_without_the_key_asks_for_it_in_html(embedded_env: dict[str, str]
         assert httpx.get(f"{running.url}/?q=kim", timeout=10, headers={"X-API-Key": API_KEY}).status_code == 200
     finally:
         running.process.stop()
+
+
+def test_redis_down_is_a_503_naming_it_not_a_500(embedded_env: dict[str, str], tmp_path: Path) -> None:
+    from conftest import free_port  # noqa: PLC0415
+
+    env = {**embedded_env, "KABAR_API_KEY": API_KEY, "KABAR_MODE": "services", "KABAR_SEARCH_BACKEND": "sqlite",
+           "KABAR_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    running = Api(env, tmp_path)
+    try:
+        text = sorted(SEEDS.glob("*.txt"))[0].read_text()
+        pushed = running.post("/articles", json={"text": text, "url": "https://news.example.id/redis-down"})
+        assert pushed.status_code == 503, pushed.text
+        assert "Redis" in pushed.json()["detail"]
+        no_traceback(running)
+    finally:
+        running.process.stop()

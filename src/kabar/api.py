@@ -20,12 +20,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+import redis
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.contract import metrics
+from kabar.contract.deadletter import describe
 from kabar.contract.settings import KabarSettings, get_settings
 from kabar.deadletter_api import deadletter_router
 from kabar.embedded import inline_pipeline
@@ -105,8 +108,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_problem(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OperationalError):
+            # Redis down (the queues, the state stores): one line in the log, a 503 to the client. The search
+            # server's errors have their handler in kabar_search.api.
+            log.error("answering a request: Redis is unreachable: %s", describe(exc))
+            return problem(503, "Service unavailable", "Redis is unreachable; try again later", {"Retry-After": "30"})
         log.error("unexpected error answering a request", exc_info=exc)
-        return problem(500, "Internal error", "the search service failed; the error is logged")
+        return problem(500, "Internal error", "the API failed on this request; the error is logged")
 
 
 def _install_metrics(app: FastAPI) -> None:
