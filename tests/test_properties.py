@@ -23,10 +23,20 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bad_input_strategies import SEED_TEXTS, InputFile, dump, examples, folders, json_values, materialize, text_strings
+from bad_input_strategies import (
+    SEED_TEXTS,
+    HugeNumber,
+    InputFile,
+    dump,
+    examples,
+    folders,
+    json_values,
+    materialize,
+    text_strings,
+)
 from kabar.contract.deadletter import SqliteDeadLetterStore, replay
 from kabar.contract.settings import KabarSettings
 from kabar.contract.surrogates import escape_text
@@ -100,6 +110,8 @@ def test_a_folder_of_anything_indexes_each_good_file_once_and_names_every_bad_on
 
 @slow(25)
 @given(payload=json_values, stage=st.sampled_from(["feeds", "ingest", "enrich", "index", "alert"]))
+@example(payload={"title": float("inf")}, stage="ingest")  # found by the hunt profile: stored as null, replayed changed
+@example(payload={"title": "x \ud800", "n": HugeNumber()}, stage="ingest")
 def test_any_message_can_be_dead_lettered_and_replayed_and_keeps_its_first_failure(payload: Any,
                                                                                    stage: str) -> None:
     with tempfile.TemporaryDirectory(prefix="kabar-property-") as workdir:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import redis
+from pydantic_core import to_json
 
 from kabar.contract.messages import DeadLetter, utc_now
 from kabar.contract.settings import KabarSettings, get_settings
@@ -67,6 +68,12 @@ def original_payload(letter: DeadLetter) -> Any:
     if set(letter.message) == {RAW_PAYLOAD_KEY}:
         return letter.message[RAW_PAYLOAD_KEY]
     return letter.message
+
+
+def stored(letter: DeadLetter) -> str:
+    """A letter as the store keeps it: JSON, with infinities and NaN written as Python writes them
+    (``Infinity``), so that a replay sends the message exactly as it came (strict JSON would make them null)."""
+    return to_json(letter.model_dump(), inf_nan_mode="constants").decode()
 
 
 def dead_letter_id(stage: str, message: Any) -> str:
@@ -287,13 +294,13 @@ class RedisDeadLetterStore:
 
     def abort_replay(self, letter: DeadLetter) -> None:
         keys = [self._hash, self._order, self._replaying, self._replaying_since]
-        self._abort(keys=keys, args=[letter.id, letter.model_dump_json(), repr(letter.first_failed_at.timestamp())])
+        self._abort(keys=keys, args=[letter.id, stored(letter), repr(letter.first_failed_at.timestamp())])
 
     def replaying(self) -> Letters:
         return [DeadLetter.model_validate_json(raw) for raw in self._redis.hvals(self._replaying)]
 
     def _write(self, pipe: redis.client.Pipeline[bytes], letter: DeadLetter) -> None:
-        pipe.hset(self._hash, letter.id, letter.model_dump_json())
+        pipe.hset(self._hash, letter.id, stored(letter))
         pipe.zadd(self._order, {letter.id: letter.first_failed_at.timestamp()})
 
     def _load(self, ids: Ids) -> Letters:
@@ -349,7 +356,7 @@ class SqliteDeadLetterStore:
     def restore(self, letter: DeadLetter) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO dead_letters (id, first_failed_at, body) VALUES (?, ?, ?)",
-            (letter.id, letter.first_failed_at.isoformat(), letter.model_dump_json()),
+            (letter.id, letter.first_failed_at.isoformat(), stored(letter)),
         )
 
     def list(self, limit: int = 100, offset: int = 0, stage: str | None = None) -> Letters:
@@ -413,7 +420,7 @@ class SqliteDeadLetterStore:
     def abort_replay(self, letter: DeadLetter) -> None:
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO dead_letters (id, first_failed_at, body) VALUES (?, ?, ?)",
-                       (letter.id, letter.first_failed_at.isoformat(), letter.model_dump_json()))
+                       (letter.id, letter.first_failed_at.isoformat(), stored(letter)))
             db.execute("DELETE FROM dead_letters_replaying WHERE id = ?", (letter.id,))
 
     def replaying(self) -> Letters:
