@@ -1,6 +1,7 @@
 """Memory of the ingest stage on the largest inputs it accepts, and on HTML bombs (issue #14).
 
-    python benchmarks/memory.py
+    python benchmarks/memory.py                      # every case
+    python benchmarks/memory.py enrich-10mb          # some of them
 
 Each case runs in a fresh process (so one case's heap does not carry into the next): the
 process loads the ingest handler, reads its RSS ("before"), hands it one input as the ingest
@@ -13,7 +14,9 @@ Cases:
 - ``html-at-budget``: a page just under the budget (``MAX_HTML_ELEMENTS`` elements of text,
   padded to the 10 MB size limit), which is parsed and extracted;
 - ``html-deep``: nesting one level under the depth limit;
-- ``text-10mb``: the largest text document (``KABAR_MAX_DOCUMENT_BYTES``).
+- ``text-10mb``: the largest text document (``KABAR_MAX_DOCUMENT_BYTES``);
+- ``enrich-1mb``, ``enrich-10mb``: the enrich stage (language, entities, dates, fingerprints, stories)
+  on an article of 1 MB and of 10 MB of text, the most ingest passes on.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ("html-bomb", "html-at-budget", "html-deep", "text-10mb")
+CASES = ("html-bomb", "html-at-budget", "html-deep", "text-10mb", "enrich-1mb", "enrich-10mb")
 
 CHILD = r"""
 import json, sys, time, resource
@@ -32,6 +35,24 @@ from kabar.contract.settings import KabarSettings
 from kabar_ingest.reader import MAX_HTML_ELEMENTS, MAX_HTML_DEPTH
 from kabar_ingest.stage import build_handler
 from kabar.contract.messages import RawDocument
+
+def real_text(size):
+    # Real Indonesian news text (the IndoSum corpus in ../shared, read at run time), joined to ``size``:
+    # varied words make as many shingles as a real article of that length would.
+    from pathlib import Path
+    corpus = Path("..") / "shared" / "corpus" / "indosum.jsonl"
+    if not corpus.exists():
+        return None
+    parts, total = [], 0
+    with corpus.open() as lines:
+        for line in lines:
+            item = json.loads(line)
+            parts.append(item.get("text") or "")
+            total += len(parts[-1])
+            if total >= size:
+                break
+    joined = "\n\n".join(parts)
+    return (joined + "\n\n") * (size // max(1, len(joined)) + 1)  # the corpus has ~7 MB: repeated past that
 
 def rss():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
@@ -53,6 +74,32 @@ elif case == "html-deep":
 else:
     content = "Judul berita\n\n" + ("Presiden berbicara tentang ekonomi nasional. " * (limit // 46))[: limit - 20]
 settings = KabarSettings(data_dir=data_dir, keep_raw_html=False)
+if case.startswith("enrich"):
+    from kabar_enrich.stage import build_handler as build_enrich
+    from kabar.contract.messages import Article
+    handler = build_enrich(settings)
+    size_limit = (1 if case == "enrich-1mb" else 10) * 1024 * 1024
+    sentence = "Presiden Joko Widodo bertemu Menteri Luar Negeri Retno Marsudi di Jakarta pada hari Senin. "
+    text = (real_text(size_limit) or sentence * (size_limit // len(sentence) + 1))[:size_limit]
+    article = Article(id="big", title="Judul", text=text, content_hash="h", received_at="2025-01-01T00:00:00Z")
+    warm = Article(id="warm", title="Judul", text=sentence * 20, content_hash="w", received_at="2025-01-01T00:00:00Z")
+    handler.handle(warm.model_dump(mode="json"))
+    before, _ = rss()
+    raw = article.model_dump(mode="json")
+    size = len(text.encode())
+    del text, article
+    started = time.process_time()
+    try:
+        handler.handle(raw)
+        outcome = "accepted"
+    except Exception as exc:
+        outcome = f"refused: {type(exc).__name__}: {str(exc)[:120]}"
+    cpu = time.process_time() - started
+    del raw
+    after, peak = rss()
+    print(json.dumps({"case": case, "bytes": size, "outcome": outcome, "cpu_s": round(cpu, 2),
+                      "rss_before_mb": round(before), "rss_peak_mb": round(peak), "rss_after_mb": round(after)}))
+    sys.exit(0)
 handler = build_handler(settings)
 warmup = RawDocument(source="warmup", format="text", content="Judul\n\n" + "kata lain " * 100)
 handler.handle(warmup.model_dump(mode="json"))
@@ -88,7 +135,7 @@ def main() -> int:
 
     print(f"{'case':16} {'MB in':>6} {'CPU s':>6} {'RSS before':>10} {'peak':>6} {'after':>6}  outcome")
     worst = 0
-    for case in CASES:
+    for case in sys.argv[1:] or CASES:
         with tempfile.TemporaryDirectory(prefix="kabar-memory-") as data_dir:
             row = run_case(case, Path(data_dir))
         peak = int(str(row.get("rss_peak_mb", 0)))

@@ -3,8 +3,10 @@ tree, with the limit named; memory figures come from benchmarks/memory.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import resource
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,6 +15,7 @@ from kabar.contract.settings import KabarSettings
 from kabar_ingest.reader import MAX_HTML_ELEMENTS, BadDocument, check_html_shape, read_path
 from kabar_ingest.stage import UnusableDocument, build_handler
 
+ROOT = Path(__file__).resolve().parents[1]
 BOMB = "<html><body>" + "<div><b>x</b></div>" * 300_000 + "</body></html>"  # 600,000 elements, 5.7 MB
 
 
@@ -37,3 +40,19 @@ def test_a_bomb_on_the_queue_is_refused_by_the_ingest_stage(tmp_path: Path) -> N
     raw = RawDocument(source="queue", format="html", content=BOMB, url="https://news.example.id/bomb")
     with pytest.raises(UnusableDocument, match="elements"):
         handler.handle(raw.model_dump(mode="json"))
+
+
+def load_memory_benchmark() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kabar_memory", ROOT / "benchmarks" / "memory.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("case", ["html-at-budget", "enrich-10mb"])
+def test_the_largest_inputs_allowed_keep_a_worker_under_500_mb(case: str, tmp_path: Path) -> None:
+    """Each case in a fresh process (benchmarks/memory.py): peak RSS, the bound of issue #14."""
+    row = load_memory_benchmark().run_case(case, tmp_path)
+    assert row["outcome"] == "accepted", row
+    assert int(str(row["rss_peak_mb"])) <= 500, row

@@ -28,6 +28,10 @@ from kabar_enrich.story_store import RedisStoryStore, SqliteStoryStore
 # A guess on too little or mixed text is reported with at most this confidence, so that
 # consumers reading only the number do not trust it (the detector's ``reliable`` flag).
 UNRELIABLE_CONFIDENCE_CAP = 0.5
+# What enrich reads of an article: 20 times a long news article (~10,000 characters). A 10 MB text
+# (the size limit) read whole took an enrich worker to 1.5 GB (its shingles, terms and tokens);
+# the article keeps all its text, in the index too. benchmarks/memory.py measures it.
+MAX_ANALYSED_CHARS = 200_000
 
 
 class Enricher:
@@ -43,14 +47,15 @@ class Enricher:
         self._vectorizer = vectorizer or shared(StoryVectorizer)
 
     def enrich(self, article: Article) -> EnrichedArticle:
-        found = self._detector.detect_article(article.text)
+        text = article.text[:MAX_ANALYSED_CHARS]
+        found = self._detector.detect_article(text)
         guess = found.guess
-        spans = refine(article.text, self._recognizer.extract(article.text, guess.code))
-        entities = canonicalise(spans, text=article.text)
-        published_at = article.published_at or date_from_text(article.text, not_after=article.received_at)
-        prints = fingerprint(article.title, article.text, self._num_perm)
+        spans = refine(text, self._recognizer.extract(text, guess.code))
+        entities = canonicalise(spans, text=text)
+        published_at = article.published_at or date_from_text(text, not_after=article.received_at)
+        prints = fingerprint(article.title, text, self._num_perm)
         duplicate_of = self._links.link(article.id, prints)
-        features = self._vectorizer.features(article.title, article.text, [entity.canonical for entity in entities],
+        features = self._vectorizer.features(article.title, text, [entity.canonical for entity in entities],
                                              published_at, article.received_at)
         story_id = self._stories.assign(article.id, features, duplicate_of)
         return EnrichedArticle(
