@@ -172,6 +172,9 @@ class _Heartbeat:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.liveness: Liveness | None = None
+        # Beats in a row that reached Redis. After an outage every worker's key may have expired at once;
+        # sweeping only after two beats leaves the living an interval to say so first.
+        self._good_beats = 0
 
     def start(self, settings: KabarSettings) -> None:
         if settings.state_backend_name != "redis" or self._thread is not None:
@@ -208,8 +211,11 @@ class _Heartbeat:
         assert self.liveness is not None
         try:
             self.liveness.beat(held_delivery_tags())
-            self.liveness.sweep(restore_delivery, lock_for=settings.worker_heartbeat_interval * 0.8)
+            self._good_beats += 1
+            if self._good_beats >= 2:
+                self.liveness.sweep(restore_delivery, lock_for=settings.worker_heartbeat_interval * 0.8)
         except Exception as exc:  # Redis away: the next beat tries again
+            self._good_beats = 0
             log.warning("worker heartbeat failed: %s", describe(exc))
 
 
