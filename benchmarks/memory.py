@@ -58,36 +58,10 @@ def rss():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
-case, data_dir = sys.argv[1], sys.argv[2]
-limit = 10 * 1024 * 1024
-paragraph = "<p>Presiden berbicara tentang ekonomi nasional dan harga beras di pasar.</p>"
-if case == "html-bomb":
-    content = "<html><body>" + "<div><b>x</b></div>" * 300_000 + "</body></html>"
-elif case == "html-at-budget":  # as many elements as allowed, padded to the size limit
-    count = MAX_HTML_ELEMENTS - 10
-    words = "Presiden berbicara tentang ekonomi nasional dan harga beras di pasar. "
-    padded = "<p>" + (words * ((limit - 200) // count // len(words) + 1))[: (limit - 200) // count - 7] + "</p>"
-    content = "<html><body><article>" + padded * count + "</article></body></html>"
-elif case == "html-deep":
-    depth = MAX_HTML_DEPTH - 5
-    content = "<html><body>" + "<div>" * depth + paragraph * 50 + "</div>" * depth + "</body></html>"
-else:
-    content = "Judul berita\n\n" + ("Presiden berbicara tentang ekonomi nasional. " * (limit // 46))[: limit - 20]
-settings = KabarSettings(data_dir=data_dir, keep_raw_html=False)
-if case.startswith("enrich"):
-    from kabar_enrich.stage import build_handler as build_enrich
-    from kabar.contract.messages import Article
-    handler = build_enrich(settings)
-    size_limit = (1 if case == "enrich-1mb" else 10) * 1024 * 1024
-    sentence = "Presiden Joko Widodo bertemu Menteri Luar Negeri Retno Marsudi di Jakarta pada hari Senin. "
-    text = (real_text(size_limit) or sentence * (size_limit // len(sentence) + 1))[:size_limit]
-    article = Article(id="big", title="Judul", text=text, content_hash="h", received_at="2025-01-01T00:00:00Z")
-    warm = Article(id="warm", title="Judul", text=sentence * 20, content_hash="w", received_at="2025-01-01T00:00:00Z")
-    handler.handle(warm.model_dump(mode="json"))
+def measure(handler, warmup, raw, size):
+    # One warm-up message (caches, lazy tables), then RSS before, the message, peak and after.
+    handler.handle(warmup)
     before, _ = rss()
-    raw = article.model_dump(mode="json")
-    size = len(text.encode())
-    del text, article
     started = time.process_time()
     try:
         handler.handle(raw)
@@ -95,30 +69,46 @@ if case.startswith("enrich"):
     except Exception as exc:
         outcome = f"refused: {type(exc).__name__}: {str(exc)[:120]}"
     cpu = time.process_time() - started
-    del raw
+    raw.clear()
     after, peak = rss()
     print(json.dumps({"case": case, "bytes": size, "outcome": outcome, "cpu_s": round(cpu, 2),
                       "rss_before_mb": round(before), "rss_peak_mb": round(peak), "rss_after_mb": round(after)}))
-    sys.exit(0)
-handler = build_handler(settings)
-warmup = RawDocument(source="warmup", format="text", content="Judul\n\n" + "kata lain " * 100)
-handler.handle(warmup.model_dump(mode="json"))
-before, _ = rss()
-raw = RawDocument(source=case, format="html" if case.startswith("html") else "text", content=content,
-                  url="https://news.example.id/" + case).model_dump(mode="json")
-size = len(content.encode())
-del content
-started = time.process_time()
-try:
-    handler.handle(raw)
-    outcome = "accepted"
-except Exception as exc:
-    outcome = f"refused: {type(exc).__name__}: {str(exc)[:120]}"
-cpu = time.process_time() - started
-del raw
-after, peak = rss()
-print(json.dumps({"case": case, "bytes": size, "outcome": outcome, "cpu_s": round(cpu, 2),
-                  "rss_before_mb": round(before), "rss_peak_mb": round(peak), "rss_after_mb": round(after)}))
+
+def ingest_content(case, limit):
+    paragraph = "<p>Presiden berbicara tentang ekonomi nasional dan harga beras di pasar.</p>"
+    if case == "html-bomb":
+        return "<html><body>" + "<div><b>x</b></div>" * 300_000 + "</body></html>"
+    if case == "html-at-budget":  # as many elements as allowed, padded to the size limit
+        count = MAX_HTML_ELEMENTS - 10
+        words = "Presiden berbicara tentang ekonomi nasional dan harga beras di pasar. "
+        padded = "<p>" + (words * ((limit - 200) // count // len(words) + 1))[: (limit - 200) // count - 7] + "</p>"
+        return "<html><body><article>" + padded * count + "</article></body></html>"
+    if case == "html-deep":
+        depth = MAX_HTML_DEPTH - 5
+        return "<html><body>" + "<div>" * depth + paragraph * 50 + "</div>" * depth + "</body></html>"
+    return "Judul berita\n\n" + ("Presiden berbicara tentang ekonomi nasional. " * (limit // 46))[: limit - 20]
+
+case, data_dir = sys.argv[1], sys.argv[2]
+settings = KabarSettings(data_dir=data_dir, keep_raw_html=False)
+sentence = "Presiden Joko Widodo bertemu Menteri Luar Negeri Retno Marsudi di Jakarta pada hari Senin. "
+if case.startswith("enrich"):
+    from kabar_enrich.stage import build_handler as build_enrich
+    from kabar.contract.messages import Article
+    size_limit = (1 if case == "enrich-1mb" else 10) * 1024 * 1024
+    text = (real_text(size_limit) or sentence * (size_limit // len(sentence) + 1))[:size_limit]
+    warm = Article(id="warm", title="Judul", text=sentence * 20, content_hash="w", received_at="2025-01-01T00:00:00Z")
+    article = Article(id="big", title="Judul", text=text, content_hash="h", received_at="2025-01-01T00:00:00Z")
+    size, payload = len(text.encode()), article.model_dump(mode="json")
+    del text, article
+    measure(build_enrich(settings), warm.model_dump(mode="json"), payload, size)
+else:
+    content = ingest_content(case, 10 * 1024 * 1024)
+    warm = RawDocument(source="warmup", format="text", content="Judul\n\n" + "kata lain " * 100)
+    raw = RawDocument(source=case, format="html" if case.startswith("html") else "text", content=content,
+                      url="https://news.example.id/" + case)
+    size, payload = len(content.encode()), raw.model_dump(mode="json")
+    del content, raw
+    measure(build_handler(settings), warm.model_dump(mode="json"), payload, size)
 """
 
 

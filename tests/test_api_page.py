@@ -8,6 +8,7 @@ screenshot to test-artifacts/search-page.png.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,19 +48,27 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def page(site: str) -> Iterator[Any]:
+@contextmanager
+def browser_context(site: str) -> Iterator[Any]:
+    """A fresh headless Chromium (Debian's) with a context whose relative URLs go to ``site``."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 900})
+        try:
+            yield browser.new_context(base_url=site, viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(site: str) -> Iterator[Any]:
+    with browser_context(site) as context:
         opened = context.new_page()
         opened.dialogs = []
         opened.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
         yield opened
-        browser.close()
 
 
 def test_search_facets_article_and_story_views(page: Any, request: pytest.FixtureRequest) -> None:

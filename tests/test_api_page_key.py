@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from articles import seed_articles
 from kabar.contract.settings import KabarSettings
-from test_api_page import CHROMIUM, sync_api
+from test_api_page import browser_context
 from test_api_search import indexed, serve
 
 KEY = "kunci-baca-halaman"
@@ -29,19 +29,13 @@ def site(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_context(site: str) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 900})
-        yield context
-        browser.close()
+def context(site: str) -> Iterator[Any]:
+    with browser_context(site) as opened:
+        yield opened
 
 
-def test_the_page_asks_for_the_key_once_and_sends_it_as_a_header(browser_context: Any) -> None:
-    page = browser_context.new_page()
+def test_the_page_asks_for_the_key_once_and_sends_it_as_a_header(context: Any) -> None:
+    page = context.new_page()
     requests: list[Any] = []
     page.on("request", lambda request: requests.append(request))  # noqa: PLW0108 - playwright wants a function
     violations: list[str] = []
@@ -74,12 +68,12 @@ def test_the_page_asks_for_the_key_once_and_sends_it_as_a_header(browser_context
 
     assert page.evaluate("window.sessionStorage.getItem('kabar-api-key')") == KEY
     assert page.evaluate("window.localStorage.length") == 0
-    assert browser_context.cookies() == []
+    assert context.cookies() == []
     assert all(KEY not in request.url for request in requests)
     fetched = [request for request in requests if request.resource_type == "fetch"]
     assert fetched and all(request.headers.get("x-api-key") in (KEY, "wrong key") for request in fetched)
     assert violations == []
 
-    other_tab = browser_context.new_page()  # sessionStorage is per tab: a new tab asks again
+    other_tab = context.new_page()  # sessionStorage is per tab: a new tab asks again
     other_tab.goto("/")
     other_tab.wait_for_selector("#kabar-key-input")
