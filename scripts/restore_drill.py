@@ -116,10 +116,16 @@ def fingerprint_of(client: redis.Redis[bytes]) -> tuple[int, str]:
 
 def backup(client: redis.Redis[bytes], data: Path, target: Path) -> str:
     """docs/operations.md's procedure: BGSAVE, wait for it, copy the RDB and the AOF directory."""
-    before = client.lastsave()
-    client.bgsave()
-    while client.lastsave() == before:
+    # Not "until LASTSAVE changes": LASTSAVE counts whole seconds, and a save that ends in the second
+    # the server started (or last saved) leaves it unchanged, so that wait never ended on a quiet machine.
+    client.bgsave()  # forks before it answers: from here the save is in progress until it ends
+    deadline = time.monotonic() + 120
+    while (persistence := client.info("persistence"))["rdb_bgsave_in_progress"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("BGSAVE still running after 120 s")
         time.sleep(0.1)
+    if persistence["rdb_last_bgsave_status"] != "ok":
+        raise RuntimeError(f"BGSAVE failed: rdb_last_bgsave_status={persistence['rdb_last_bgsave_status']}")
     target.mkdir()
     shutil.copy2(data / "dump.rdb", target / "dump.rdb")
     shutil.copytree(data / "appendonlydir", target / "appendonlydir")
