@@ -87,10 +87,12 @@ def test_a_message_that_cannot_be_processed_is_dead_lettered_and_replayable(serv
 
     replayed = run_kabar(["dlq", "replay", letter_id], services.env)
     assert replayed.returncode == 0, replayed.stderr
-    # Still bad, so it comes back to the dead-letter store, filed afresh: nothing is lost.
+    # Still bad, so it comes back to the dead-letter store, filed afresh: nothing is lost, and its
+    # first failure is remembered (issue #14).
     again = wait_until(lambda: json.loads(client.hget("kabar:deadletters", letter_id) or b"{}"), 30,
                        "the replayed message dead-lettered again")
-    assert again["first_failed_at"] > shown["first_failed_at"]
+    assert again["first_failed_at"] == shown["first_failed_at"]
+    assert again["last_failed_at"] > shown["last_failed_at"]
     assert client.hlen("kabar:deadletters") == 1
 
 
