@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -21,10 +20,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
-for folder in ("src", "services/ingest", "services/enrich"):
-    sys.path.insert(0, str(ROOT / folder))
+import support  # benchmarks/support.py
+
+CORPUS = support.CORPUS
+support.use_source_tree("src", "services/ingest", "services/enrich")
 
 from kabar_enrich.canonical import canonicalise  # noqa: E402
 from kabar_enrich.dates import date_from_text  # noqa: E402
@@ -84,9 +83,9 @@ def main() -> None:
     total = [sum(values) for values in zip(*costs.values(), strict=True)]
     print(f"{len(articles)} articles, mean {chars:,.0f} characters")
     print(f"{'step':22} {'mean ms':>8} {'p50':>7} {'p95':>7}")
-    for step, values in [*costs.items(), ("TOTAL", total)]:
+    for name, values in [*costs.items(), ("TOTAL", total)]:
         p95 = statistics.quantiles(values, n=20)[-1]
-        print(f"{step:22} {statistics.mean(values):8.2f} {statistics.median(values):7.2f} {p95:7.2f}")
+        print(f"{name:22} {statistics.mean(values):8.2f} {statistics.median(values):7.2f} {p95:7.2f}")
 
 
 if __name__ == "__main__":

@@ -11,15 +11,13 @@ Reads ../shared/eval/ner at run time; skips with a message where it is absent.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in ("src", "services/enrich", "services/enrich/training"):
-    sys.path.insert(0, str(ROOT / folder))
+import support  # benchmarks/support.py
+
+support.use_source_tree("src", "services/enrich", "services/enrich/training")
 
 from train_ner import DATA_DIR, load_corpus  # noqa: E402
 

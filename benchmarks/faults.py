@@ -55,10 +55,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -73,18 +70,26 @@ from typing import Any
 
 import httpx
 import redis
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import engines  # noqa: E402 - scripts/engines.py: the real engines and the outage proxy
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the tests load this file by its path
+import support  # benchmarks/support.py
+from support import (  # what the tests use of this harness, too
+    CORPUS,
+    ENGINES,
+    ROOT,  # noqa: F401 - tests/test_faults_handoff.py reads faults.ROOT
+    STAGES,
+    Proc,
+    RedisServer,
+    TcpProxy,
+    compose_worker_argv,
+    free_port,
+    kabar,
+    pipeline_idle,
+    search_engine,
+    wait_for,
+)
 
-TcpProxy = engines.TcpProxy
-ENGINES = engines.ENGINES
-CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
 SCENARIOS = ("kill-enrich", "kill-index", "kill-enrich-defaults", "restart-redis", "search-outage")
-STAGES = ("ingest", "enrich", "index")
-WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index": "index-worker"}
 _RESENT = re.compile(r"re-sent (\d+) message\(s\) lost in transit")
 
 FAST_RECOVERY = {  # kill and Redis scenarios: a held message comes back in 15 s, not an hour
@@ -102,153 +107,6 @@ DEFAULT_RETRIES = {  # search outage: the production retry budget; only the swee
     "KABAR_INFLIGHT_TIMEOUT": "10", "KABAR_INFLIGHT_CHECK_INTERVAL": "2",
     "KABAR_BATCH_SIZE": "5",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except Exception as exc:  # what we wait for may not answer yet
-            last, result = exc, None
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what} (last error: {last})")
-
-
-def kabar_executable() -> str:
-    candidate = Path(sys.executable).with_name("kabar")
-    return str(candidate) if candidate.exists() else "kabar"
-
-
-def compose_worker_argv(stage: str) -> list[str]:
-    """The worker's command from docker-compose.yml, with this environment's ``kabar``."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    command = compose["services"][WORKER_SERVICES[stage]]["command"]
-    assert command[0] == "kabar", command
-    return [kabar_executable(), *command[1:]]
-
-
-def kabar(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run the ``kabar`` command with ``env``."""
-    return subprocess.run([kabar_executable(), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-class Proc:
-    """A child process in its own session (so a signal reaches its whole group), logging to a file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        self.popen = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                      start_new_session=True)
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: no shutdown handlers, no acknowledgements."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=10)
-        self._log.close()
-
-    def stop(self, grace: float = 15) -> None:
-        if self.popen.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                return
-        with suppress(ProcessLookupError):  # pool processes left behind
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self._log.close()
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port; persistent (AOF, fsync always) when asked."""
-
-    def __init__(self, directory: Path, *, persistent: bool = True, password: str | None = None) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.persistent = persistent
-        self.password = password
-        self.proc: Proc | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis[bytes]:
-        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
-
-    def start(self) -> None:
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--dir", str(self.directory), "--daemonize", "no", "--maxmemory-policy", "noeviction"]
-        argv += ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        if self.password:
-            argv += ["--requirepass", self.password]
-        self.proc = Proc("redis", argv, dict(os.environ), self.directory / "redis.log")
-        wait_for(lambda: self.client().ping(), 20, f"redis-server on port {self.port}", 0.05)
-
-    def crash(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop(grace=10)
-
-
-@contextmanager
-def search_engine(backend: str, url: str | None = None) -> Iterator[tuple[str | None, int | None]]:
-    """The URL and process id of a running ``backend`` engine for the whole run: the one at ``url``
-    (process unknown) when given, else one started here (scripts/engines.py) and stopped on exit.
-    (None, None) for the SQLite backend."""
-    if backend not in ENGINES or url:
-        yield url, None
-        return
-    run_dir = Path(tempfile.mkdtemp(prefix="kabar-bench-engines-"))
-    try:
-        started = engines.start_engines(run_dir, [backend], die_with_parent=True)
-        engine = started[backend]
-        print(f"# {engine.name} {engine.version}: healthy after {engine.started_in:.1f} s, "
-              f"RSS {engine.rss_bytes() / 2**20:.0f} MB", flush=True)
-        try:
-            yield engine.url, engine.pid
-        finally:
-            engines.stop_engines(started.values())
-    finally:
-        subprocess.run(["rm", "-rf", str(run_dir)], check=False)
-
-
-def pipeline_idle(client: redis.Redis[bytes]) -> bool:
-    """No message waiting in a queue, none held by a worker (in progress or a retry's countdown), and
-    none recorded in flight."""
-    pipe = client.pipeline()
-    for stage in STAGES:
-        pipe.llen(stage)
-    pipe.hlen("unacked")
-    pipe.hlen("kabar:inflight")
-    return not any(pipe.execute())
 
 
 @dataclass
@@ -277,7 +135,7 @@ class Stack:
     def start(self, stages: tuple[str, ...] = STAGES) -> None:
         self.redis_server = RedisServer(self.workdir / "redis", persistent=True, password=self.redis_password)
         self.redis_server.start()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
+        env = support.environ_without_kabar()
         env.update({
             "KABAR_MODE": "services", "KABAR_DATA_DIR": str(self.workdir / "data"),
             "KABAR_REDIS_URL": self.redis_server.url, "KABAR_WORKER_CONCURRENCY": "1", **self.tuning,
@@ -288,8 +146,7 @@ class Stack:
             self.alias = f"kabar-bench-{self.workdir.name.lower()}"
             self.proxy = TcpProxy(int(self.engine_url.rsplit(":", 1)[1]))
             self.proxy.start()
-            env.update({"KABAR_SEARCH_BACKEND": self.search_backend,
-                        f"KABAR_{self.search_backend.upper()}_URL": self.proxy.url, "KABAR_INDEX_ALIAS": self.alias})
+            env.update(support.engine_env(self.search_backend, self.proxy.url, self.alias))
         else:
             env["KABAR_SEARCH_BACKEND"] = "sqlite"
         self.env = env
@@ -326,13 +183,7 @@ class Stack:
 
     def wait_ready(self, stage: str) -> None:
         proc = self.workers[stage]
-
-        def ready() -> bool:
-            if not proc.alive():
-                raise RuntimeError(f"{proc.name} worker exited:\n{proc.log()[-3000:]}")
-            return " ready." in proc.log()
-
-        wait_for(ready, 90, f"the {stage} worker")
+        wait_for(lambda: support.worker_ready(proc), 90, f"the {stage} worker")
 
     def kill_worker(self, stage: str) -> None:
         with self._lock:
@@ -427,8 +278,7 @@ class Stack:
         if self.proxy is not None:
             self.proxy.stop()
         if self.engine_url is not None and self.search_backend in ENGINES:  # this trial's indices only
-            httpx.delete(f"{self.engine_url}/{self.alias}-*", timeout=60)
-            httpx.delete(f"{self.engine_url}/_index_template/{self.alias}", timeout=60)
+            support.drop_indices(self.engine_url, self.alias)
         self.redis_server.stop()
 
 
@@ -452,8 +302,8 @@ def load_articles(count: int, tag: str, offset: int = 0) -> list[dict[str, Any]]
                 if number < offset:
                     continue
                 record = json.loads(line)
-                records.append({"title": record["id"].split("-", 1)[-1].replace("-", " ").capitalize(),
-                                "text": record["text"], "published_at": record["date_from_id"]})
+                records.append({"title": support.corpus_title(record), "text": record["text"],
+                                "published_at": record["date_from_id"]})
                 if len(records) >= count:
                     break
     words = ["pemerintah", "kota", "warga", "jalan", "banjir", "harga", "pasar", "sekolah", "guru", "dokter", "rumah",
@@ -468,9 +318,7 @@ def load_articles(count: int, tag: str, offset: int = 0) -> list[dict[str, Any]]
 
 
 def expected_ids(articles: list[dict[str, Any]]) -> set[str]:
-    from kabar_ingest.identity import article_id, canonical_url  # noqa: PLC0415
-
-    return {article_id(canonical_url(article["url"]), "") for article in articles}
+    return {support.article_id(article["url"]) for article in articles}
 
 
 @dataclass

@@ -24,24 +24,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
-sys.path.insert(0, str(REPO_ROOT / "services" / "enrich" / "training"))
+import support  # benchmarks/support.py
+from quality import FOCUS, NEWS_SOURCES, REGIONAL  # the eval set's groups, named once
+
+REPO_ROOT, CORPUS = support.ROOT, support.CORPUS
+support.use_source_tree("services/enrich", "services/enrich/training")
 
 from train_langid import DATA_FILE, load_rows, split  # noqa: E402
 
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
-NEWS_SOURCES = ("ntrex-128-news-3sent", "indosum-news-paragraph", "fundus-gold-news-paragraph")
-REGIONAL = ("jv", "su", "min", "ban", "ace", "bjn", "mad", "bug", "bbc", "nij")
-FOCUS = ("id", "ms", "en", "jv", "su", "tl", "vi")
 BUCKETS = ("short", "sentence", "paragraph")
 # The 23 languages of the eval set that lingua supports.
 LINGUA_LANGS: tuple[str, ...] = ("id", "ms", "en", "tl", "vi", "th", "ja", "ko", "zh", "fr", "de", "es")

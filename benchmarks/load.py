@@ -28,8 +28,6 @@ articles never indexed (must be 0), counted by id, and the dead letters (must be
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -43,10 +41,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import faults  # the shared harness (benchmarks/faults.py)
+import support  # benchmarks/support.py
 
-CORPUS = faults.CORPUS
-STAGES = faults.STAGES
+CORPUS = support.CORPUS
+STAGES = support.STAGES
 
 
 @dataclass
@@ -68,46 +66,12 @@ class Run:
     finished_at: float = 0.0
 
 
-def corpus_records() -> list[dict[str, Any]]:
-    if not CORPUS.exists():
-        raise SystemExit(f"corpus not found: {CORPUS}")
-    with CORPUS.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
-
-
 def documents(count: int, tag: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(url, document fields) for ``count`` articles: the corpus again and again, each copy new."""
-    records = corpus_records()
-    for number in range(count):
-        record = records[number % len(records)]
-        copy = number // len(records)
-        url = f"https://load.kabar.test/{tag}/{number}"
-        title = record["id"].split("-", 1)[-1].replace("-", " ").capitalize() + (f" ({copy})" if copy else "")
-        text = record["text"] + (f"\n\nSalinan {copy} dari arsip {tag}." if copy else "")
-        yield url, {"url": url, "title": title, "content": text, "published_at": record["date_from_id"]}
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (a worker's pool processes), MB."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
+    if not CORPUS.exists():
+        raise SystemExit(f"corpus not found: {CORPUS}")
+    for fields in support.corpus_copies(0, count, "load.kabar.test", tag):
+        yield fields["url"], fields
 
 
 class LoadStack:
@@ -116,41 +80,35 @@ class LoadStack:
         self.workdir = workdir
         self.extra_env = dict(extra_env or {})  # more KABAR_* settings for the workers (benchmarks/pipeline.py)
         self.search = search
-        self.engine_url = engine_url if search in faults.ENGINES else None  # a running engine, shared
+        self.engine_url = engine_url if search in support.ENGINES else None  # a running engine, shared
         self.alias = f"kabar-load-{workdir.name.lower()}"  # this run's indices on it
-        self.redis = faults.RedisServer(workdir / "redis", persistent=False)
-        self.workers: dict[str, faults.Proc] = {}
+        # AOF as compose runs it (appendonly yes, fsync every second), not the fault trials' fsync always.
+        self.redis = support.RedisServer(workdir / "redis", persistent=True, fsync="everysec")
+        self.workers: dict[str, support.Proc] = {}
         self.enrich_concurrency = enrich_concurrency
         self.env: dict[str, str] = {}
 
     def start(self) -> None:
-        # AOF as compose runs it (appendonly yes, fsync every second), not the fault trials' fsync always.
-        self.redis.directory.mkdir(parents=True, exist_ok=True)
-        argv = ["redis-server", "--port", str(self.redis.port), "--bind", "127.0.0.1", "--save", "",
-                "--dir", str(self.redis.directory), "--daemonize", "no", "--appendonly", "yes",
-                "--maxmemory-policy", "noeviction"]
-        self.redis.proc = faults.Proc("redis", argv, dict(os.environ), self.redis.directory / "redis.log")
-        faults.wait_for(lambda: self.redis.client().ping(), 20, "redis-server")
-        env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
+        self.redis.start()
+        env = support.environ_without_kabar()
         env.update({"KABAR_MODE": "services", "KABAR_DATA_DIR": str(self.workdir / "data"),
                     "KABAR_REDIS_URL": self.redis.url, "KABAR_LOG_LEVEL": "WARNING"})
         if self.engine_url is not None:
-            env.update({"KABAR_SEARCH_BACKEND": self.search, f"KABAR_{self.search.upper()}_URL": self.engine_url,
-                        "KABAR_INDEX_ALIAS": self.alias})
-        elif self.search in faults.ENGINES:
+            env.update(support.engine_env(self.search, self.engine_url, self.alias))
+        elif self.search in support.ENGINES:
             raise ValueError(f"the {self.search} backend needs a running engine (engine_url)")
         else:
             env["KABAR_SEARCH_BACKEND"] = "sqlite"
         env.update(self.extra_env)
         self.env = env
         for stage in STAGES:
-            worker_env = {**env, "KABAR_METRICS_PORT": str(faults.free_port())}
+            worker_env = {**env, "KABAR_METRICS_PORT": str(support.free_port())}
             if stage == "enrich":
                 worker_env["KABAR_WORKER_CONCURRENCY"] = str(self.enrich_concurrency)
-            self.workers[stage] = faults.Proc(stage, faults.compose_worker_argv(stage), worker_env,
-                                              self.workdir / f"{stage}-worker.log")
+            self.workers[stage] = support.Proc(stage, support.compose_worker_argv(stage), worker_env,
+                                               self.workdir / f"{stage}-worker.log")
         for stage, proc in self.workers.items():
-            faults.wait_for(partial(_ready, proc), 120, f"the {stage} worker")
+            support.wait_for(partial(support.worker_ready, proc), 120, f"the {stage} worker")
 
     def indexed(self) -> int:
         if self.engine_url is not None:
@@ -185,36 +143,29 @@ class LoadStack:
 
     def sample(self, elapsed: float, queued: int) -> Sample:
         client = self.redis.client()
-        depths = {stage: int(client.llen(stage)) for stage in STAGES}
-        rss = {stage: tree_rss_mb(proc.popen.pid) for stage, proc in self.workers.items()}
+        depths = support.queue_depths(client)
+        procs = support.read_procs()
+        rss = {stage: support.tree_rss_mb(proc.popen.pid, procs) for stage, proc in self.workers.items()}
         redis_mb = int(client.info("memory")["used_memory"]) / 1e6
         return Sample(elapsed, queued, self.indexed(), depths, rss, redis_mb)
 
     def backlog(self) -> int:
         """Messages waiting in all the queues: what the producer keeps under --max-backlog."""
-        pipe = self.redis.client().pipeline()
-        for stage in STAGES:
-            pipe.llen(stage)
-        return sum(pipe.execute())
+        return sum(support.queue_depths(self.redis.client()).values())
 
     def idle(self) -> bool:
-        return faults.pipeline_idle(self.redis.client())
+        return support.pipeline_idle(self.redis.client())
 
     def stop(self) -> None:
         for proc in self.workers.values():
             proc.stop()
         if self.engine_url is not None:  # this run's indices only
-            httpx.delete(f"{self.engine_url}/{self.alias}-*", timeout=120)
-            httpx.delete(f"{self.engine_url}/_index_template/{self.alias}", timeout=60)
+            support.drop_indices(self.engine_url, self.alias)
         self.redis.stop()
 
 
-def _ready(proc: faults.Proc) -> bool:
-    return proc.alive() and " ready." in proc.log()
-
-
 def run(args: argparse.Namespace, workdir: Path) -> int:
-    with faults.search_engine(args.search, args.engine_url) as (url, _):
+    with support.search_engine(args.search, args.engine_url) as (url, _):
         return run_on(args, workdir, url)
 
 
@@ -239,7 +190,7 @@ def run_on(args: argparse.Namespace, workdir: Path, engine_url: str | None) -> i
                 next_sample = _maybe_sample(stack, result, next_sample, args.sample, len(expected))
                 _check(deadline)
             pending.append(RawDocument(source="load", format="text", **fields))
-            expected.append(hashlib.sha256(url.encode()).hexdigest())  # the id: sha256 of the canonical URL
+            expected.append(support.article_id(url))
             if len(pending) == args.batch_size:
                 enqueue_many("ingest", pending, args.batch_size)
                 pending = []
@@ -316,7 +267,7 @@ def report(args: argparse.Namespace, result: Run, *, found: int, dead: int, tota
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--search", choices=(*faults.ENGINES, "sqlite"), default="elasticsearch",
+    parser.add_argument("--search", choices=(*support.ENGINES, "sqlite"), default="elasticsearch",
                         help="a real engine (started for the run) or the SQLite backend")
     parser.add_argument("--engine-url", help="a running engine of that kind (default: start one for the run)")
     parser.add_argument("--enrich-concurrency", type=int, default=2, help="enrich pool processes")

@@ -26,26 +26,18 @@ import os
 import random
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import redis
+import support  # benchmarks/support.py
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
-for folder in ("src", "services/ingest", "services/enrich"):
-    sys.path.insert(0, str(ROOT / folder))
+CORPUS = support.CORPUS
+support.use_source_tree("src", "services/ingest", "services/enrich")
 
 from kabar_enrich.fingerprint import Fingerprint, fingerprint  # noqa: E402
 from kabar_enrich.neardup import NearDuplicateIndex, RedisLinkStore  # noqa: E402
@@ -65,48 +57,6 @@ class Query:
     article_id: str
     prints: Fingerprint
     original: str | None  # the indexed article it should link to; None for a fresh text
-
-
-# ---------------------------------------------------------------- private Redis
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def private_redis(binary: str) -> Iterator[str]:
-    """A redis-server of our own, never the shared one: flushing and filling it harms nobody."""
-    with tempfile.TemporaryDirectory(prefix="neardup-redis-") as folder:
-        port = free_port()
-        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", folder, "--daemonize", "no"]
-        log = (Path(folder) / "redis.log").open("wb")
-        server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        url = f"redis://127.0.0.1:{port}/0"
-        client = redis.Redis.from_url(url)
-        try:
-            wait_for(client, server)
-            yield url
-        finally:
-            client.close()
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
-
-
-def wait_for(client: redis.Redis[bytes], server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {server.returncode}")
-        try:
-            client.ping()
-        except redis.ConnectionError:
-            time.sleep(0.1)
-        else:
-            return
-    raise RuntimeError("redis-server did not answer within 20 s")
 
 
 # ---------------------------------------------------------------- texts
@@ -268,7 +218,7 @@ def main() -> None:
     real = [(article_id, fingerprint("", text, NUM_PERM)) for article_id, text in indexed]
     queries = make_queries(indexed, unseen, args.queries + 100, rng)
     warmup, queries = queries[:100], queries[100:]
-    with private_redis(args.redis_server) as url:
+    with support.private_redis(args.redis_server) as url:
         client = redis.Redis.from_url(url)
         store = RedisLinkStore(client, KEY_PREFIX)
         baseline = int(client.info("memory")["used_memory"])

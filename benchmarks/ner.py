@@ -16,19 +16,17 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
-sys.path.insert(0, str(REPO_ROOT / "services" / "enrich" / "training"))
+import support  # benchmarks/support.py
+
+support.use_source_tree("services/enrich", "services/enrich/training")
 
 from train_ner import DATA_DIR, load_corpus, score_documents  # noqa: E402
 
 from kabar_enrich.entities import EntityRecognizer  # noqa: E402
 
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
+CORPUS = support.CORPUS
 
 
 def accuracy(recognizer: EntityRecognizer) -> None:

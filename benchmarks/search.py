@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +40,7 @@ from urllib.parse import urlparse
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import faults  # the engines for the run (benchmarks/faults.py)
+import support  # benchmarks/support.py
 
 from kabar.contract.messages import EnrichedArticle, Entity
 from kabar.contract.settings import KabarSettings
@@ -51,8 +49,7 @@ from kabar_search.buffer import IndexBuffer
 from kabar_search.query import parse_query
 from kabar_search.request import SearchOptions
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
+ROOT, CORPUS = support.ROOT, support.CORPUS
 QUERIES = ["presiden", "jakarta", "pemerintah", "indonesia", "harga", "polisi", "menteri", "timnas", "film",
            "sepak bola", '"bank indonesia"', "jokowi jakarta", "gubernur -anies", "pertandingan final",
            "aplikasi", "musik", "pemilihan kepala daerah", "korupsi", "startup", "juara"]
@@ -82,12 +79,6 @@ def to_article(record: dict[str, Any]) -> EnrichedArticle:
         received_at=published, language="id", language_confidence=0.99, entities=entities, fingerprint="AAAA",
         story_id=f"{record['category']}:{published.date().isoformat()}",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -132,7 +123,7 @@ def buffered_rate(settings: KabarSettings, articles: list[EnrichedArticle], thre
 
 
 def env_for(settings: KabarSettings) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KABAR_")}
+    env = support.environ_without_kabar()
     env.update({"KABAR_SEARCH_BACKEND": settings.search_backend_name, "KABAR_DATA_DIR": str(settings.data_dir),
                 "KABAR_ELASTICSEARCH_URL": settings.elasticsearch_url, "KABAR_OPENSEARCH_URL": settings.opensearch_url,
                 "KABAR_INDEX_ALIAS": settings.index_alias})
@@ -141,22 +132,19 @@ def env_for(settings: KabarSettings) -> dict[str, str]:
 
 @contextmanager
 def api_process(settings: KabarSettings) -> Iterator[str]:
-    port = free_port()
+    port = support.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "kabar.api:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"], env=env_for(settings), cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise support.GaveUp(f"the API did not start (exit status {process.returncode})")
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the API did not start")
-            time.sleep(0.2)
+        support.wait_for(healthy, 60, "the API", 0.2)
         yield url
     finally:
         process.terminate()
@@ -221,9 +209,10 @@ def main() -> int:
         data = Path(scratch)
         if "sqlite" in wanted:
             report("sqlite (FTS5)", KabarSettings(search_backend="sqlite", data_dir=data / "sqlite"), articles, args)
-        for engine in [name for name in faults.ENGINES if name in wanted]:
-            with faults.search_engine(engine, args.engine_url) as (url, _):
-                settings = KabarSettings(search_backend=engine, **{f"{engine}_url": url}, index_alias="kabar-bench",
+        for engine in [name for name in support.ENGINES if name in wanted]:
+            with support.search_engine(engine, args.engine_url) as (url, _):
+                engine_url: dict[str, Any] = {f"{engine}_url": url}  # elasticsearch_url or opensearch_url
+                settings = KabarSettings(search_backend=engine, **engine_url, index_alias="kabar-bench",
                                          data_dir=data / engine)
                 report(engine, settings, articles, args)
     return 0

@@ -23,7 +23,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -34,13 +33,10 @@ from typing import Any
 
 import numpy as np
 import redis
+import support  # benchmarks/support.py
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
-for folder in ("src", "services/ingest", "services/enrich"):
-    sys.path.insert(0, str(ROOT / folder))
-
-from neardup_lookup import private_redis  # noqa: E402
+ROOT, CORPUS = support.ROOT, support.CORPUS
+support.use_source_tree("src", "services/ingest", "services/enrich")
 
 from kabar.contract.messages import Article  # noqa: E402
 from kabar.contract.settings import KabarSettings  # noqa: E402
@@ -141,7 +137,7 @@ def redis_figures(client: redis.Redis[bytes]) -> dict[str, float]:
 def open_store(kind: str) -> Iterator[tuple[Fillable, Any]]:
     if kind == "redis":
         binary = os.environ.get("REDIS_SERVER", "redis-server")
-        with private_redis(binary) as url:
+        with support.private_redis(binary) as url:
             client = redis.Redis.from_url(url)
             yield RedisStoryStore(client, KEY_PREFIX), client
         return
