@@ -214,7 +214,11 @@ def main() -> int:
                 engine_url: dict[str, Any] = {f"{engine}_url": url}  # elasticsearch_url or opensearch_url
                 settings = KabarSettings(search_backend=engine, **engine_url, index_alias="kabar-bench",
                                          data_dir=data / engine)
-                report(engine, settings, articles, args)
+                try:
+                    report(engine, settings, articles, args)
+                finally:  # a shared engine (--engine-url) keeps no index or template of this run
+                    for alias in ("kabar-bench", "kabar-buffered"):
+                        support.drop_indices(str(url), alias)
     return 0
 
 
