@@ -267,23 +267,46 @@ class Services:
         self._log_dir = log_dir
 
     def start_worker(self, stage: str) -> Process:
+        process = self._launch_worker(stage)
+        self._wait_for_worker(stage, process)
+        return process
+
+    def start_api(self) -> Process:
+        process = self._launch_api()
+        self._wait_for_api(process)
+        return process
+
+    def start_all(self) -> None:
+        """Every worker of WORKER_SERVICES and the API, started together (each takes seconds to import
+        and load its models; one after the other, that was most of a services test) and then awaited."""
+        workers = {stage: self._launch_worker(stage) for stage in WORKER_SERVICES}
+        api = self._launch_api()
+        for stage, process in workers.items():
+            self._wait_for_worker(stage, process)
+        self._wait_for_api(api)
+
+    def _launch_worker(self, stage: str) -> Process:
         port = free_port()
         env = {**self.env, "KABAR_METRICS_PORT": str(port)}
         process = Process(f"{stage}-worker", self._commands[WORKER_SERVICES[stage]], env, self._log_dir)
         self.processes.append(process)
         self.metrics_urls[stage] = f"http://127.0.0.1:{port}/metrics"
-        wait_until(lambda: self._answers(self.metrics_urls[stage], process), 60, f"{stage} worker metrics")
-        wait_until(lambda: "ready" in process.log(), 60, f"{stage} worker ready")
         return process
 
-    def start_api(self) -> Process:
+    def _wait_for_worker(self, stage: str, process: Process) -> None:
+        wait_until(lambda: self._answers(self.metrics_urls[stage], process), 60, f"{stage} worker metrics")
+        wait_until(lambda: "ready" in process.log(), 60, f"{stage} worker ready")
+
+    def _launch_api(self) -> Process:
         port = free_port()
         argv = _with_option(_with_option(self._commands["api"], "--port", str(port)), "--host", "127.0.0.1")
         process = Process("api", argv, self.env, self._log_dir)
         self.processes.append(process)
         self.api_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: self._answers(f"{self.api_url}/healthz", process), 60, "the search API")
         return process
+
+    def _wait_for_api(self, process: Process) -> None:
+        wait_until(lambda: self._answers(f"{self.api_url}/healthz", process), 60, "the search API")
 
     def _answers(self, url: str, process: Process) -> bool:
         if process.popen.poll() is not None:
@@ -313,9 +336,7 @@ def services(services_env: dict[str, str], compose_commands: dict[str, list[str]
              tmp_path: Path) -> Iterator[Services]:
     running = Services(services_env, compose_commands, tmp_path)
     try:
-        for stage in WORKER_SERVICES:
-            running.start_worker(stage)
-        running.start_api()
+        running.start_all()
         yield running
     finally:
         running.stop()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from conftest import SEEDS, WORKER_SERVICES, Services, run_kabar, wait_until
+from conftest import SEEDS, Services, run_kabar, wait_until
 from kabar.contract import batch
 
 pytestmark = pytest.mark.services
@@ -101,9 +101,7 @@ def test_a_batch_a_worker_died_under_is_split_into_single_messages(stopped_servi
     client.hset("kabar:deliveries", "ingest:dead-once:0", 1)
     app.send_task("kabar.ingest", args=[batch.pack(payloads)], queue="ingest", task_id="dead-once")
     try:
-        for stage in WORKER_SERVICES:
-            services.start_worker(stage)
-        services.start_api()
+        services.start_all()
         wait_until(lambda: search_total(services, "Kim Jong Un") == len(seeds), 90,
                    f"every seed indexed\n{services.logs()}")
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import SEEDS, WORKER_SERVICES, Services, run_kabar, wait_until
+from conftest import SEEDS, Services, run_kabar, wait_until
 
 KEY = "operator-key-0123456789"
 
@@ -27,9 +27,7 @@ def stack(services_env: dict[str, str], compose_commands: dict[str, list[str]],
     """The compose services with the API key set, as .env sets it for them."""
     running = Services({**services_env, "KABAR_API_KEY": KEY}, compose_commands, tmp_path)
     try:
-        for stage in WORKER_SERVICES:
-            running.start_worker(stage)
-        running.start_api()
+        running.start_all()
         yield running
     finally:
         running.stop()
