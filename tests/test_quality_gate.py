@@ -7,6 +7,7 @@ raise a floor when a change improves a score. Skips where ../shared/eval is abse
 from __future__ import annotations
 
 import importlib.util
+import sys
 from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
@@ -23,6 +24,7 @@ def quality() -> ModuleType:
     spec = importlib.util.spec_from_file_location("kabar_quality", ROOT / "benchmarks" / "quality.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its worker processes find their functions by module name
     spec.loader.exec_module(module)
     return module
 
