@@ -110,6 +110,33 @@ def test_cleaning_drops_the_links_and_the_headlines_under_a_bare_marker() -> Non
     assert "Banjir Rendam Ribuan Rumah, Warga Mengungsi" in cleaned.text
 
 
+INLINE = [  # (paragraph as a scraper flattened it, what must stay)
+    ("Pemesanan dibuka di toko ritel. Baca juga: Samsung Galaxy S8 Plus Punya Varian RAM 6 GB Selain itu, "
+     "Samsung akan menghadirkan pembaruan.",
+     "Pemesanan dibuka di toko ritel. Selain itu, Samsung akan menghadirkan pembaruan."),
+    ("Pusat riset dibuka di Jakarta, Kamis (30/3). Baca juga: Apple Investasi Rp 586 Miliar di Indonesia Demi "
+     "Jualan iPhone Menurut Airlangga, pusat riset itu mengembangkan aplikasi.",
+     "Pusat riset dibuka di Jakarta, Kamis (30/3). Menurut Airlangga, pusat riset itu mengembangkan aplikasi."),
+    ("Icardi menjalankan tugasnya dengan sempurna. SIMAK JUGA - Antonio Cassano: Juventus Tangguh, Tapi Inter Juara",
+     "Icardi menjalankan tugasnya dengan sempurna."),
+    ("Polisi menangkap dua orang. [Baca juga: Polisi Tangkap Bandar Narkoba di Medan] Keduanya kini ditahan.",
+     "Polisi menangkap dua orang. Keduanya kini ditahan."),
+    ("The river burst its banks. Read also: Floods Hit Jakarta as Rivers Burst The mayor said on Monday he would "
+     "help.", "The river burst its banks. The mayor said on Monday he would help."),
+    # Prose, and a link whose end cannot be told from the prose after it, are left as written.
+    ("Ia tersenyum. Lihat juga kemasannya yang indah, tulisnya.",
+     "Ia tersenyum. Lihat juga kemasannya yang indah, tulisnya."),
+    ("Ia pergi. Baca juga: harga cabai naik di pasar. Lalu ia membeli cabai.",
+     "Ia pergi. Baca juga: harga cabai naik di pasar. Lalu ia membeli cabai."),
+]
+
+
+@pytest.mark.parametrize(("paragraph", "kept"), INLINE)
+def test_links_inside_a_paragraph_are_cut_out(paragraph: str, kept: str) -> None:
+    text = f"Judul Berita Hari Ini di Jakarta\n\n{paragraph}\n\nParagraf terakhir berita ini cukup panjang."
+    assert clean_text(text).text.split("\n\n")[0] == kept
+
+
 def test_a_file_in_a_folder_is_ingested_without_its_links(embedded_env: dict[str, str], tmp_path: Path) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()

@@ -61,6 +61,24 @@ _RELATED_LINE = re.compile(
 _RELATED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS})(?:{_RELATED_SEPARATOR})(?P<rest>.*)", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[(?P<square>[^\[\]]*)\]|\((?P<round>[^()]*)\)")
 _SHOUTED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS.upper()})\s+(?P<rest>\S.*)")
+# "… kata dia. Baca juga: Judul Berita Lain Selain itu, …": a link inside a paragraph, where a
+# scraper flattened the page. It follows a sentence's end and has a separator; the headline is
+# the run of capitalised words after it (news headlines are title case), less the word that
+# starts the next sentence. In brackets ("[Baca juga: …]") the brackets bound it.
+_INLINE_MARKER = re.compile(
+    r"(?<=[.!?\"”’)])\s+(?:(?:baca|simak|lihat|tonton) (?:juga|pula|lagi)|read (?:also|more|next)|also read"
+    r"|berita (?:terkait|berkaitan))\s*(?:[:»>›]|[-–—](?=\s))(?:\s*[-–—](?=\s))?\s*",
+    re.IGNORECASE,
+)
+_INLINE_BRACKETED = re.compile(
+    r"\s*[\[(]\s*(?:(?:baca|simak|lihat) (?:juga|pula|lagi)|baca|read (?:also|more|next)|also read)\s*[:»>›-]"
+    r"[^\[\]()\n]{1,200}[\])]",
+    re.IGNORECASE,
+)
+# Lower-case words and signs inside a title-case headline, Indonesian, Malay and English.
+_JOINERS = """di ke dari dan untuk yang dengan pada oleh atau vs vs. tak & - – — | :
+    a an the of in on at to for and or as by with from after over"""
+_HEADLINE_JOINERS = frozenset(_JOINERS.split())
 # After a bare "Baca Juga:" line, the headlines it links to follow on their own lines.
 _LINKED_HEADLINES_MAX = 5
 _HEADLINE_MAX_WORDS = 25
@@ -144,7 +162,7 @@ def clean_text(raw: str, title_hint: str | None = None) -> CleanText:
     """Remove furniture lines and repeats, cut the footer, and pick a title."""
     lines = [unicodedata.normalize("NFC", line).rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
     kept = _cut_footer(lines)
-    kept = _without_related_links(kept)
+    kept = [_without_inline_links(line) for line in _without_related_links(kept)]
     kept = [line for line in kept if not is_furniture(line)]
     kept = _drop_repeated_lines(kept)
     removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
@@ -198,6 +216,45 @@ def _without_related_links(lines: list[str]) -> list[str]:
         headlines_to_drop = 0
         kept.append(line)
     return kept
+
+
+def _without_inline_links(line: str) -> str:
+    """A paragraph without the "read also" links set inside it (see ``_INLINE_MARKER``)."""
+    if not _INLINE_MARKER.search(line) and "[" not in line and "(" not in line:
+        return line
+    line = _INLINE_BRACKETED.sub("", line)
+    while (marker := _INLINE_MARKER.search(line)) is not None:
+        headline_words = _linked_headline_words(line[marker.end():])
+        if headline_words is None:
+            break  # no headline that can be told from the prose after it: leave the line as written
+        rest = line[marker.end():].split(" ")[headline_words:]
+        line = (line[: marker.start()] + (" " + " ".join(rest) if rest else "")).rstrip()
+    return line
+
+
+def _linked_headline_words(after: str) -> int | None:
+    """How many space-separated words after an inline marker are the linked headline."""
+    words = after.split(" ")
+    if not re.search(r"[.!?](?:\s|$)", after.rstrip(_QUOTES)) and len(words) <= _HEADLINE_MAX_WORDS:
+        return len(words)  # the paragraph ends with the link
+    run = 0
+    while run < len(words) and _headline_word(words[run]):
+        run += 1
+    if run == len(words):
+        return run
+    # The last capitalised word before the prose starts the next sentence ("… Dibongkar Untuk
+    # memberikan …"), with the word before it when it opens a clause ("… Menurut Airlangga, pusat").
+    start_of_sentence = run - 1
+    while start_of_sentence > 0 and not words[start_of_sentence][:1].isupper():
+        start_of_sentence -= 1
+    if start_of_sentence > 0 and words[start_of_sentence].endswith(","):
+        start_of_sentence -= 1
+    return start_of_sentence if start_of_sentence >= 2 else None
+
+
+def _headline_word(word: str) -> bool:
+    return bool(word) and (word[0].isupper() or word[0].isdigit() or word[0] in _QUOTES
+                           or any(char.isupper() for char in word) or word.lower() in _HEADLINE_JOINERS)
 
 
 def _drop_repeated_lines(lines: list[str]) -> list[str]:
