@@ -105,6 +105,38 @@ def test_every_mention_has_the_stable_id_of_its_entity() -> None:
                                                "per:sergei-lavrov"]
 
 
+def test_institutions_are_organisations_whatever_they_were_tagged() -> None:
+    assert canon(("Kremlin", "PER")) == [("ORG", "Kremlin")]
+    assert canon(("Gedung Putih", "LOC")) == [("ORG", "White House")]
+    assert canon(("PBB", "ORG"), ("Perserikatan Bangsa-Bangsa", "ORG")) == [("ORG", "United Nations")] * 2
+    assert canon(("Dewan Keamanan PBB", "ORG")) == [("ORG", "United Nations Security Council")]
+
+
+def test_a_ministry_with_its_country_is_one_whatever_it_was_tagged() -> None:
+    assert canon(("Kemenlu Rusia", "PER")) == [("ORG", "Ministry of Foreign Affairs of Russia")]
+    assert canon(("Angkatan Laut AS", "ORG"), ("US Navy", "ORG")) == [("ORG", "Navy of United States")] * 2
+    assert canon(("Dewan Keamanan Rusia", "ORG")) == [("ORG", "Security Council of Russia")]
+    assert canon(("Sergei Lavrov", "PER")) == [("PER", "Sergei Lavrov")]
+
+
+def test_regions_have_the_names_newsrooms_print() -> None:
+    assert canon(("Semenanjung Korea", "LOC"), ("Timur Tengah", "LOC"), ("Laut Cina Selatan", "LOC")) \
+        == [("LOC", "Korean Peninsula"), ("LOC", "Middle East"), ("LOC", "South China Sea")]
+
+
+def test_a_bare_korea_is_the_korea_the_article_names() -> None:
+    assert canon(("Korea Utara", "LOC"), ("Korea", "LOC")) == [("LOC", "North Korea")] * 2
+    assert canon(("Korsel", "LOC"), ("Korea", "LOC")) == [("LOC", "South Korea")] * 2
+    both = canon(("Korut", "LOC"), ("Korsel", "LOC"), ("Korea", "LOC"))
+    assert both[-1] == ("LOC", "Korea")  # two Koreas named: which one is not for us to guess
+    assert canon(("Sudan Selatan", "LOC"), ("Sudan", "LOC")) == [("LOC", "South Sudan"), ("LOC", "Sudan")]
+
+
+def test_a_brand_in_lower_case_is_part_of_the_name() -> None:
+    assert canon(("iNews Network", "ORG")) == [("ORG", "iNews Network")]
+    assert canon(("kota resor Wonsan", "LOC")) == [("LOC", "Wonsan")]
+
+
 def test_name_key_folds_case_accents_and_punctuation() -> None:
     assert name_key("Wŏnsan") == name_key("WONSAN") == "wonsan"
     assert name_key("P'yongyang") == "p yongyang"

@@ -12,6 +12,7 @@
   is its portfolio and its country: Kementerian Luar Negeri Rusia, Kemenlu Rusia, Kemlu Rusia
   and Russia's Foreign Ministry are all "Ministry of Foreign Affairs of Russia"; a bare
   "Kemenlu" is the ministry of that portfolio the article named with its country.
+- A bare "Korea" is the one Korea the article names, when it names one.
 - An abbreviation the article defines ("Badan Intelijen Negara (BIN)") stands for the full
   name where it is used alone ("BIN").
 - Personal names: transliteration variants of given names are folded (Sergey -> Sergei),
@@ -37,9 +38,11 @@ from kabar_enrich.loader import shared
 NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
 FUZZY_MIN_CHARS = 7
 _COUNTRY_KINDS = {"country", "country-alias"}
-_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias"}
+# Regions are hand-kept ("Semenanjung Korea" -> Korean Peninsula): no data set here carries them.
+_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region"}
 _PERSON_KINDS = {"given_name", "surname"}
-ORGANISATION_KINDS = frozenset({"agency", "media", "app"})
+# Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
+ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution"})
 MINISTRY_KIND = "ministry"
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.
 _ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
@@ -79,7 +82,7 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class Organisation:
     name: str
-    kind: str  # "agency" | "media" | "app" | "ministry"
+    kind: str  # "agency" | "media" | "app" | "institution" | "ministry"
 
 
 class NameTable:
@@ -174,7 +177,23 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
             countries = ministries.get(mention.name, set())
             if len(countries) == 1:
                 mention.name = Ministry(mention.name, next(iter(countries))).name
+    _name_bare_places(mentions, table)
     return _with_ids(mentions)
+
+
+def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
+    """A bare "Korea" is the one Korea the article names ("Korea Utara" -> North Korea).
+
+    Only for a one-word name the tables do not know as a place of its own: "Sudan" is a
+    country beside South Sudan, and stays one.
+    """
+    places = {mention.name for mention in mentions if mention.label == "LOC"}
+    for mention in mentions:
+        if mention.label != "LOC" or " " in mention.name or table.place(mention.name, fuzzy=False) is not None:
+            continue
+        containing = {place for place in places if place.endswith(f" {mention.name}")}
+        if len(containing) == 1:
+            mention.name = containing.pop()
 
 
 def _label(label: str) -> EntityLabel:
@@ -213,9 +232,10 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
     organisation = table.organisation(name)
     if organisation is not None and organisation.kind in ORGANISATION_KINDS:
         return "ORG", organisation.name
-    if label == "ORG" or organisation is not None:
+    if label == "ORG" or organisation is not None or not single:
         found = ministry(name, table)
-        if found is not None:
+        # A ministry with its country is one whatever it was tagged ("Kemenlu Rusia" as a person).
+        if found is not None and (label == "ORG" or organisation is not None or found.country is not None):
             if found.country is not None:
                 ministries.setdefault(found.portfolio, set()).add(found.country)
             return "ORG", found.name
@@ -271,9 +291,9 @@ def _with_ids(mentions: Sequence[_Mention]) -> list[Entity]:
 
 
 def _proper_part(name: str) -> str:
-    """Drop leading lower-case words: "kota pesisir Wonsan" names Wonsan."""
+    """Drop leading lower-case words: "kota pesisir Wonsan" names Wonsan ("iNews" is a name)."""
     words = name.split()
-    while len(words) > 1 and words[0][:1].islower():
+    while len(words) > 1 and words[0].islower():
         words.pop(0)
     return " ".join(words)
 

@@ -15,8 +15,11 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
-   "Telegram"), and so is a name ending in an outlet's word ("… Times", "… TV"). A name the
-   article tags as a person elsewhere is a person, never a place ("Vladimir Putin").
+   "Telegram"), and so are the institutions the press names by their seat ("Kremlin",
+   "Pentagon"), and a name ending in an outlet's word ("… Times", "… TV"). A name the article
+   tags as a person elsewhere is a person, never a place ("Vladimir Putin"); a one-word place
+   name it tags as a place elsewhere, and which is no part of a person's name there, is a
+   place ("Pyongjang", a misspelt Pyongyang, tagged once as a person).
 
 Each rule looks at a few tokens around a span, so the cost is a small fraction of tagging.
 """
@@ -289,17 +292,23 @@ def _country_at(text: str, words: list[_Word], index: int, table: NameTable) -> 
 
 
 def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) -> list[EntitySpan]:
+    places = {name_key(span.text) for span in spans if span.label == "LOC"}
+    people_words = {word for person in people for word in person.split()}
     return [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
-            for span, label in ((span, _type(span, table, people)) for span in spans)]
+            for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
 
 
-def _type(span: EntitySpan, table: NameTable, people: set[str]) -> str:
+def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str], people_words: set[str]) -> str:
     organisation = table.organisation(span.text)
     if organisation is not None and organisation.kind in ORGANISATION_KINDS:
         return "ORG"
     words = span.text.split()
     if span.label in ("PER", "LOC") and len(words) > 1 and words[-1].lower() in OUTLET_WORDS:
         return "ORG"
-    if span.label == "LOC" and name_key(span.text) in people and table.place(span.text, fuzzy=False) is None:
+    key = name_key(span.text)
+    if span.label == "LOC" and key in people and table.place(span.text, fuzzy=False) is None:
         return "PER"
+    if (span.label == "PER" and len(words) == 1 and key in places and key not in people_words
+            and table.place(span.text, fuzzy=True) is not None):
+        return "LOC"  # "Pyongjang" tagged a place elsewhere in the article, and no one's name
     return span.label
