@@ -91,6 +91,7 @@ def test_search_facets_article_and_story_views(page: Any, request: pytest.Fixtur
     page.locator('ul.facet[data-facet="entity"] a', has_text="Sergei Lavrov").click()
     page.wait_for_selector(".active")
     assert "entity: Sergei Lavrov" in page.locator(".active").inner_text()
+    assert "entity_id=per%3Asergei-lavrov" in page.url, "an entity facet filters on the entity's id"
     with_lavrov = {a.story_id for a in seed_articles() if any(e.canonical == "Sergei Lavrov" for e in a.entities)}
     assert page.locator("article.story").count() == len(with_lavrov)
 

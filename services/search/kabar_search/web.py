@@ -32,7 +32,7 @@ from kabar.service_api import ApiSecurity
 from kabar_search import story_pages
 from kabar_search.backend import MAX_STORY_ARTICLES, SearchBackend
 from kabar_search.markup import esc, marked, view
-from kabar_search.models import EntityType, FacetBucket, Facets, SearchHit, SearchResult
+from kabar_search.models import EntityFacetBucket, EntityType, FacetBucket, Facets, SearchHit, SearchResult
 from kabar_search.page_key import KEY_FORM, SCRIPT, SCRIPT_PATH, keyed_route
 from kabar_search.params import SearchParameters
 from kabar_search.query import QueryError
@@ -42,7 +42,7 @@ PAGE_SIZE: Final = 20
 ENTITY_HEADINGS: Final[dict[EntityType, str]] = {
     "PER": "People", "ORG": "Organisations", "LOC": "Places", "MISC": "Other names",
 }
-FILTER_PARAMETERS: Final = ("language", "source", "entity", "story_id")
+FILTER_PARAMETERS: Final = ("language", "source", "entity", "entity_id", "story_id")
 _STYLE: Final = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 header{background:#12355b;color:#fff;padding:.8rem 1.5rem}header a{color:#fff;text-decoration:none}
@@ -116,14 +116,15 @@ def router(backend: BackendGetter, security: ApiSecurity) -> APIRouter:
         language: Annotated[list[str] | None, Query()] = None,
         source: Annotated[list[str] | None, Query()] = None,
         entity: Annotated[list[str] | None, Query()] = None,
+        entity_id: Annotated[list[str] | None, Query()] = None,
         story_id: Annotated[list[str] | None, Query()] = None,
         date_from: Annotated[str | None, Query(alias="from")] = None,
         date_to: Annotated[str | None, Query(alias="to")] = None,
         sort: str = "relevance",
         search_after: str | None = None,
     ) -> HTMLResponse:
-        params = _page_params(q, {"language": language, "source": source, "entity": entity, "story_id": story_id},
-                              date_from, date_to, sort)
+        params = _page_params(q, {"language": language, "source": source, "entity": entity,
+                                  "entity_id": entity_id, "story_id": story_id}, date_from, date_to, sort)
         if not q.strip():
             return page("kabar search", _intro())
         return _results_page(backend(), params, search_after)
@@ -185,7 +186,8 @@ def _results_page(backend: SearchBackend, params: list[tuple[str, str]], search_
     first = {name: found[0] for name, found in values.items()}
     request = SearchParameters(
         q=first["q"], language=values.get("language"), source=values.get("source"), entity=values.get("entity"),
-        story_id=values.get("story_id"), date_from=first.get("from"), date_to=first.get("to"),
+        entity_id=values.get("entity_id"), story_id=values.get("story_id"), date_from=first.get("from"),
+        date_to=first.get("to"),
         sort="date" if first.get("sort") == "date" else "relevance", collapse=True, facets=True, limit=PAGE_SIZE,
         search_after=search_after,
     )
@@ -206,7 +208,7 @@ def _intro() -> str:
 
 
 def _sidebar(facets: Facets | None, params: list[tuple[str, str]]) -> str:
-    parts = ['<aside aria-label="Filters">', _active_filters(params), _date_form(params)]
+    parts = ['<aside aria-label="Filters">', _active_filters(params, _entity_names(facets)), _date_form(params)]
     if facets is not None:
         parts.append(_facet_list("Language", "language", facets.language, params))
         parts.append(_facet_list("Source", "source", facets.source, params))
@@ -219,12 +221,19 @@ def _sidebar(facets: Facets | None, params: list[tuple[str, str]]) -> str:
     return "".join(parts)
 
 
-def _active_filters(params: list[tuple[str, str]]) -> str:
+def _entity_names(facets: Facets | None) -> dict[str, str]:
+    """Entity id -> canonical name, from the facets (a filter shows the name, not the id)."""
+    if facets is None:
+        return {}
+    return {bucket.id: bucket.value for buckets in facets.entities.values() for bucket in buckets}
+
+
+def _active_filters(params: list[tuple[str, str]], entity_names: dict[str, str]) -> str:
     active = [(name, value) for name, value in params if name in (*FILTER_PARAMETERS, "from", "to")]
     if not active:
         return ""
     links = "".join(f'<a href="{esc(href([p for p in params if p != (name, value)]))}" title="remove this filter">'
-                    f"{esc(name)}: {esc(value)} ×</a>" for name, value in active)
+                    f"{esc(_filter_label(name, value, entity_names))} ×</a>" for name, value in active)
     return f'<div class="active"><h3>Filters</h3>{links}</div>'
 
 
@@ -241,14 +250,25 @@ def _date_form(params: list[tuple[str, str]]) -> str:
             f"</form>")
 
 
+def _filter_label(name: str, value: str, entity_names: dict[str, str]) -> str:
+    if name == "entity_id":
+        return f"entity: {entity_names.get(value, value)}"
+    return f"{name}: {value}"
+
+
 def _facet_list(heading: str, parameter: str, buckets: Sequence[FacetBucket], params: list[tuple[str, str]]) -> str:
+    """Facet links; an entity's filters on its id, so two entities of one name stay apart."""
     if not buckets:
         return ""
     items = "".join(
-        f'<li><a href="{esc(href([*params, (parameter, bucket.value)]))}">{esc(bucket.value)}</a>'
+        f'<li><a href="{esc(href([*params, _facet_filter(parameter, bucket)]))}">{esc(bucket.value)}</a>'
         f"<span>{bucket.count}</span></li>" for bucket in buckets
     )
     return f'<h3>{esc(heading)}</h3><ul class="facet" data-facet="{esc(parameter)}">{items}</ul>'
+
+
+def _facet_filter(parameter: str, bucket: FacetBucket) -> tuple[str, str]:
+    return ("entity_id", bucket.id) if isinstance(bucket, EntityFacetBucket) else (parameter, bucket.value)
 
 
 def _results(result: SearchResult, params: list[tuple[str, str]]) -> str:
