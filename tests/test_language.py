@@ -244,6 +244,15 @@ def test_word_model_leans_on_the_words_of_each_side() -> None:
     assert 0.0 < model.malay_share(word_hashes(normalise("rumah"))[0]) < 1.0
 
 
+def test_word_model_weighs_the_main_model_s_view_too() -> None:
+    model = SiblingModel.load(Path(__file__).resolve().parents[1] / "services" / "enrich" / "kabar_enrich"
+                              / "models" / "langid" / "model.npz")
+    words = word_hashes(normalise("rumah itu besar"))[0]  # words both languages share
+    # The main model's Malay-minus-Indonesian score (n-grams, markers, number formats)
+    # moves the split between the two when the words alone do not settle it.
+    assert model.malay_share(words, main_margin=-3.0) < model.malay_share(words) < model.malay_share(words, 3.0)
+
+
 def test_split_siblings_moves_only_the_pair_s_share() -> None:
     probs = np.asarray([0.6, 0.3, 0.1], dtype=np.float32)  # id, ms, jv
     out = split_siblings(probs, malay_share=0.75, pair=(0, 1))
