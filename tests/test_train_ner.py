@@ -64,3 +64,51 @@ def test_capitalisation_classes_ignore_sentence_starts() -> None:
     assert classes["jokowi"] == ["cap"]
     assert classes["harga"] == ["low"]  # capitalised only at sentence starts, which do not count
     assert classes["naik"] == ["low"]
+
+
+UNER_FILE = """# newdoc id = n01001
+# sent_id = n01001-0001
+# text = Kori Schulman wrote in Washington.
+1\tKori\tB-PER\t-\tblvns
+2\tSchulman\tI-PER\t-\tblvns
+3\twrote\tO\t-\t-
+4\tin\tO\t-\t-
+5\tWashington\tB-LOC\t-\tblvns
+6\t.\tO\t-\t-
+
+# sent_id = n01001-0002
+# text = He left.
+1\tHe\tO\t-\t-
+2\tleft\tO\t-\t-
+3\t.\tO\t-\t-
+"""
+
+
+def test_universal_ner_files_are_read_as_token_tag_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "en_pud-ud-test.iob2"
+    path.write_text(UNER_FILE, encoding="utf-8")
+    assert train_ner.read_uner(path) == [
+        [("Kori", "B-PER"), ("Schulman", "I-PER"), ("wrote", "O"), ("in", "O"), ("Washington", "B-LOC"), (".", "O")],
+        [("He", "O"), ("left", "O"), (".", "O")],
+    ]
+
+
+def test_extra_sentences_that_repeat_a_wikigold_sentence_are_dropped() -> None:
+    wikigold = [_sentence("Charlie Gaudion was an Australian rules footballer who played with Footscray .")]
+    extra = [
+        _sentence("charlie gaudion was an australian rules footballer who played with footscray ."),  # exact
+        _sentence("Charlie Gaudion was an Australian rules footballer who played with Footscray !"),  # near: 9/11
+        _sentence("Charlie Gaudion played football ."),  # shares words, not a repeat
+    ]
+    assert train_ner.drop_overlaps(extra, wikigold) == [extra[2]]
+
+
+def test_english_training_without_the_universal_ner_files_says_where_they_go(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(train_ner, "DATA_DIR", tmp_path)  # present (the English part stops before reading it)
+    absent = tmp_path / "uner"
+    assert train_ner.main(["--lang", "en", "--out", str(tmp_path / "models"), "--uner-dir", str(absent)]) == 0
+    out = capsys.readouterr().out
+    assert str(absent) in out and "en_pud-ud-test.iob2" in out and "UNER_English-EWT" in out
+    assert not (tmp_path / "models").exists()

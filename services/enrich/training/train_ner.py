@@ -7,15 +7,19 @@ Usage, from the repo root, with the ``training`` extras installed (``pip install
     python services/enrich/training/train_ner.py --lang id  # one language
 
 Data is read (never copied) from ``<repo>/../shared/eval/ner`` (see its README.txt for sources and
-licences); without it the script says so and exits 0, leaving the shipped models as they are.
+licences) and, for English, from ``<repo>/../shared/ner-extra/uner`` (``UNER_DIR``; how to obtain
+it is in ``uner_missing_message``); without them the script says so and exits 0, leaving the
+shipped models as they are.
 
 * Indonesian: trained on id_idner-news-2k_train (counted twice: it is the news corpus, and the
   smaller) + id_nergrit_train; evaluated on id_idner-news-2k_dev and id_nergrit_valid, which the
   shipped model never sees.
 * English: Wikigold has only a train file here. Its articles from the first article opening at or
-  after 80 % of the file are the dev set; the model trains on the articles before (counted twice)
-  + BTC section G (news-outlet tweets). A second, document-level pass is trained on jackknifed
-  first-pass tags of the Wikigold articles (``train_second_pass``).
+  after 80 % of the file are the dev set; the model trains on the articles before (counted three
+  times) + BTC section G (news-outlet tweets) + Universal NER's English gold sets (UNER v1: the
+  Parallel UD news and Wikipedia sentences, counted twice, and the English Web Treebank dev and test
+  splits; see ``UNER_DIR``). A second, document-level pass is trained on jackknifed first-pass tags
+  of the Wikigold articles (``train_second_pass``).
 
 The CRFs are trained with crfsuite and saved in ``kabar_enrich.crf``'s format, which the recogniser
 decodes with numpy. Features (``kabar_enrich.ner_features``) also use resources this script builds
@@ -64,6 +68,22 @@ from kabar_enrich.entities import (  # noqa: E402
 from kabar_enrich.ner_features import GAZETTEER_FILE, FeatureExtractor, document_features  # noqa: E402
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "ner"
+# Universal NER v1 English gold data (CC BY-SA 4.0 / 3.0), fetched from its GitHub repositories;
+# see uner_missing_message and models/NOTICE. Training part -> files in UNER_DIR.
+UNER_DIR = REPO_ROOT.parent / "shared" / "ner-extra" / "uner"
+UNER_PARTS = {
+    "uner_pud": ("en_pud-ud-test.iob2",),
+    "uner_ewt": ("en_ewt-ud-dev.iob2", "en_ewt-ud-test.iob2"),
+}
+UNER_SOURCES = {
+    "en_pud-ud-test.iob2": "github.com/UniversalNER/UNER_English-PUD @07ea055",
+    "en_ewt-ud-dev.iob2": "github.com/UniversalNER/UNER_English-EWT @8ed072d",
+    "en_ewt-ud-test.iob2": "github.com/UniversalNER/UNER_English-EWT @8ed072d",
+}
+# Silver or extra sentences this close to a Wikigold sentence are dropped (the held-out Wikigold
+# test split comes from the same articles): word-trigram Jaccard, as the shared README's check.
+NEAR_DUPLICATE_JACCARD = 0.8
+NEAR_DUPLICATE_MIN_TOKENS = 8
 # Unlabelled Indonesian news (IndoSum, CC-BY-SA 4.0) for the word clusters; see models/NOTICE.
 UNLABELLED_ID = REPO_ROOT.parent / "shared" / "corpus" / "indosum.jsonl"
 WIKIGOLD_TRAIN_FRACTION = 0.8
@@ -79,7 +99,8 @@ Sentence = list[tuple[str, str]]  # (token, BIO2 tag)
 # L1 prunes useless features (small model file), L2 smooths the rest; chosen on the dev files.
 # Training parts repeated to weigh them more: idner-news-2k is the news corpus (and the smaller);
 # Wikigold is the English dev domain, BTC tweets only help it generalise.
-PART_WEIGHTS = {"idner": 2, "wikigold": 2}
+# Universal NER's Parallel UD sentences (news and Wikipedia) weigh more than its web-forum ones.
+PART_WEIGHTS = {"idner": 2, "wikigold": 3, "uner_pud": 2}
 # Languages with a second, document-level pass (their training data keeps documents together).
 SECOND_PASS_LANGUAGES = frozenset({"en"})
 JACKKNIFE_FOLDS = 4
@@ -140,8 +161,61 @@ def retokenize(sentence: Sentence) -> Sentence:
     return out
 
 
-def load_corpus(language: str, data_dir: Path = DATA_DIR) -> Corpus:
-    """Training sentences and named dev sets for ``language`` ("id" or "en"), re-tokenised."""
+def read_uner(path: Path) -> list[Sentence]:
+    """Read a Universal NER ``.iob2`` file: "#" comment lines, then "index<TAB>token<TAB>tag<TAB>..."."""
+    sentences: list[Sentence] = []
+    current: Sentence = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        _, token, tag, *_ = line.split("\t")
+        current.append((token, tag))
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def _trigrams(sentence: Sentence) -> frozenset[tuple[str, ...]]:
+    words = [w.lower() for w, _ in sentence]
+    return frozenset(zip(words, words[1:], words[2:], strict=False))
+
+
+def drop_overlaps(sentences: Sequence[Sentence], reference: Sequence[Sentence]) -> list[Sentence]:
+    """``sentences`` without those that repeat a ``reference`` sentence, lower-cased, exactly or
+    nearly (word-trigram Jaccard >= NEAR_DUPLICATE_JACCARD, sentences of >= 8 tokens)."""
+    exact = {tuple(w.lower() for w, _ in s) for s in reference}
+    near = [t for s in reference if len(s) >= NEAR_DUPLICATE_MIN_TOKENS and (t := _trigrams(s))]
+
+    def repeats(sentence: Sentence) -> bool:
+        if tuple(w.lower() for w, _ in sentence) in exact:
+            return True
+        if len(sentence) < NEAR_DUPLICATE_MIN_TOKENS:
+            return False
+        grams = _trigrams(sentence)
+        return any(len(grams & t) >= NEAR_DUPLICATE_JACCARD * len(grams | t) for t in near)
+
+    return [s for s in sentences if not repeats(s)]
+
+
+def uner_missing_message(uner_dir: Path) -> str:
+    """What to put where, when the Universal NER files are not in ``uner_dir``."""
+    files = "\n".join(f"  {name}  from {source}" for name, source in UNER_SOURCES.items())
+    return (
+        f"skipped: English training data not found at {uner_dir}; the shipped models are unchanged.\n"
+        f"Put these Universal NER v1 files there (the git repositories' files, unchanged):\n{files}"
+    )
+
+
+def load_corpus(language: str, data_dir: Path = DATA_DIR, uner_dir: Path | None = None) -> Corpus:
+    """Training sentences and named dev sets for ``language`` ("id" or "en"), re-tokenised.
+
+    English reads the Universal NER training parts from ``uner_dir`` when one is given (training);
+    the benchmarks only need the dev sets and leave it out."""
 
     def load(name: str) -> list[Sentence]:
         return [retokenize(s) for s in read_bio(data_dir / name)]
@@ -156,10 +230,12 @@ def load_corpus(language: str, data_dir: Path = DATA_DIR) -> Corpus:
         )
     wikigold = load("en_wikigold_train.bio")
     cut = wikigold_cut(wikigold)
-    return Corpus(
-        train={"wikigold": wikigold[:cut], "btc": load("en_btc_sectionG_news-tweets.bio")},
-        dev={"en_wikigold_dev": wikigold[cut:]},
-    )
+    train = {"wikigold": wikigold[:cut], "btc": load("en_btc_sectionG_news-tweets.bio")}
+    if uner_dir is not None:
+        for part, names in UNER_PARTS.items():
+            sentences = [retokenize(s) for name in names for s in read_uner(uner_dir / name)]
+            train[part] = drop_overlaps(sentences, wikigold)
+    return Corpus(train=train, dev={"en_wikigold_dev": wikigold[cut:]})
 
 
 def _names(sentence: Sentence) -> set[str]:
@@ -201,9 +277,9 @@ def documents(part: str, sentences: Sequence[Sentence]) -> list[list[Sentence]]:
 
 
 def mark_misc(sentences: Sequence[Sentence], names: frozenset[str]) -> list[Sentence]:
-    """BTC with Wikigold's MISC: capitalised nationality and language words become B-MISC.
+    """BTC or Universal NER with Wikigold's MISC: capitalised nationality and language words become B-MISC.
 
-    BTC's scheme has no MISC, so its "O" on "American" means "not annotated", not "not a name";
+    Their schemes have no MISC, so their "O" on "American" means "not annotated", not "not a name";
     left as it is, it teaches the English model that nationalities are not entities.
     """
     return [
@@ -528,6 +604,13 @@ def score_documents(
     return score([[t for _, t in s] for s in dev], predicted)
 
 
+def score_sentences(tag: Callable[[list[list[str]]], list[list[str]]], dev: Sequence[Sentence]) -> list[Score]:
+    """Scores of ``tag`` on ``dev`` with every sentence tagged on its own, as a text of one sentence
+    (a ``kabar enrich --jsonl`` line) is: no other sentence of its article to learn from."""
+    predicted = [tag([[w for w, _ in s]])[0] for s in dev]
+    return score([[t for _, t in s] for s in dev], predicted)
+
+
 def format_scores(name: str, scores: Sequence[Score]) -> str:
     return "\n".join(
         f"{name:28} {s.label:5} P={s.precision:.3f} R={s.recall:.3f} F1={s.f1:.3f} n={s.support}" for s in scores
@@ -539,17 +622,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lang", choices=["id", "en", "all"], default="all")
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--reuse-resources", action="store_true", help="keep gazetteer/cluster files in --out")
+    parser.add_argument("--uner-dir", type=Path, default=UNER_DIR, help="Universal NER English files (English only)")
     args = parser.parse_args(argv)
     if not DATA_DIR.is_dir():
         print(f"skipped: training data not found at {DATA_DIR}; the shipped models are unchanged")
         return 0
-    for language in ["id", "en"] if args.lang == "all" else [args.lang]:
-        corpus = load_corpus(language)
+    languages = ["id", "en"] if args.lang == "all" else [args.lang]
+    if "en" in languages and not all((args.uner_dir / name).is_file() for name in UNER_SOURCES):
+        print(uner_missing_message(args.uner_dir))
+        languages.remove("en")
+    for language in languages:
+        corpus = load_corpus(language, uner_dir=args.uner_dir if language == "en" else None)
         model_path = args.out / MODEL_FILES[language]
         started = time.perf_counter()
         features = write_resources(language, args.out, reuse=args.reuse_resources)
-        if "btc" in corpus.train:
-            corpus.train["btc"] = mark_misc(corpus.train["btc"], misc_names(args.out))
+        for part in ("btc", *UNER_PARTS):
+            if part in corpus.train:
+                corpus.train[part] = mark_misc(corpus.train[part], misc_names(args.out))
         train(corpus.train, model_path, features, language)
         second_path = args.out / SECOND_PASS_FILES[language]
         second_path.unlink(missing_ok=True)
@@ -562,6 +651,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for name, dev in corpus.dev.items():
             print(format_scores(name, evaluate(args.out, language, name, dev)))
+            if language in SECOND_PASS_LANGUAGES:
+                tagger = DocumentTagger.load(args.out, language)
+                print(format_scores(f"{name} (sentences)", score_sentences(tagger.tag, dev)))
     return 0
 
 
