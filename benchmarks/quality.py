@@ -230,7 +230,7 @@ def section_language() -> Results:
 def section_ner() -> Results:
     """The shipped models on the dev files (train_ner.py trains on the train files only)."""
     sys.path.insert(0, str(ROOT / "services" / "enrich" / "training"))
-    from train_ner import DATA_DIR, load_corpus, score_documents  # noqa: PLC0415
+    from train_ner import DATA_DIR, SECOND_PASS_LANGUAGES, load_corpus, score_documents, score_sentences  # noqa: PLC0415
 
     from kabar_enrich.entities import EntityRecognizer  # noqa: PLC0415
 
@@ -240,11 +240,17 @@ def section_ner() -> Results:
     results: Results = {}
     for language in ("id", "en"):
         for name, dev in load_corpus(language).dev.items():
-            scores = score_documents(lambda doc, lang=language: recognizer.tag_sentences(doc, lang), name, dev)
-            results[name] = {item.label: {"precision": round(item.precision, 4), "recall": round(item.recall, 4),
-                                          "f1": round(item.f1, 4), "support": item.support}
-                             for item in scores}
+            tag = lambda doc, lang=language: recognizer.tag_sentences(doc, lang)  # noqa: E731
+            results[name] = _ner_scores(score_documents(tag, name, dev))
+            if language in SECOND_PASS_LANGUAGES:  # each sentence alone, as a one-sentence text
+                results[f"{name}_sentences"] = _ner_scores(score_sentences(tag, dev))
     return results
+
+
+def _ner_scores(scores: Any) -> Results:
+    return {item.label: {"precision": round(item.precision, 4), "recall": round(item.recall, 4),
+                         "f1": round(item.f1, 4), "support": item.support}
+            for item in scores}
 
 
 # ---------------------------------------------------------------- stories
