@@ -117,8 +117,9 @@ class Corpus:
     dev: dict[str, list[Sentence]]
 
 
-def read_bio(path: Path) -> list[Sentence]:
-    """Read a ``token<TAB>tag`` BIO2 file with blank lines between sentences."""
+def read_sentences(path: Path, token_tag: Callable[[str], tuple[str, str] | None]) -> list[Sentence]:
+    """Read a one-token-per-line file with blank lines between sentences; ``token_tag`` reads a
+    line's token and tag, or returns None for a line that holds neither (a comment)."""
     sentences: list[Sentence] = []
     current: Sentence = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -126,12 +127,21 @@ def read_bio(path: Path) -> list[Sentence]:
             if current:
                 sentences.append(current)
             current = []
-            continue
-        token, tag = line.rsplit("\t", 1)
-        current.append((token, tag))
+        elif (pair := token_tag(line)) is not None:
+            current.append(pair)
     if current:
         sentences.append(current)
     return sentences
+
+
+def read_bio(path: Path) -> list[Sentence]:
+    """Read a ``token<TAB>tag`` BIO2 file with blank lines between sentences."""
+
+    def token_tag(line: str) -> tuple[str, str]:
+        token, tag = line.rsplit("\t", 1)
+        return token, tag
+
+    return read_sentences(path, token_tag)
 
 
 def retokenize(sentence: Sentence) -> Sentence:
@@ -163,21 +173,14 @@ def retokenize(sentence: Sentence) -> Sentence:
 
 def read_uner(path: Path) -> list[Sentence]:
     """Read a Universal NER ``.iob2`` file: "#" comment lines, then "index<TAB>token<TAB>tag<TAB>..."."""
-    sentences: list[Sentence] = []
-    current: Sentence = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+
+    def token_tag(line: str) -> tuple[str, str] | None:
         if line.startswith("#"):
-            continue
-        if not line.strip():
-            if current:
-                sentences.append(current)
-            current = []
-            continue
+            return None
         _, token, tag, *_ = line.split("\t")
-        current.append((token, tag))
-    if current:
-        sentences.append(current)
-    return sentences
+        return token, tag
+
+    return read_sentences(path, token_tag)
 
 
 def _trigrams(sentence: Sentence) -> frozenset[tuple[str, ...]]:
