@@ -232,10 +232,11 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
     organisation = table.organisation(name)
     if organisation is not None and organisation.kind in ORGANISATION_KINDS:
         return "ORG", organisation.name
-    if label == "ORG" or organisation is not None or not single:
+    named_as_organisation = label == "ORG" or organisation is not None
+    if named_as_organisation or not single:
         found = ministry(name, table)
         # A ministry with its country is one whatever it was tagged ("Kemenlu Rusia" as a person).
-        if found is not None and (label == "ORG" or organisation is not None or found.country is not None):
+        if found is not None and (named_as_organisation or found.country is not None):
             if found.country is not None:
                 ministries.setdefault(found.portfolio, set()).add(found.country)
             return "ORG", found.name

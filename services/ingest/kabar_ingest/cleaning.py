@@ -65,16 +65,14 @@ _SHOUTED_WORD_LINE = re.compile(rf"(?:{_RELATED_WORDS.upper()})\s+(?P<rest>\S.*)
 # scraper flattened the page. It follows a sentence's end and has a separator; the headline is
 # the run of capitalised words after it (news headlines are title case), less the word that
 # starts the next sentence. In brackets ("[Baca juga: …]") the brackets bound it.
+_INLINE_PHRASES = r"(?:baca|simak|lihat) (?:juga|pula|lagi)|read (?:also|more|next)|also read"
 _INLINE_MARKER = re.compile(
-    r"(?<=[.!?\"”’)])\s+(?:(?:baca|simak|lihat|tonton) (?:juga|pula|lagi)|read (?:also|more|next)|also read"
-    r"|berita (?:terkait|berkaitan))\s*(?:[:»>›]|[-–—](?=\s))(?:\s*[-–—](?=\s))?\s*",
+    rf"(?<=[.!?\"”’)])\s+(?:{_INLINE_PHRASES}|tonton (?:juga|pula|lagi)|berita (?:terkait|berkaitan))"
+    r"\s*(?:[:»>›]|[-–—](?=\s))(?:\s*[-–—](?=\s))?\s*",
     re.IGNORECASE,
 )
-_INLINE_BRACKETED = re.compile(
-    r"\s*[\[(]\s*(?:(?:baca|simak|lihat) (?:juga|pula|lagi)|baca|read (?:also|more|next)|also read)\s*[:»>›-]"
-    r"[^\[\]()\n]{1,200}[\])]",
-    re.IGNORECASE,
-)
+_INLINE_BRACKETED = re.compile(rf"\s*[\[(]\s*(?:{_INLINE_PHRASES}|baca)\s*[:»>›-][^\[\]()\n]{{1,200}}[\])]",
+                               re.IGNORECASE)
 # Lower-case words and signs inside a title-case headline, Indonesian, Malay and English.
 _JOINERS = """di ke dari dan untuk yang dengan pada oleh atau vs vs. tak & - – — | :
     a an the of in on at to for and or as by with from after over"""
