@@ -92,9 +92,10 @@ class GaveUp(RuntimeError):
     """Raised by a ``wait_for`` check when waiting longer is pointless (what it waits for has died)."""
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float, what: str | Callable[[], str], interval: float = 0.25) -> Any:
     """Poll ``check`` until it returns something true; ``TimeoutError`` after ``timeout`` seconds. Other errors of
-    ``check`` count as "not yet", except ``GaveUp``, which ends the wait at once."""
+    ``check`` count as "not yet", except ``GaveUp``, which ends the wait at once. ``what`` may be a function (say,
+    one that reads a log), called only at the timeout so that the error shows the state then."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while time.monotonic() < deadline:
@@ -107,7 +108,8 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: floa
         if result:
             return result
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what} (last error: {last})")
+    described = what() if callable(what) else what
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for {described} (last error: {last})")
 
 
 # ---- processes -------------------------------------------------------------------------------------------------

@@ -51,7 +51,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+def wait_until(check: Callable[[], Any], timeout: float, what: str | Callable[[], str], interval: float = 0.2) -> Any:
+    """Poll ``check`` until it returns something true; ``what`` may be a function, called only at the timeout (a log
+    read when the wait starts would hide what happened while waiting)."""
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while time.monotonic() < deadline:
@@ -62,7 +64,8 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: fl
         except Exception as exc:  # the thing we wait for may not answer yet
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+    described = what() if callable(what) else what
+    raise AssertionError(f"timed out after {timeout}s waiting for {described} (last error: {last_error})")
 
 
 def kabar_executable() -> str:

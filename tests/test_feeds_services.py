@@ -72,13 +72,13 @@ def test_beat_and_the_feeds_worker_fetch_new_pages_onto_the_ingest_queue(embedde
         def logs() -> str:
             return "\n".join(process.log()[-3000:] for process in processes)
 
-        wait_until(lambda: len(queued_documents(client)) == 4, 60, f"4 pages on the ingest queue\n{logs()}")
+        wait_until(lambda: len(queued_documents(client)) == 4, 60, lambda: f"4 pages on the ingest queue\n{logs()}")
         documents = queued_documents(client)
         assert sorted(document.url or "" for document in documents) == sorted(urls[:3] + urls[4:])
         assert all(document.format == "html" and "<article>" in document.content for document in documents)
         assert all(document.source == site.url("/news/rss.xml") for document in documents)
 
-        letters = wait_until(lambda: client.hvals("kabar:deadletters"), 30, f"a dead letter\n{logs()}")
+        letters = wait_until(lambda: client.hvals("kabar:deadletters"), 30, lambda: f"a dead letter\n{logs()}")
         letter = json.loads(letters[0])
         assert letter["stage"] == "feeds" and "robots.txt" in letter["reason"] and letter["attempts"] == 1
         assert letter["message"]["url"] == urls[3]
@@ -86,7 +86,7 @@ def test_beat_and_the_feeds_worker_fetch_new_pages_onto_the_ingest_queue(embedde
 
         store = RedisFeedStore(client, "kabar")
         stuck = wait_until(lambda: next((feed for feed in store.all() if feed.url.endswith("/stuck.xml")
-                                         and feed.last_status), None), 30, f"the stuck feed's poll\n{logs()}")
+                                         and feed.last_status), None), 30, lambda: f"the stuck feed's poll\n{logs()}")
         assert stuck.last_status == "failed" and "timed out" in (stuck.last_error or "") and stuck.failures >= 1
         good = next(feed for feed in store.all() if feed.url.endswith("/news/rss.xml"))
         assert good.last_status == "fetched" and good.entries_sent == 5 and good.etag == '"v1"'

@@ -72,7 +72,7 @@ def prometheus(services: Services, tmp_path: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: process.popen.poll() is None and httpx.get(f"{url}/-/ready", timeout=2).status_code == 200,
-                   60, f"Prometheus ready\n{process.log()[-3000:]}")
+                   60, lambda: f"Prometheus ready\n{process.log()[-3000:]}")
         yield url
     finally:
         process.stop()

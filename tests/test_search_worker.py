@@ -71,10 +71,11 @@ def test_a_threads_worker_indexes_in_batches_exactly_once(worker: Process, engin
     backend = ElasticsearchBackend.from_settings(engine.settings(data_dir=tmp_path))
     payloads = [article.model_dump(mode="json") for article in [*ARTICLES, REFUSED]]
     send(redis_url, payloads)
-    wait_until(lambda: backend.count() == len(ARTICLES), 90, f"{len(ARTICLES)} articles\n{worker.log()[-3000:]}")
+    wait_until(lambda: backend.count() == len(ARTICLES), 90,
+               lambda: f"{len(ARTICLES)} articles\n{worker.log()[-3000:]}")
 
     letters = redis.Redis.from_url(redis_url)
-    wait_until(lambda: letters.hlen("kabar:deadletters") == 1, 30, f"a dead letter\n{worker.log()[-3000:]}")
+    wait_until(lambda: letters.hlen("kabar:deadletters") == 1, 30, lambda: f"a dead letter\n{worker.log()[-3000:]}")
     letter = json.loads(next(iter(letters.hvals("kabar:deadletters"))))
     assert letter["stage"] == "index" and letter["message"]["id"] == "w-bad"
     assert "source_domain" in letter["reason"], letter["reason"]

@@ -115,7 +115,8 @@ class Liveness:
             restore(tag)
             restored += 1
         if restored:
-            log.warning("gave back %d message(s) held by a worker that died (see kabar.contract.liveness)", restored)
+            log.warning("gave back %d message(s) held by a worker that died, or dropped by one that lost its broker "
+                        "connection (see kabar.contract.liveness)", restored)
         return restored
 
     def leave(self) -> None:
