@@ -86,6 +86,7 @@ from support import (  # what the tests use of this harness, too
     kabar,
     pipeline_idle,
     search_engine,
+    stop_all,  # noqa: F401 - tests/test_faults_handoff.py stops its workers with faults.stop_all
     wait_for,
 )
 
@@ -273,8 +274,7 @@ class Stack:
         self._stopping.set()
         with self._lock:
             workers = list(self.workers.values())
-        for proc in workers:
-            proc.stop()
+        support.stop_all(workers)
         if self.proxy is not None:
             self.proxy.stop()
         if self.engine_url is not None and self.search_backend in ENGINES:  # this trial's indices only

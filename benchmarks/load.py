@@ -157,8 +157,7 @@ class LoadStack:
         return support.pipeline_idle(self.redis.client())
 
     def stop(self) -> None:
-        for proc in self.workers.values():
-            proc.stop()
+        support.stop_all(self.workers.values())
         if self.engine_url is not None:  # this run's indices only
             support.drop_indices(self.engine_url, self.alias)
         self.redis.stop()

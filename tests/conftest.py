@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,13 +249,22 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
+        """Ask the process group to shut down (Celery's warm shutdown); ``wait_stopped`` waits for it."""
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+
+    def wait_stopped(self, grace: float = 15) -> None:
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=5)
+            self.popen.wait(timeout=5)
         self._log.close()
 
 
@@ -317,8 +327,12 @@ class Services:
         return httpx.get(url, timeout=2).status_code == 200
 
     def stop(self) -> None:
+        """All at once: each worker's warm shutdown takes a second or more, and they do not depend on each other
+        (what a stopped worker held stays in Redis, as it would in production)."""
         for process in reversed(self.processes):
-            process.stop()
+            process.terminate()
+        for process in reversed(self.processes):
+            process.wait_stopped()
 
     def logs(self) -> str:
         return "\n".join(f"==== {p.name}\n{p.log()[-4000:]}" for p in self.processes)

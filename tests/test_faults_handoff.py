@@ -255,5 +255,4 @@ def test_a_stage_whose_handler_cannot_start_retries_its_messages(private_redis: 
         assert "could not start its handler" in index.log()
         assert "raised unexpected" not in index.log(), index.log()[-4000:]
     finally:
-        for worker in workers:
-            worker.stop()
+        faults.stop_all(workers)

@@ -93,5 +93,7 @@ def test_beat_and_the_feeds_worker_fetch_new_pages_onto_the_ingest_queue(embedde
         assert len(site.hits("/news/rss.xml")) == 1  # polled once: due again only after its interval
     finally:
         for process in reversed(processes):
-            process.stop()
+            process.terminate()
+        for process in reversed(processes):
+            process.wait_stopped()
         site.close()
