@@ -122,6 +122,9 @@ def test_a_ministry_with_its_country_is_one_whatever_it_was_tagged() -> None:
 def test_regions_have_the_names_newsrooms_print() -> None:
     assert canon(("Semenanjung Korea", "LOC"), ("Timur Tengah", "LOC"), ("Laut Cina Selatan", "LOC")) \
         == [("LOC", "Korean Peninsula"), ("LOC", "Middle East"), ("LOC", "South China Sea")]
+    # "blok Barat" (seed 002) is the West, not a village called Barat; Jawa Barat and Tepi Barat keep their names.
+    assert canon(("blok Barat", "LOC"), ("Barat", "LOC"), ("the West", "LOC")) == [("LOC", "Western world")] * 3
+    assert canon(("Jawa Barat", "LOC"), ("Tepi Barat", "LOC")) == [("LOC", "Jawa Barat"), ("LOC", "West Bank")]
 
 
 def test_a_bare_korea_is_the_korea_the_article_names() -> None:
