@@ -21,6 +21,7 @@ from kabar_enrich.entities import (  # noqa: E402
     EntityRecognizer,
     EntitySpan,
     WordScores,
+    _without_stray_marks,
     bio_to_spans,
     split_sentences,
     tokenize,
@@ -138,6 +139,19 @@ def test_tokenizer_offsets_and_hyphen_split() -> None:
     assert words[1:4] == ["Rusia", "-", "Ukraina"]
     assert "12/7/2025" in words
     assert "Tribunnews.com" in words
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("(Walhi)", "Walhi"),  # the tagger took the abbreviation's ")" in (a corpus article)
+    ('"Golkar",', "Golkar"),
+    ("Partai Golongan Karya (Golkar)", "Partai Golongan Karya (Golkar)"),  # a bracket closed inside stays
+    ("Kementerian Luar Negeri (Kemenlu) Rusia", "Kementerian Luar Negeri (Kemenlu) Rusia"),
+    ("( )", ""),
+])
+def test_marks_at_an_entitys_edges_are_not_part_of_it(text: str, expected: str) -> None:
+    tokens = tokenize(text)
+    first, last = _without_stray_marks(tokens, 0, len(tokens))
+    assert (text[tokens[first].start:tokens[last - 1].end] if first < last else "") == expected
 
 
 def test_hyphenated_entities_are_split_into_separate_spans(recognizer: EntityRecognizer) -> None:

@@ -143,6 +143,25 @@ def _ends_sentence(tokens: Sequence[Token], i: int) -> bool:
     return after[0].isupper() or after[0].isdigit() or after in _OPENERS
 
 
+_CLOSERS = {")": "(", "]": "[", "”": "“", "’": "‘"}
+_STRAY_MARKS = frozenset({",", ";", ":", '"', "'", *_CLOSERS, *_CLOSERS.values()})
+
+
+def _without_stray_marks(sentence: Sequence[Token], first: int, last: int) -> tuple[int, int]:
+    """Drop marks the tagger took in at an entity's edges: "(Walhi)" tagged as far as its ")" is "Walhi".
+    A closing bracket whose opener is inside the entity stays ("Partai Golongan Karya (Golkar)")."""
+    while first < last and sentence[first].text in _STRAY_MARKS:
+        first += 1
+    while first < last:
+        mark = sentence[last - 1].text
+        opener = _CLOSERS.get(mark)
+        if mark not in _STRAY_MARKS or (opener is not None
+                                        and any(token.text == opener for token in sentence[first:last - 1])):
+            break
+        last -= 1
+    return first, last
+
+
 def bio_to_spans(tags: Sequence[str]) -> Iterator[tuple[str, int, int]]:
     """Yield (label, first_token, last_token_exclusive); a stray I-X opens an entity (seqeval's rule)."""
     label, begin = "", -1
@@ -358,7 +377,8 @@ class EntityRecognizer:
         spans: list[EntitySpan] = []
         for sentence, tags in zip(sentences, tagger.tag([[t.text for t in s] for s in sentences]), strict=True):
             for label, first, last in bio_to_spans(tags):
-                if label in LABELS:
+                first, last = _without_stray_marks(sentence, first, last)
+                if label in LABELS and first < last:
                     start, end = sentence[first].start, sentence[last - 1].end
                     spans.append(EntitySpan(text[start:end], label, start, end))
         return spans
