@@ -202,7 +202,9 @@ def _label(label: str) -> EntityLabel:
 
 def _surface(span: EntitySpan, table: NameTable, text: str | None, abbreviations: dict[str, str]) -> str:
     """The name a mention writes, without descriptors or abbreviations; learns "Name (ABBR)"."""
-    surface = _proper_part(tidy(span.text) or span.text)
+    surface = tidy(span.text) or span.text
+    if table.place(surface, fuzzy=False) is None:  # "blok Barat" is a name as written, "kota pesisir Wonsan" not
+        surface = _proper_part(surface)
     inside = _ABBREVIATION_INSIDE.search(surface)
     if inside is not None:
         full = tidy(surface[: inside.start()] + " " + surface[inside.end():])
