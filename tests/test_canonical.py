@@ -32,6 +32,16 @@ def test_places_from_maintained_data(surface: str, expected: str) -> None:
     assert canon((surface, "LOC")) == [("LOC", expected)]
 
 
+@pytest.mark.parametrize(("surface", "expected"), [
+    ("Hong Kong", "Hong Kong"), ("Pantai Gading", "Ivory Coast"), ("Turki", "Turkey"), ("Myanmar", "Myanmar"),
+    ("RD Kongo", "Democratic Republic of the Congo"), ("Bosnia dan Herzegovina", "Bosnia and Herzegovina"),
+    ("Saint Lucia", "Saint Lucia"), ("Palestina", "Palestine"),
+])
+def test_countries_have_the_names_newsrooms_print(surface: str, expected: str) -> None:
+    # CLDR's English names are menu names: "Hong Kong SAR China", "Côte d’Ivoire", "St. Lucia".
+    assert canon((surface, "LOC")) == [("LOC", expected)]
+
+
 def test_a_country_labelled_as_an_organisation_is_a_place() -> None:
     assert canon(("Korut", "ORG")) == [("LOC", "North Korea")]
 

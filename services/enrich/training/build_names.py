@@ -38,6 +38,20 @@ sys.path.insert(0, str(ROOT / "services" / "enrich"))
 from kabar_enrich.canonical import UNDECOMPOSED, name_key  # noqa: E402
 
 
+# CLDR's English names are written for menus ("Hong Kong SAR China", "Congo - Kinshasa"); these are the names
+# English-language newsrooms print (AP and Reuters style), and the old menu names stay aliases.
+NEWSROOM_COUNTRY_NAMES = {
+    "HK": "Hong Kong", "MO": "Macau", "MM": "Myanmar", "CG": "Republic of the Congo",
+    "CD": "Democratic Republic of the Congo", "CI": "Ivory Coast", "PS": "Palestine", "TR": "Turkey",
+}
+
+
+def newsroom_country_name(code: str, cldr_name: str) -> str:
+    """ "St. Kitts & Nevis" -> "Saint Kitts and Nevis"; a few menu names replaced outright."""
+    name = NEWSROOM_COUNTRY_NAMES.get(code, cldr_name)
+    return re.sub(r"\bSt\. ", "Saint ", name.replace(" & ", " and "))
+
+
 def country_names() -> dict[str, str]:
     names: dict[str, str] = {}
     english = Locale("en").territories
@@ -45,8 +59,8 @@ def country_names() -> dict[str, str]:
         code = country.alpha_2
         if code not in english:
             continue
-        canonical = english[code]
-        variants = {Locale(language).territories.get(code, "") for language in LANGUAGES}
+        canonical = newsroom_country_name(code, english[code])
+        variants = {Locale(language).territories.get(code, "") for language in LANGUAGES} | {canonical}
         variants |= {country.name, getattr(country, "official_name", ""), getattr(country, "common_name", "")}
         for variant in filter(None, variants):
             names.setdefault(name_key(variant), canonical)
