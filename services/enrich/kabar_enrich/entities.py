@@ -376,8 +376,8 @@ class EntityRecognizer:
         ]
         spans: list[EntitySpan] = []
         for sentence, tags in zip(sentences, tagger.tag([[t.text for t in s] for s in sentences]), strict=True):
-            for label, first, last in bio_to_spans(tags):
-                first, last = _without_stray_marks(sentence, first, last)
+            for label, tagged_first, tagged_last in bio_to_spans(tags):
+                first, last = _without_stray_marks(sentence, tagged_first, tagged_last)
                 if label in LABELS and first < last:
                     start, end = sentence[first].start, sentence[last - 1].end
                     spans.append(EntitySpan(text[start:end], label, start, end))

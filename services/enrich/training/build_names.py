@@ -37,7 +37,6 @@ LANGUAGES = ("en", "id", "ms")
 sys.path.insert(0, str(ROOT / "services" / "enrich"))
 from kabar_enrich.canonical import UNDECOMPOSED, name_key  # noqa: E402
 
-
 # CLDR's English names are written for menus ("Hong Kong SAR China", "Congo - Kinshasa"); these are the names
 # English-language newsrooms print (AP and Reuters style), and the old menu names stay aliases.
 NEWSROOM_COUNTRY_NAMES = {
