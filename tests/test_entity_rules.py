@@ -152,6 +152,20 @@ def test_a_span_across_a_line_break_is_cut() -> None:
     assert [span.text for span in spans] == ["Jakarta", "Kim Jong Un"]
 
 
+@pytest.mark.parametrize("dash", [" - - ", " -- ", " — "])
+def test_a_span_across_the_datelines_dash_is_cut(dash: str) -> None:
+    # A corpus article: "Jakarta, CNN Indonesia - - T.O.P dirawat di ICU", tagged as one organisation.
+    text = f"CNN Indonesia{dash}T.O.P"
+    spans = refine(text, [EntitySpan(text, "ORG", 0, len(text))])
+    assert [span.text for span in spans] == ["CNN Indonesia", "T.O.P"]
+
+
+def test_a_hyphen_between_spaces_is_part_of_the_name() -> None:
+    # Tokenised text (the NER dev sets, a `kabar enrich --jsonl` line) writes "Al-Qaeda" as "Al - Qaeda".
+    text = "Al - Qaeda"
+    assert [span.text for span in refine(text, [EntitySpan(text, "ORG", 0, len(text))])] == [text]
+
+
 def test_a_title_and_a_country_before_a_name_find_the_person() -> None:
     text = "Sekretaris Dewan Keamanan Rusia Sergei Shoigu telah berkunjung ke Pyongyang beberapa kali tahun ini."
     assert ("PER", "Sergei Shoigu") in named(entities(text))
@@ -167,6 +181,9 @@ def test_agencies_media_and_apps_are_organisations() -> None:
     assert [span.label for span in refine(text, spans)] == ["ORG", "ORG", "ORG"]
     outlet = "Laporan itu dimuat Kabar Harian Times pada Senin."
     assert refine(outlet, [EntitySpan("Kabar Harian Times", "PER", 19, 37)])[0].label == "ORG"
+    site = "Seperti dilansir DailySocial.id, Grab meluncurkan layanan baru."
+    assert [span.label for span in refine(site, [EntitySpan("DailySocial.id", "LOC", 17, 31),
+                                                 EntitySpan("Grab", "PER", 33, 37)])] == ["ORG", "ORG"]
 
 
 def test_a_person_tagged_as_a_place_elsewhere_is_a_person() -> None:

@@ -6,7 +6,7 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
 
 1. **Furniture.** A name inside a photo credit ("(Foto: Kemlu Rusia via Reuters)",
    "(unsplash.com/Micha Brändli)") is the page's, not the story's: it is dropped.
-2. **Boundaries.** A span is cut at a line break; at a glued token whose halves are both
+2. **Boundaries.** A span is cut at a line break and at a double or em dash; at a glued token whose halves are both
    known names ("KorutRusia", text run together by a scraper); where a known place meets a
    person ("Korea Utara Kim Jong Un", "Dewan Keamanan Rusia Sergei Shoigu"); between two
    known places ("Kursk Rusia"). "Pemerintahan Kim Jong Un" gives the person the article
@@ -16,10 +16,11 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
    "Telegram"), and so are the institutions the press names by their seat ("Kremlin",
-   "Pentagon"), and a name ending in an outlet's word ("… Times", "… TV"). A name the article
-   tags as a person elsewhere is a person, never a place ("Vladimir Putin"); a one-word place
-   name it tags as a place elsewhere, and which is no part of a person's name there, is a
-   place ("Pyongjang", a misspelt Pyongyang, tagged once as a person).
+   "Pentagon"), a name ending in an outlet's word ("… Times", "… TV") and a site
+   ("DailySocial.id"). A name the article tags as a person elsewhere is a person, never a
+   place ("Vladimir Putin"); a one-word place name it tags as a place elsewhere, and which is
+   no part of a person's name there, is a place ("Pyongjang", a misspelt Pyongyang, tagged
+   once as a person).
 
 Each rule looks at a few tokens around a span, so the cost is a small fraction of tagging.
 """
@@ -70,6 +71,10 @@ _CREDIT = re.compile(
     re.IGNORECASE,
 )
 _CREDIT_REACH = 200  # characters: a credit is a short parenthesis on one line
+_SITE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.(?:com|co\.id|id|net|org|news|tv|co|my|com\.my)", re.IGNORECASE)
+# Where a name never goes on: a line break, a double dash or an em dash (the dateline's "Jakarta, CNN Indonesia
+# - - T.O.P ..."). Not a single hyphen between spaces: tokenised text writes "Al-Qaeda" as "Al - Qaeda".
+_BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
@@ -150,7 +155,7 @@ def _people(spans: Sequence[EntitySpan]) -> set[str]:
 
 
 def _split(text: str, span: EntitySpan, table: NameTable, people: set[str]) -> list[EntitySpan]:
-    if "\n" in span.text:
+    if _BREAK.search(span.text):
         return [piece for start, end in _lines(span) for piece in _split(text, _span(text, start, end, span.label),
                                                                            table, people)]
     words = _words_of(text, span.start, span.end)
@@ -165,13 +170,17 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str]) -> l
 
 
 def _lines(span: EntitySpan) -> list[tuple[int, int]]:
-    pieces, offset = [], span.start
-    for line in span.text.split("\n"):
-        stripped = line.strip()
+    """The pieces of a span between its breaks (see ``_BREAK``), as offsets into the text."""
+    pieces, offset = [], 0
+    for found in [*_BREAK.finditer(span.text), None]:
+        end = found.start() if found is not None else len(span.text)
+        piece = span.text[offset:end]
+        stripped = piece.strip()
         if stripped:
-            start = offset + line.index(stripped)
+            start = span.start + offset + piece.index(stripped)
             pieces.append((start, start + len(stripped)))
-        offset += len(line) + 1
+        if found is not None:
+            offset = found.end()
     return pieces
 
 
@@ -305,6 +314,8 @@ def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str]
     words = span.text.split()
     if span.label in ("PER", "LOC") and len(words) > 1 and words[-1].lower() in OUTLET_WORDS:
         return "ORG"
+    if _SITE.fullmatch(span.text):
+        return "ORG"  # "DailySocial.id", "Tribunnews.com": a site is its outlet, never a place or a person
     key = name_key(span.text)
     if span.label == "LOC" and key in people and table.place(span.text, fuzzy=False) is None:
         return "PER"
