@@ -160,6 +160,23 @@ def test_a_span_across_the_datelines_dash_is_cut(dash: str) -> None:
     assert [span.text for span in spans] == ["CNN Indonesia", "T.O.P"]
 
 
+def test_an_abbreviated_title_after_a_place_is_not_part_of_it() -> None:
+    text = "Georgia Gov. Brian Kemp and South Carolina Sen. Lindsey Graham spoke."
+    spans = refine(text, [EntitySpan("Georgia Gov", "LOC", 0, 11), EntitySpan("Brian Kemp", "PER", 13, 23),
+                          EntitySpan("South Carolina Sen", "LOC", 28, 46), EntitySpan("Lindsey Graham", "PER", 48, 62)])
+    assert [span.text for span in spans] == ["Georgia", "Brian Kemp", "South Carolina", "Lindsey Graham"]
+    assert refine("Gov. Kemp", [EntitySpan("Gov", "PER", 0, 3)]) == [EntitySpan("Gov", "PER", 0, 3)]
+
+
+def test_a_name_tagged_a_person_and_an_organisation_is_one_of_them() -> None:
+    text = ("After Rachel Reeves' first speech, Rachel Reeves pledged more. "
+            "Morgan Stanley, Morgan Stanley and Morgan Stanley.")
+    spans = [EntitySpan("Rachel Reeves", "ORG", 6, 19), EntitySpan("Rachel Reeves", "PER", 35, 48),
+             EntitySpan("Morgan Stanley", "ORG", 63, 77), EntitySpan("Morgan Stanley", "PER", 79, 93),
+             EntitySpan("Morgan Stanley", "ORG", 98, 112)]
+    assert [span.label for span in refine(text, spans)] == ["PER", "PER", "ORG", "ORG", "ORG"]
+
+
 def test_a_hyphen_between_spaces_is_part_of_the_name() -> None:
     # Tokenised text (the NER dev sets, a `kabar enrich --jsonl` line) writes "Al-Qaeda" as "Al - Qaeda".
     text = "Al - Qaeda"

@@ -11,7 +11,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    person ("Korea Utara Kim Jong Un", "Dewan Keamanan Rusia Sergei Shoigu"); between two
    known places ("Kursk Rusia"). "Pemerintahan Kim Jong Un" gives the person the article
    names. An organisation followed by "(Abbreviation) Country" takes both in
-   ("Kementerian Luar Negeri (Kemlu) Rusia").
+   ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
+   ("Georgia Gov. Brian Kemp" tagged "Georgia Gov").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +53,8 @@ TITLES = _words("""
     sultan datuk dato tan sri tun encik president minister secretary chancellor governor mayor leader
     chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
 """)
+# Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
+TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # Words that make a capitalised run an organisation's name, not a person's.
 ORGANISATION_WORDS = _words("""
     kementerian kemenlu dewan badan lembaga komisi partai universitas mahkamah pengadilan kejaksaan kepolisian
@@ -93,13 +97,24 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
     table = names or shared(NameTable)
-    kept = [span for span in spans if not _in_credit(text, span)]
+    kept = [trimmed for span in spans if not _in_credit(text, span)
+            if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = _with_abbreviation_and_place(text, kept, table)
     people = _people(kept)
     pieces = [piece for span in kept for piece in _split(text, span, table, people)]
     pieces += _missed_people(text, pieces, table)
     pieces = _retyped(pieces, table, people)
     return sorted(pieces, key=lambda span: span.start)
+
+
+def _without_title_abbreviation(text: str, span: EntitySpan) -> EntitySpan | None:
+    """"Georgia Gov. Brian Kemp" tagged "Georgia Gov" is the place Georgia: the abbreviated title (AP style)
+    that follows a state or a party is no part of its name. None when nothing else is left."""
+    head, _, last = span.text.rpartition(" ")
+    if not head or last.lower() not in TITLE_ABBREVIATIONS or not text.startswith(".", span.end):
+        return span
+    head = head.rstrip()
+    return _span(text, span.start, span.start + len(head), span.label) if head else None
 
 
 def _span(text: str, start: int, end: int, label: str) -> EntitySpan:
@@ -303,8 +318,33 @@ def _country_at(text: str, words: list[_Word], index: int, table: NameTable) -> 
 def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) -> list[EntitySpan]:
     places = {name_key(span.text) for span in spans if span.label == "LOC"}
     people_words = {word for person in people for word in person.split()}
-    return [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
-            for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
+    retyped = [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
+               for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
+    return _one_type_per_name(retyped, table)
+
+
+def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """A name of two words or more tagged both a person and an organisation in one article is what it is
+    tagged most often; on a tie, a person if it reads as a person's name ("After Rachel Reeves' first
+    speech", tagged an organisation, and "Rachel Reeves has pledged", a person)."""
+    counts = Counter((name_key(span.text), span.label) for span in spans
+                     if span.label in ("PER", "ORG") and " " in span.text.strip())
+    surfaces = {name_key(span.text): span.text for span in spans}
+    decided: dict[str, str] = {}
+    for key in {key for key, _ in counts}:
+        people, organisations = counts[key, "PER"], counts[key, "ORG"]
+        if not (people and organisations):
+            continue
+        if people != organisations:
+            decided[key] = "PER" if people > organisations else "ORG"
+        elif _looks_like_a_name([_Word(word, 0, 0) for word in surfaces[key].split()], table) \
+                and surfaces[key].split()[-1].lower() not in OUTLET_WORDS:
+            decided[key] = "PER"
+    if not decided:
+        return list(spans)
+    return [EntitySpan(span.text, decided[key], span.start, span.end)
+            if span.label in ("PER", "ORG") and (key := name_key(span.text)) in decided else span
+            for span in spans]
 
 
 def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str], people_words: set[str]) -> str:
