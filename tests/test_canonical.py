@@ -42,6 +42,11 @@ def test_countries_have_the_names_newsrooms_print(surface: str, expected: str) -
     assert canon((surface, "LOC")) == [("LOC", expected)]
 
 
+def test_a_near_spelling_must_start_as_the_place_does() -> None:
+    assert canon(("Pyongjang", "LOC")) == [("LOC", "Pyongyang")]  # a misspelling keeps the name's start
+    assert canon(("Takistan", "LOC")) == [("LOC", "Takistan")]  # a city in Iran, one letter from Pakistan
+
+
 def test_a_country_labelled_as_an_organisation_is_a_place() -> None:
     assert canon(("Korut", "ORG")) == [("LOC", "North Korea")]
 

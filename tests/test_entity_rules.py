@@ -160,6 +160,12 @@ def test_a_span_across_the_datelines_dash_is_cut(dash: str) -> None:
     assert [span.text for span in spans] == ["CNN Indonesia", "T.O.P"]
 
 
+def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
+    text = "Eksekusi di kota itu dilaporkan detikcom."
+    spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])
+    assert [(span.text, span.label) for span in spans] == [("detikcom", "ORG")]
+
+
 def test_an_abbreviated_title_after_a_place_is_not_part_of_it() -> None:
     text = "Georgia Gov. Brian Kemp and South Carolina Sen. Lindsey Graham spoke."
     spans = refine(text, [EntitySpan("Georgia Gov", "LOC", 0, 11), EntitySpan("Brian Kemp", "PER", 13, 23),

@@ -98,18 +98,21 @@ class NameTable:
                 self._person_parts[key] = canonical
             else:
                 self._organisations[key] = Organisation(canonical, kind)
-        self._near: dict[str, set[str]] = {}
+        # One edit away, same first letter: a misspelling keeps a name's start ("Pyongjang" is Pyongyang), while
+        # two places may differ by only that ("Takistan", a city in Iran, is not Pakistan).
+        self._near: dict[str, set[tuple[str, str]]] = {}
         for key, place in self._places.items():
             if len(key) >= FUZZY_MIN_CHARS and " " not in key:
                 for variant in _deletions(key):
-                    self._near.setdefault(variant, set()).add(place.name)
+                    self._near.setdefault(variant, set()).add((key[0], place.name))
 
     def place(self, surface: str, fuzzy: bool) -> Place | None:
         key = name_key(surface)
         found = self._places.get(key)
         if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key:
             return found
-        names = set().union(*(self._near.get(variant, set()) for variant in _deletions(key) | {key}))
+        names = {name for variant in _deletions(key) | {key} for first, name in self._near.get(variant, ())
+                 if first == key[0]}
         return Place(names.pop(), "city") if len(names) == 1 else None
 
     def country(self, surface: str) -> Place | None:

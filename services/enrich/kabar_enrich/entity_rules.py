@@ -4,7 +4,8 @@ The statistical tagger (``entities.EntityRecognizer``) sees one sentence at a ti
 no names; these rules add what an editor knows, from the name tables (``canonical.NameTable``:
 countries, large cities, agencies, media, apps, ministries) and from the rest of the article:
 
-1. **Furniture.** A name inside a photo credit ("(Foto: Kemlu Rusia via Reuters)",
+1. **Furniture.** A span without a capital letter or a digit, unless an outlet written so
+   ("detikcom"), is dropped ("kota" tagged a place). A name inside a photo credit ("(Foto: Kemlu Rusia via Reuters)",
    "(unsplash.com/Micha Brändli)") is the page's, not the story's: it is dropped.
 2. **Boundaries.** A span is cut at a line break and at a double or em dash; at a glued token whose halves are both
    known names ("KorutRusia", text run together by a scraper); where a known place meets a
@@ -97,7 +98,7 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
     table = names or shared(NameTable)
-    kept = [trimmed for span in spans if not _in_credit(text, span)
+    kept = [trimmed for span in spans if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = _with_abbreviation_and_place(text, kept, table)
     people = _people(kept)
@@ -105,6 +106,13 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces += _missed_people(text, pieces, table)
     pieces = _retyped(pieces, table, people)
     return sorted(pieces, key=lambda span: span.start)
+
+
+def _common_word(span: EntitySpan, table: NameTable) -> bool:
+    """A span without a capital letter or a digit ("kota", the word for city, tagged a place) names nothing,
+    unless it is an outlet or app written in lower case ("detikcom"). Places are written with a capital: "kota"
+    is also a city in India."""
+    return not any(char.isupper() or char.isdigit() for char in span.text) and table.organisation(span.text) is None
 
 
 def _without_title_abbreviation(text: str, span: EntitySpan) -> EntitySpan | None:
