@@ -160,6 +160,13 @@ def test_a_span_across_the_datelines_dash_is_cut(dash: str) -> None:
     assert [span.text for span in spans] == ["CNN Indonesia", "T.O.P"]
 
 
+def test_an_office_before_a_name_is_not_part_of_it_a_royal_title_is() -> None:
+    text = "Dubes Hasan Kleib bertemu Pangeran Charles dan Presiden Joko Widodo."
+    spans = refine(text, [EntitySpan("Dubes Hasan Kleib", "PER", 0, 17), EntitySpan("Pangeran Charles", "PER", 26, 42),
+                          EntitySpan("Presiden Joko Widodo", "PER", 47, 67)])
+    assert [span.text for span in spans] == ["Hasan Kleib", "Pangeran Charles", "Joko Widodo"]
+
+
 def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
     text = "Eksekusi di kota itu dilaporkan detikcom."
     spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])

@@ -13,7 +13,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    known places ("Kursk Rusia"). "Pemerintahan Kim Jong Un" gives the person the article
    names. An organisation followed by "(Abbreviation) Country" takes both in
    ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
-   ("Georgia Gov. Brian Kemp" tagged "Georgia Gov").
+   ("Georgia Gov. Brian Kemp" tagged "Georgia Gov"), and so is an office before a person's name
+   ("Dubes Hasan Kleib"), not a royal title ("Pangeran Diponegoro").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
@@ -54,6 +55,8 @@ TITLES = _words("""
     sultan datuk dato tan sri tun encik president minister secretary chancellor governor mayor leader
     chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
 """)
+# Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
+OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun encik king queen prince")
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # Words that make a capitalised run an organisation's name, not a person's.
@@ -98,7 +101,8 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
     table = names or shared(NameTable)
-    kept = [trimmed for span in spans if not _in_credit(text, span) and not _common_word(span, table)
+    kept = [_without_leading_titles(text, trimmed) for span in spans
+            if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = _with_abbreviation_and_place(text, kept, table)
     people = _people(kept)
@@ -106,6 +110,18 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces += _missed_people(text, pieces, table)
     pieces = _retyped(pieces, table, people)
     return sorted(pieces, key=lambda span: span.start)
+
+
+def _without_leading_titles(text: str, span: EntitySpan) -> EntitySpan:
+    """"Dubes Hasan Kleib" tagged a person is Hasan Kleib: the office before a person's name is not part of it
+    (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir")."""
+    if span.label != "PER":
+        return span
+    words = _words_of(text, span.start, span.end)
+    first = 0
+    while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES:
+        first += 1
+    return span if first == 0 else _span(text, words[first].start, span.end, span.label)
 
 
 def _common_word(span: EntitySpan, table: NameTable) -> bool:
