@@ -52,6 +52,8 @@ def test_a_us_state_is_no_city() -> None:
 def test_a_near_spelling_must_start_as_the_place_does() -> None:
     assert canon(("Pyongjang", "LOC")) == [("LOC", "Pyongyang")]  # a misspelling keeps the name's start
     assert canon(("Takistan", "LOC")) == [("LOC", "Takistan")]  # a city in Iran, one letter from Pakistan
+    assert canon(("Taksaka", "LOC")) == [("LOC", "Taksaka")]  # a train, two letters from Takaoka
+    assert canon(("Amerika", "LOC")) == [("LOC", "United States")]  # not Almeria, which is two edits away
 
 
 def test_a_country_labelled_as_an_organisation_is_a_place() -> None:

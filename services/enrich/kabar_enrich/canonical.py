@@ -73,6 +73,15 @@ def _deletions(key: str) -> set[str]:
     return {key[:i] + key[i + 1:] for i in range(len(key))}
 
 
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One letter changed, added or dropped. Two keys sharing a deletion may be two edits apart: "amerika" and
+    "almeria" both give "ameria", and America is not Almeria."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     name: str
@@ -101,21 +110,21 @@ class NameTable:
         # One edit away, same first letter: a misspelling keeps a name's start ("Pyongjang" is Pyongyang), while
         # two places may differ by only that ("Takistan", a city in Iran, is not Pakistan). Not from GeoNames'
         # alternate names of cities, many and odd: "Florida" was one edit from Floripa, Florianopolis.
-        self._near: dict[str, set[tuple[str, str]]] = {}
+        self._near: dict[str, set[str]] = {}
         for key, place in self._places.items():
             if place.kind == "city" and key != name_key(place.name):
                 continue
             if len(key) >= FUZZY_MIN_CHARS and " " not in key:
-                for variant in _deletions(key):
-                    self._near.setdefault(variant, set()).add((key[0], place.name))
+                for variant in _deletions(key) | {key}:
+                    self._near.setdefault(variant, set()).add(key)
 
     def place(self, surface: str, fuzzy: bool) -> Place | None:
         key = name_key(surface)
         found = self._places.get(key)
         if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key:
             return found
-        names = {name for variant in _deletions(key) | {key} for first, name in self._near.get(variant, ())
-                 if first == key[0]}
+        names = {self._places[near].name for variant in _deletions(key) | {key} for near in self._near.get(variant, ())
+                 if near[0] == key[0] and _one_edit_apart(key, near)}
         return Place(names.pop(), "city") if len(names) == 1 else None
 
     def country(self, surface: str) -> Place | None:
