@@ -190,6 +190,14 @@ def test_a_name_tagged_a_person_and_an_organisation_is_one_of_them() -> None:
     assert [span.label for span in refine(text, spans)] == ["PER", "PER", "ORG", "ORG", "ORG"]
 
 
+def test_a_person_cut_from_the_dateline_is_a_person() -> None:
+    text = "Jakarta, CNN Indonesia - - Marouane Fellaini cedera lagi. Fellaini absen dua pekan."
+    whole = "CNN Indonesia - - Marouane Fellaini"
+    spans = refine(text, [EntitySpan(whole, "ORG", 9, 9 + len(whole)), EntitySpan("Fellaini", "PER", 58, 66)])
+    assert [(span.text, span.label) for span in spans] \
+        == [("CNN Indonesia", "ORG"), ("Marouane Fellaini", "PER"), ("Fellaini", "PER")]
+
+
 def test_a_hyphen_between_spaces_is_part_of_the_name() -> None:
     # Tokenised text (the NER dev sets, a `kabar enrich --jsonl` line) writes "Al-Qaeda" as "Al - Qaeda".
     text = "Al - Qaeda"

@@ -106,7 +106,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = _with_abbreviation_and_place(text, kept, table)
     people = _people(kept)
-    pieces = [piece for span in kept for piece in _split(text, span, table, people)]
+    tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
+    pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
     pieces += _missed_people(text, pieces, table)
     pieces = _retyped(pieces, table, people)
     return sorted(pieces, key=lambda span: span.start)
@@ -193,10 +194,12 @@ def _people(spans: Sequence[EntitySpan]) -> set[str]:
     return {key for span in spans if span.label == "PER" and " " in (key := name_key(span.text))}
 
 
-def _split(text: str, span: EntitySpan, table: NameTable, people: set[str]) -> list[EntitySpan]:
+def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
+           tagged_people: frozenset[str] = frozenset()) -> list[EntitySpan]:
     if _BREAK.search(span.text):
-        return [piece for start, end in _lines(span) for piece in _split(text, _span(text, start, end, span.label),
-                                                                           table, people)]
+        return [piece for start, end in _lines(span)
+                for piece in _split(text, _piece_type(text, _span(text, start, end, span.label), table,
+                                                      tagged_people), table, people, tagged_people)]
     words = _words_of(text, span.start, span.end)
     if not words or table.place(span.text, fuzzy=False) is not None or table.organisation(span.text) is not None:
         return [span]
@@ -206,6 +209,18 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str]) -> l
     if len(words) < 2:
         return [span]
     return _split_place_and_person(text, span, words, table, people) or [span]
+
+
+def _piece_type(text: str, piece: EntitySpan, table: NameTable, tagged_people: frozenset[str]) -> EntitySpan:
+    """A piece cut from a longer span had that span's type, which its other piece may have decided ("CNN
+    Indonesia - - Marouane Fellaini", an organisation): a piece that reads as a person's name, one of whose
+    words the article tags as a person elsewhere ("Fellaini"), is a person."""
+    words = _words_of(text, piece.start, piece.end)
+    if piece.label == "PER" or not _PERSON_WORDS[0] <= len(words) <= _PERSON_WORDS[1] \
+            or table.organisation(piece.text) is not None or not _looks_like_a_name(words, table):
+        return piece
+    named = any(name_key(word.text) in tagged_people for word in words)
+    return EntitySpan(piece.text, "PER", piece.start, piece.end) if named else piece
 
 
 def _lines(span: EntitySpan) -> list[tuple[int, int]]:
