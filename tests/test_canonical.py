@@ -77,6 +77,10 @@ def test_descriptors_and_nationalities_are_not_part_of_the_name() -> None:
 
 def test_unknown_names_are_kept_tidy() -> None:
     assert canon(("  Badan Antariksa  Rusia ", "ORG")) == [("ORG", "Badan Antariksa Rusia")]
+    # A bracket that closes inside the name is not cut off: a corpus article had "PT Pertamina (Persero" as a
+    # name; the bracketed part is now read as the bracket after a name always is.
+    assert canon(("PT Pertamina (Persero)", "ORG"), ("(Walhi)", "ORG"), ("Golkar)", "ORG")) \
+        == [("ORG", "PT Pertamina"), ("ORG", "Walhi"), ("ORG", "Golkar")]
 
 
 @pytest.mark.parametrize("surface", ["Kementerian Luar Negeri Rusia", "Kemenlu Rusia", "Kemlu Rusia",

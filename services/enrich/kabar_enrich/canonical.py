@@ -66,7 +66,25 @@ def name_key(text: str) -> str:
 
 
 def tidy(surface: str) -> str:
-    return " ".join(surface.split()).strip(" .,;:'\"“”‘’()")
+    """Spacing and the punctuation around a name; a bracket only where it closes nothing or opens nothing
+    ("PT Pertamina (Persero)" keeps its ")")."""
+    name = " ".join(surface.split()).strip(" .,;:'\"“”‘’")
+    while name[:1] == "(" and name[-1:] == ")" and _balanced(name[1:-1]):  # "(Walhi)", not "(A) (B)"
+        name = name[1:-1].strip(" .,;:'\"“”‘’")
+    while name[-1:] in (")", "(") and (name[-1] == "(" or name.count(")") > name.count("(")):
+        name = name[:-1].rstrip(" .,;:'\"“”‘’")
+    while name[:1] in ("(", ")") and (name[0] == ")" or name.count("(") > name.count(")")):
+        name = name[1:].lstrip(" .,;:'\"“”‘’")
+    return name
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _deletions(key: str) -> set[str]:
