@@ -5,9 +5,11 @@ no names; these rules add what an editor knows, from the name tables (``canonica
 countries, large cities, agencies, media, apps, ministries) and from the rest of the article:
 
 1. **Furniture.** A span without a capital letter or a digit, unless an outlet written so
-   ("detikcom"), is dropped ("kota" tagged a place). A name inside a photo credit ("(Foto: Kemlu Rusia via Reuters)",
-   "(unsplash.com/Micha Brändli)") is the page's, not the story's: it is dropped.
-2. **Boundaries.** A span is cut at a line break and at a double or em dash; at a glued token whose halves are both
+   ("detikcom"), is dropped ("kota" tagged a place). A name inside a photo credit ("(Foto:
+   Kemlu Rusia via Reuters)", "(unsplash.com/Micha Brändli)") is the page's, not the story's:
+   it is dropped.
+2. **Boundaries.** A span is cut at a line break and at a double or em dash (a dateline's
+   "CNN Indonesia - - T.O.P"); at a glued token whose halves are both
    known names ("KorutRusia", text run together by a scraper); where a known place meets a
    person ("Korea Utara Kim Jong Un", "Dewan Keamanan Rusia Sergei Shoigu"); between two
    known places ("Kursk Rusia"). "Pemerintahan Kim Jong Un" gives the person the article
