@@ -11,7 +11,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -83,9 +82,8 @@ def article_id(url: str) -> str:
 # ---- ports and waiting -----------------------------------------------------------------------------------------
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the ephemeral range (see scripts/engines.py)."""
+    return engines.free_port()
 
 
 class GaveUp(RuntimeError):

@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -84,10 +85,38 @@ def versions(compose_file: Path = COMPOSE_FILE) -> dict[str, str]:
     return found
 
 
+_HANDED_OUT: set[int] = set()
+_PORTS_BELOW_EPHEMERAL = 12_000
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port for a server we are about to start, below the kernel's ephemeral range.
+
+    A port from ``bind(0)`` lies inside that range, where any outgoing connection (a worker's to Redis, a test's
+    to the API) may be given it before our server binds it: CI saw the API fail with "address already in use".
+    Below the range only an explicit bind takes a port; this process never hands out the same one twice.
+    """
+    low = _ephemeral_range()[0]
+    for _ in range(500):
+        port = random.randrange(max(1024, low - _PORTS_BELOW_EPHEMERAL), low)  # noqa: S311 - not a secret
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 @dataclass

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 
 import httpx
 import redis
+from engines import free_port  # scripts/engines.py, beside this script
 
 ARTICLES = 2000
 
@@ -45,16 +45,12 @@ def step(name: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.port = free_port()  # below the ephemeral range: see engines.free_port
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(directory),
              "--appendonly", "yes", "--save", "3600 1"], stdout=subprocess.DEVNULL)

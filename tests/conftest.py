@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,9 +46,8 @@ WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the ephemeral range (see scripts/engines.py)."""
+    return engine_launcher.free_port()
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str | Callable[[], str], interval: float = 0.2) -> Any:
