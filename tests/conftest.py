@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,9 @@ from kabar.contract.settings import KabarSettings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import engines as engine_launcher  # noqa: E402 - scripts/engines.py, shared with `make engines`
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import support  # noqa: E402 - benchmarks/support.py: the process wrapper the fault harness uses too
 
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
@@ -235,35 +236,14 @@ def services_env(tmp_path: Path, redis_url: str, services_engine: EngineUnderTes
     return env
 
 
-class Process:
+class Process(support.Proc):
+    """A process of the stack under test, logging to ``log_dir/NAME.log`` (a fresh log: a restarted worker's
+    "ready" must be its own)."""
+
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      cwd=ROOT, start_new_session=True)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.terminate()
-        self.wait_stopped()
-
-    def terminate(self) -> None:
-        """Ask the process group to shut down (Celery's warm shutdown); ``wait_stopped`` waits for it."""
-        if self.popen.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-
-    def wait_stopped(self, grace: float = 15) -> None:
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout=5)
-        self._log.close()
+        log_path = log_dir / f"{name}.log"
+        log_path.unlink(missing_ok=True)
+        super().__init__(name, argv, env, log_path)
 
 
 class Services:
