@@ -11,8 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,26 +50,10 @@ def free_port() -> int:
     return engine_launcher.free_port()
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str | Callable[[], str], interval: float = 0.2) -> Any:
-    """Poll ``check`` until it returns something true; ``what`` may be a function, called only at the timeout (a log
-    read when the wait starts would hide what happened while waiting)."""
-    deadline = time.monotonic() + timeout
-    last_error: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as exc:  # the thing we wait for may not answer yet
-            last_error = exc
-        time.sleep(interval)
-    described = what() if callable(what) else what
-    raise AssertionError(f"timed out after {timeout}s waiting for {described} (last error: {last_error})")
-
-
-def kabar_executable() -> str:
-    candidate = Path(sys.executable).with_name("kabar")
-    return str(candidate) if candidate.exists() else "kabar"
+# One polling loop and one executable lookup for the tests and the fault harness: a check that raises
+# ``support.GaveUp`` (a process it waits on has died) ends the wait at once instead of at the timeout.
+wait_until = support.wait_for
+kabar_executable = support.kabar_executable
 
 
 @pytest.fixture(scope="session")
@@ -301,7 +284,7 @@ class Services:
 
     def _answers(self, url: str, process: Process) -> bool:
         if process.popen.poll() is not None:
-            raise AssertionError(f"{process.name} exited early:\n{process.log()[-3000:]}")
+            raise support.GaveUp(f"{process.name} exited early:\n{process.log()[-3000:]}")
         return httpx.get(url, timeout=2).status_code == 200
 
     def stop(self) -> None:
