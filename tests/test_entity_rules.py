@@ -181,6 +181,27 @@ def test_an_abbreviated_title_after_a_place_is_not_part_of_it() -> None:
     assert refine("Gov. Kemp", [EntitySpan("Gov", "PER", 0, 3)]) == [EntitySpan("Gov", "PER", 0, 3)]
 
 
+def spans_of(text: str, *tagged: tuple[str, str]) -> list[EntitySpan]:
+    """Tagger output for ``text``: each (name, label) at its first occurrence."""
+    return [EntitySpan(name, label, text.index(name), text.index(name) + len(name)) for name, label in tagged]
+
+
+def test_a_capital_the_inside_a_sentence_opens_the_name() -> None:
+    text = "He told The Sunday Times that The Stooges had split. The Guardian said so, in The Hague."
+    spans = refine(text, spans_of(text, ("Sunday Times", "ORG"), ("Stooges", "ORG"), ("Guardian", "ORG"),
+                                  ("Hague", "LOC")))
+    # At a sentence's start "The" is a capital like any other, and a place keeps its own name.
+    assert [span.text for span in spans] == ["The Sunday Times", "The Stooges", "Guardian", "Hague"]
+    assert all(text[span.start:span.end] == span.text for span in spans)
+    title = "News\nThe Stooges"
+    assert [span.text for span in refine(title, spans_of(title, ("Stooges", "ORG")))] == ["Stooges"]
+
+
+def test_a_lower_case_the_is_not_part_of_a_name() -> None:
+    text = "He moved to the Netherlands."
+    assert [span.text for span in refine(text, spans_of(text, ("the Netherlands", "LOC")))] == ["Netherlands"]
+
+
 def test_a_name_tagged_a_person_and_an_organisation_is_one_of_them() -> None:
     text = ("After Rachel Reeves' first speech, Rachel Reeves pledged more. "
             "Morgan Stanley, Morgan Stanley and Morgan Stanley.")

@@ -16,7 +16,9 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    names. An organisation followed by "(Abbreviation) Country" takes both in
    ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
    ("Georgia Gov. Brian Kemp" tagged "Georgia Gov"), and so is an office before a person's name
-   ("Dubes Hasan Kleib"), not a royal title ("Pangeran Diponegoro").
+   ("Dubes Hasan Kleib"), not a royal title ("Pangeran Diponegoro"). Inside a sentence, a capitalised
+   "The" before an organisation or a work is part of its name ("told The Sunday Times"); a lower-case
+   "the" never is ("the Netherlands").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
@@ -106,7 +108,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     kept = [_without_leading_titles(text, trimmed) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = _with_abbreviation_and_place(text, kept, table)
+    kept = [_with_the(text, span) for span in _with_abbreviation_and_place(text, kept, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
@@ -125,6 +127,22 @@ def _without_leading_titles(text: str, span: EntitySpan) -> EntitySpan:
     while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES:
         first += 1
     return span if first == 0 else _span(text, words[first].start, span.end, span.label)
+
+
+def _with_the(text: str, span: EntitySpan) -> EntitySpan:
+    """An organisation or a work with the capitalised "The" that opens its name inside a sentence ("told The
+    Sunday Times", "signed to The Stooges"). At a sentence's start "The" is just a capital: not taken. A
+    lower-case "the" is never part of a name ("the Netherlands")."""
+    if span.text.startswith("the ") and len(span.text) > len("the "):
+        return _span(text, span.start + len("the "), span.end, span.label)
+    start = span.start - len("The ")
+    if span.label not in {"ORG", "MISC"} or start < 1 or text[start - 1 : span.start] not in {" The ", "\tThe "}:
+        return span
+    gap = text[:start]
+    before = gap.rstrip()
+    if not before or before[-1] in ".!?" or "\n" in gap[len(before):]:
+        return span
+    return _span(text, start, span.end, span.label)
 
 
 def _common_word(span: EntitySpan, table: NameTable) -> bool:
