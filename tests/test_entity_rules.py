@@ -202,6 +202,20 @@ def test_a_lower_case_the_is_not_part_of_a_name() -> None:
     assert [span.text for span in refine(text, spans_of(text, ("the Netherlands", "LOC")))] == ["Netherlands"]
 
 
+def test_a_person_or_a_work_holding_an_institutions_word_is_an_organisation() -> None:
+    text = "She worked at Clinical Hospital Mostar, then the Bulgarian Academy of Sciences, then Bank Mandiri."
+    spans = refine(text, spans_of(text, ("Clinical Hospital Mostar", "PER"), ("Bulgarian Academy of Sciences", "MISC"),
+                                  ("Bank Mandiri", "PER")))
+    assert [(span.text, span.label) for span in spans] == [
+        ("Clinical Hospital Mostar", "ORG"), ("Bulgarian Academy of Sciences", "ORG"), ("Bank Mandiri", "ORG")]
+
+
+def test_an_institutions_last_word_before_a_persons_name_is_not_part_of_it() -> None:
+    text = "Director of the Hollywood Academy John Bailey said so."
+    spans = refine(text, spans_of(text, ("Academy John Bailey", "PER")))
+    assert [(span.text, span.label) for span in spans] == [("John Bailey", "PER")]
+
+
 def test_a_name_tagged_a_person_and_an_organisation_is_one_of_them() -> None:
     text = ("After Rachel Reeves' first speech, Rachel Reeves pledged more. "
             "Morgan Stanley, Morgan Stanley and Morgan Stanley.")

@@ -16,18 +16,20 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    names. An organisation followed by "(Abbreviation) Country" takes both in
    ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
    ("Georgia Gov. Brian Kemp" tagged "Georgia Gov"), and so is an office before a person's name
-   ("Dubes Hasan Kleib"), not a royal title ("Pangeran Diponegoro"). Inside a sentence, a capitalised
+   ("Dubes Hasan Kleib"), not a royal title ("Pangeran Diponegoro"), nor an institution's last
+   word ("Academy John Bailey"). Inside a sentence, a capitalised
    "The" before an organisation or a work is part of its name ("told The Sunday Times"); a lower-case
    "the" never is ("the Netherlands").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
    "Telegram"), and so are the institutions the press names by their seat ("Kremlin",
-   "Pentagon"), a name ending in an outlet's word ("… Times", "… TV") and a site
-   ("DailySocial.id"). A name the article tags as a person elsewhere is a person, never a
-   place ("Vladimir Putin"); a one-word place name it tags as a place elsewhere, and which is
-   no part of a person's name there, is a place ("Pyongjang", a misspelt Pyongyang, tagged
-   once as a person).
+   "Pentagon"), a name ending in an outlet's word ("… Times", "… TV"), a site
+   ("DailySocial.id"), and a person or a work holding an institution's word ("Clinical
+   Hospital Mostar", "Bulgarian Academy of Sciences"). A name the article tags as a person
+   elsewhere is a person, never a place ("Vladimir Putin"); a one-word place name it tags as a
+   place elsewhere, and which is no part of a person's name there, is a place ("Pyongjang", a
+   misspelt Pyongyang, tagged once as a person).
 
 Each rule looks at a few tokens around a span, so the cost is a small fraction of tagging.
 """
@@ -70,6 +72,13 @@ ORGANISATION_WORDS = _words("""
     agensi jabatan persatuan ministry council agency committee commission party university court army
     navy force forces parliament congress senate bank company office department union
 """)
+# Words that no person's name holds: a "person" with one is an institution, and so is a "work or event" (MISC) with
+# one (Wikigold train: 86 organisations hold one, 1 MISC; the recogniser makes "Bulgarian Academy of Sciences" a
+# MISC for its nationality word).
+INSTITUTION_WORDS = ORGANISATION_WORDS | _words("""
+    hospital academy institute institut society museum laboratory college school foundation association
+    corporation inc ltd records club rumah sakit akademi yayasan asosiasi sekolah klub
+""")
 # "The X government", "the X regime": the name after them is the person the article names.
 GOVERNMENT_OF = _words("pemerintahan pemerintah rezim kabinet kubu administrasi administration government regime")
 # Last words of the names of news outlets.
@@ -105,7 +114,7 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
     table = names or shared(NameTable)
-    kept = [_without_leading_titles(text, trimmed) for span in spans
+    kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = [_with_the(text, span) for span in _with_abbreviation_and_place(text, kept, table)]
@@ -117,14 +126,20 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     return sorted(pieces, key=lambda span: span.start)
 
 
-def _without_leading_titles(text: str, span: EntitySpan) -> EntitySpan:
+def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
     """"Dubes Hasan Kleib" tagged a person is Hasan Kleib: the office before a person's name is not part of it
-    (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir")."""
+    (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir").
+    Nor is the last word of an institution's name before a person's ("Setara Institute Hendardi", "Academy John
+    Bailey" tagged a person); when what follows is not two words of a name, the span is the institution's
+    ("Bank Mandiri", see ``_type``)."""
     if span.label != "PER":
         return span
     words = _words_of(text, span.start, span.end)
     first = 0
     while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES:
+        first += 1
+    if (len(words) - first > 2 and words[first].text.lower() in INSTITUTION_WORDS
+            and _looks_like_a_name(words[first + 1:], table)):
         first += 1
     return span if first == 0 else _span(text, words[first].start, span.end, span.label)
 
@@ -406,19 +421,27 @@ def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[En
             for span in spans]
 
 
-def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str], people_words: set[str]) -> str:
+def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
+    """Is ``span`` an organisation whatever the recogniser called it?"""
     organisation = table.organisation(span.text)
     if organisation is not None and organisation.kind in ORGANISATION_KINDS:
-        return "ORG"
+        return True
     words = span.text.split()
     if span.label in ("PER", "LOC") and len(words) > 1 and words[-1].lower() in OUTLET_WORDS:
+        return True
+    if span.label in ("PER", "MISC") and any(word.lower() in INSTITUTION_WORDS for word in words):
+        return True  # "Clinical Hospital Mostar" (a person), "Bulgarian Academy of Sciences" (a nationality)
+    # "DailySocial.id", "Tribunnews.com": a site is its outlet, never a place or a person.
+    return _SITE.fullmatch(span.text) is not None
+
+
+def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str], people_words: set[str]) -> str:
+    if _an_organisation(span, table):
         return "ORG"
-    if _SITE.fullmatch(span.text):
-        return "ORG"  # "DailySocial.id", "Tribunnews.com": a site is its outlet, never a place or a person
     key = name_key(span.text)
     if span.label == "LOC" and key in people and table.place(span.text, fuzzy=False) is None:
         return "PER"
-    if (span.label == "PER" and len(words) == 1 and key in places and key not in people_words
+    if (span.label == "PER" and " " not in span.text.strip() and key in places and key not in people_words
             and table.place(span.text, fuzzy=True) is not None):
         return "LOC"  # "Pyongjang" tagged a place elsewhere in the article, and no one's name
     return span.label
