@@ -49,6 +49,19 @@ def test_a_us_state_is_no_city() -> None:
     assert canon(("Washington", "LOC")) == [("LOC", "Washington")]
 
 
+def test_georgia_is_the_us_state_in_an_american_article_and_the_country_otherwise() -> None:
+    state, country = ("LOC", "Georgia (U.S. state)"), ("LOC", "Georgia")
+    assert canon(("Georgia", "LOC"), ("Pennsylvania", "LOC")) == [state, ("LOC", "Pennsylvania")]
+    assert canon(("Georgia", "PER"), ("Atlanta", "LOC"))[0] == state  # "Georgia Gov. Brian Kemp ... in Atlanta"
+    assert canon(("Georgia", "LOC"), ("Rusia", "LOC")) == [country, ("LOC", "Russia")]
+    assert canon(("Georgia", "LOC"), ("Texas", "LOC"), ("Tbilisi", "LOC"))[0] == country
+    assert canon(("Georgia", "LOC")) == [country]
+    text = "Pemilu di negara bagian Georgia berlangsung ketat."
+    start = text.index("Georgia")
+    found = canonicalise([EntitySpan("Georgia", "LOC", start, start + 7)], text=text)
+    assert [(entity.canonical, entity.id) for entity in found] == [("Georgia (U.S. state)", "loc:georgia-u-s-state")]
+
+
 def test_a_near_spelling_must_start_as_the_place_does() -> None:
     assert canon(("Pyongjang", "LOC")) == [("LOC", "Pyongyang")]  # a misspelling keeps the name's start
     assert canon(("Takistan", "LOC")) == [("LOC", "Takistan")]  # a city in Iran, one letter from Pakistan

@@ -131,6 +131,14 @@ def test_two_places_run_together_are_two_places() -> None:
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)
 
 
+def test_an_organisation_named_after_two_places_stays_one() -> None:
+    # "California Texas" is the oil company (Caltex), "Liga Jerman" the German league: organisations, not split.
+    text = "Para pemimpin perusahaan minyak California Texas (Caltex) hadir. Laga Liga Jerman digelar malam ini."
+    spans = refine(text, spans_of(text, ("California Texas", "ORG"), ("Caltex", "ORG"), ("Liga Jerman", "ORG")))
+    assert [(span.text, span.label) for span in spans] \
+        == [("California Texas", "ORG"), ("Caltex", "ORG"), ("Liga Jerman", "ORG")]
+
+
 def test_a_place_and_its_direction_are_one_place() -> None:
     # "Barat" after a place is its west (idner-news-2k dev: "Libya Barat"), not a second place: the West as the
     # press names it is "blok Barat" (seed 002), which the table knows.

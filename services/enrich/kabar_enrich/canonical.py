@@ -12,7 +12,9 @@
   is its portfolio and its country: Kementerian Luar Negeri Rusia, Kemenlu Rusia, Kemlu Rusia
   and Russia's Foreign Ministry are all "Ministry of Foreign Affairs of Russia"; a bare
   "Kemenlu" is the ministry of that portfolio the article named with its country.
-- A bare "Korea" is the one Korea the article names, when it names one.
+- A bare "Korea" is the one Korea the article names, when it names one. "Georgia" is the US
+  state in an American article (one that names another US state or Atlanta, or writes "the
+  state of Georgia"), the country otherwise.
 - An abbreviation the article defines ("Badan Intelijen Negara (BIN)") stands for the full
   name where it is used alone ("BIN").
 - Personal names: transliteration variants of given names are folded (Sergey -> Sergei),
@@ -39,7 +41,15 @@ NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
 FUZZY_MIN_CHARS = 7
 _COUNTRY_KINDS = {"country", "country-alias"}
 # Regions are hand-kept ("Semenanjung Korea" -> Korean Peninsula): no data set here carries them.
-_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region"}
+US_STATE_KIND = "us-state"
+_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region", US_STATE_KIND}
+# A country that is also a US state's name: the state where the article is American (it names another US state or
+# the state's capital, or writes "negara bagian Georgia", "the state of Georgia"), the country otherwise. An article
+# that names the country's capital or regions means the country whatever else it names.
+US_STATES_NAMED_AS_COUNTRIES = {
+    "Georgia": ("Georgia (U.S. state)", "Atlanta", {"Tbilisi", "South Ossetia", "Abkhazia"}),
+}
+_STATE_OF = re.compile(r"(?:negara\s+bagian|state\s+of(?:\s+the)?)\s+\Z", re.IGNORECASE)
 _PERSON_KINDS = {"given_name", "surname"}
 # Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
 ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution"})
@@ -211,6 +221,7 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
             if len(countries) == 1:
                 mention.name = Ministry(mention.name, next(iter(countries))).name
     _name_bare_places(mentions, table)
+    _us_states_named_as_countries(mentions, table, text)
     return _with_ids(mentions)
 
 
@@ -227,6 +238,23 @@ def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
         containing = {place for place in places if place.endswith(f" {mention.name}")}
         if len(containing) == 1:
             mention.name = containing.pop()
+
+
+def _us_states_named_as_countries(mentions: Sequence[_Mention], table: NameTable, text: str | None) -> None:
+    """ "Georgia Gov. Brian Kemp ... Atlanta" is the US state, "Georgia ... Tbilisi" the country."""
+    ambiguous = [mention for mention in mentions
+                 if mention.label == "LOC" and mention.name in US_STATES_NAMED_AS_COUNTRIES]
+    if not ambiguous:
+        return
+    places = {mention.name for mention in mentions if mention.label == "LOC"}
+    american = any((place := table.place(name, fuzzy=False)) is not None and place.kind == US_STATE_KIND
+                   for name in places)
+    for mention in ambiguous:
+        state, capital, of_the_country = US_STATES_NAMED_AS_COUNTRIES[mention.name]
+        called_a_state = text is not None and _STATE_OF.search(text, max(0, mention.span.start - 30),
+                                                                mention.span.start) is not None
+        if not places & of_the_country and (american or capital in places or called_a_state):
+            mention.name = state
 
 
 def _label(label: str) -> EntityLabel:

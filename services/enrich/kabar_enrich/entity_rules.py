@@ -12,7 +12,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    "CNN Indonesia - - T.O.P"); at a glued token whose halves are both
    known names ("KorutRusia", text run together by a scraper); where a known place meets a
    person ("Korea Utara Kim Jong Un", "Dewan Keamanan Rusia Sergei Shoigu"); between two
-   known places ("Kursk Rusia"). "Pemerintahan Kim Jong Un" gives the person the article
+   known places in a place's span ("Kursk Rusia"; an organisation's stays whole: "California
+   Texas", the oil company). "Pemerintahan Kim Jong Un" gives the person the article
    names. An organisation followed by "(Abbreviation) Country" takes both in
    ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
    ("Georgia Gov. Brian Kemp" tagged "Georgia Gov"), and so is an office before a person's name
@@ -310,7 +311,7 @@ def _split_place_and_person(text: str, span: EntitySpan, words: list[_Word], tab
             return None
         place = _span(text, words[index].start, words[index + size - 1].end, "LOC")
         head = [_span(text, span.start, place.end, span.label)] if index else [place]
-        if index == 0 and span.label != "PER" and table.place(_join(text, rest), fuzzy=False) is not None:
+        if index == 0 and span.label == "LOC" and table.place(_join(text, rest), fuzzy=False) is not None:
             return [place, _span(text, rest[0].start, rest[-1].end, "LOC")]
         if _person_follows(text, span, rest, table, people) and (index == 0 or span.label == "ORG"):
             return [*head, _span(text, rest[0].start, rest[-1].end, "PER")]

