@@ -175,6 +175,23 @@ def test_an_office_before_a_name_is_not_part_of_it_a_royal_title_is() -> None:
     assert [span.text for span in spans] == ["Hasan Kleib", "Pangeran Charles", "Joko Widodo"]
 
 
+@pytest.mark.parametrize(("tagged", "name"), [
+    ("Kadiv Humas Polri Irjen Boy Rafli Amar", "Boy Rafli Amar"),
+    ("Jenderal Pol Badrodin Haiti", "Badrodin Haiti"),
+    ("Ny Herawati Boediono", "Herawati Boediono"),
+    ("Pak Harto", "Harto"),
+    ("Prof Dr Emil Salim", "Emil Salim"),
+    # Part of the name: a stage name's degree, a name that is the police's mark, a religious honorific.
+    ("Dr. Dre", "Dr. Dre"),
+    ("Pol Pot", "Pol Pot"),
+    ("Gus Dur", "Gus Dur"),
+])
+def test_forms_of_address_and_ranks_are_not_part_of_a_name(tagged: str, name: str) -> None:
+    text = f"Menurut {tagged}, semuanya aman."
+    spans = refine(text, spans_of(text, (tagged, "PER")))
+    assert [(span.text, span.label) for span in spans] == [(name, "PER")]
+
+
 def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
     text = "Eksekusi di kota itu dilaporkan detikcom."
     spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])

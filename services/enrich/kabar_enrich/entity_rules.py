@@ -17,8 +17,9 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    names. An organisation followed by "(Abbreviation) Country" takes both in
    ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
    ("Georgia Gov. Brian Kemp" tagged "Georgia Gov"), and so is an office before a person's name
-   ("Dubes Hasan Kleib"), not a royal title ("Pangeran Diponegoro"), nor an institution's last
-   word ("Academy John Bailey"). Inside a sentence, a capitalised
+   ("Dubes Hasan Kleib"), nor a form of address or a rank ("Pak Harto", "Kapolda Jateng Irjen Pol
+   Condro Kirono"), not a royal title ("Pangeran Diponegoro"), nor an institution's last word
+   ("Academy John Bailey"). Inside a sentence, a capitalised
    "The" before an organisation or a work is part of its name ("told The Sunday Times"); a lower-case
    "the" never is ("the Netherlands").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
@@ -64,6 +65,19 @@ TITLES = _words("""
 """)
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
 OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun encik king queen prince")
+# Forms of address, degrees and ranks before a name, which the press writes and the name is without ("Pak Harto",
+# "Ny Herawati Boediono", "Jenderal Pol Badrodin Haiti"; idner-news-2k and NERGrit train: 41 of 47 outside the name).
+# Not the religious honorifics that are part of how a person is named ("Gus Dur", "KH Ma'ruf Amin").
+RANKS = _words("""
+    komjen irjen brigjen kombes akbp akp kompol iptu ipda aiptu aipda bripka brigadir briptu bripda letjen mayjen
+    kolonel letkol mayor kapten lettu letda serma serka sertu kopda praka pratu prada marsma marsda marsdya laksma
+    laksda laksdya
+""")
+HONORIFICS = RANKS | _words("pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs")
+# Degrees that stage names keep ("Dr. Dre"): dropped only before a name of two words or more.
+DEGREES = _words("dr prof")
+# The police's mark after a rank ("Jenderal Pol Badrodin Haiti"), which alone may be a name ("Pol Pot").
+POLICE_MARK = "pol"
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # Words that make a capitalised run an organisation's name, not a person's.
@@ -130,7 +144,9 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
 def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
     """"Dubes Hasan Kleib" tagged a person is Hasan Kleib: the office before a person's name is not part of it
     (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir").
-    Nor is the last word of an institution's name before a person's ("Setara Institute Hendardi", "Academy John
+    Nor are a form of address, a degree or a rank ("Ny Herawati Boediono", "Kadiv Humas Polri Irjen Boy Rafli Amar"
+    is Boy Rafli Amar; "Dr. Dre" and "Pol Pot" keep theirs). Nor is the last word of an institution's name before a
+    person's ("Setara Institute Hendardi", "Academy John
     Bailey" tagged a person); when what follows is not two words of a name, the span is the institution's
     ("Bank Mandiri", see ``_type``)."""
     if span.label != "PER":
@@ -139,10 +155,23 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
     first = 0
     while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES:
         first += 1
+    # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
+    first = max([first, *(i + 1 for i in range(first, len(words) - 1) if words[i].text.lower() in RANKS)])
+    while len(words) - first > 1 and _address(text, words, first):
+        first += 1
     if (len(words) - first > 2 and words[first].text.lower() in INSTITUTION_WORDS
             and _looks_like_a_name(words[first + 1:], table)):
         first += 1
     return span if first == 0 else _span(text, words[first].start, span.end, span.label)
+
+
+def _address(text: str, words: Sequence[_Word], index: int) -> bool:
+    """Is ``words[index]`` a form of address, a degree or a rank before the rest of a person's name?"""
+    word = words[index].text.lower().rstrip(".")
+    if word == POLICE_MARK:  # after a rank, inside the span or just before it
+        before = text[max(0, words[index].start - 30):words[index].start].split()
+        return index > 0 or (bool(before) and before[-1].lower().rstrip(".") in TITLES | HONORIFICS)
+    return word in HONORIFICS or (word in DEGREES and len(words) - index > 2)
 
 
 def _with_the(text: str, span: EntitySpan) -> EntitySpan:
