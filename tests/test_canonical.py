@@ -188,6 +188,11 @@ def test_a_brand_in_lower_case_is_part_of_the_name() -> None:
     assert canon(("kota resor Wonsan", "LOC")) == [("LOC", "Wonsan")]
 
 
+def test_a_tokenised_hyphen_is_printed_as_a_hyphen() -> None:
+    assert canon(("Pierre - Emerick Aubameyang", "PER")) == [("PER", "Pierre-Emerick Aubameyang")]
+    assert canon(("Paris Saint - Germain", "ORG")) == [("ORG", "Paris Saint-Germain")]
+
+
 def test_name_key_folds_case_accents_and_punctuation() -> None:
     assert name_key("Wŏnsan") == name_key("WONSAN") == "wonsan"
     assert name_key("P'yongyang") == "p yongyang"

@@ -192,6 +192,35 @@ def test_forms_of_address_and_ranks_are_not_part_of_a_name(tagged: str, name: st
     assert [(span.text, span.label) for span in spans] == [(name, "PER")]
 
 
+def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
+    text = "Kata Aiptu Sutisna kepada Kolonel Laut (P) yang bertugas, di Simpang Kramat Ipda Rudi berjaga."
+    spans = refine(text, spans_of(text, ("Aiptu Sutisna", "ORG"), ("Kolonel Laut (P)", "ORG"),
+                                  ("Simpang Kramat Ipda", "LOC")))
+    assert [(span.text, span.label) for span in spans] \
+        == [("Sutisna", "PER"), ("Kolonel Laut (P)", "ORG"), ("Simpang Kramat", "LOC")]
+
+
+def test_a_bracket_the_name_opened_is_closed() -> None:
+    text = "Komisi Pemberantasan Korupsi (KPK) memeriksa saksi. KPK menahannya."
+    found = canonicalise(refine(text, spans_of(text, ("Komisi Pemberantasan Korupsi (KPK", "ORG"))), text=text)
+    assert [(entity.text, entity.canonical) for entity in found] \
+        == [("Komisi Pemberantasan Korupsi (KPK)", "Komisi Pemberantasan Korupsi")]
+
+
+@pytest.mark.parametrize(("tagged", "pieces"), [
+    ("Suara.com - Komisi Pemberantasan Korupsi", [("Suara.com", "ORG"), ("Komisi Pemberantasan Korupsi", "ORG")]),
+    ("KUALA LUMPUR - Tim bulu tangkis", [("KUALA LUMPUR", "LOC"), ("Tim bulu tangkis", "ORG")]),
+    ("Rusia - Ukraina", [("Rusia", "LOC"), ("Ukraina", "LOC")]),
+    # Tokenised names keep their dash.
+    ("Al - Qaeda", [("Al - Qaeda", "ORG")]),
+    ("DPR - RI", [("DPR - RI", "ORG")]),
+])
+def test_a_spaced_dash_after_a_dateline_or_between_two_places_cuts_the_span(
+        tagged: str, pieces: list[tuple[str, str]]) -> None:
+    text = f"{tagged} bertemu hari ini."
+    assert [(span.text, span.label) for span in refine(text, spans_of(text, (tagged, "ORG")))] == pieces
+
+
 def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
     text = "Eksekusi di kota itu dilaporkan detikcom."
     spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])

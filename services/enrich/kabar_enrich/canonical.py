@@ -57,6 +57,7 @@ MINISTRY_KIND = "ministry"
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.
 _ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
 _ABBREVIATION_AFTER = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)")
+_SPACED_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
 _POSSESSIVE = re.compile(r"['’]s$")
 _OF = {"of", "of the"}
 
@@ -78,7 +79,8 @@ def name_key(text: str) -> str:
 def tidy(surface: str) -> str:
     """Spacing and the punctuation around a name; a bracket only where it closes nothing or opens nothing
     ("PT Pertamina (Persero)" keeps its ")")."""
-    name = " ".join(surface.split()).strip(" .,;:'\"“”‘’")
+    # A tokenised "Pierre - Emerick Aubameyang" is printed "Pierre-Emerick Aubameyang" (the id is the same either way).
+    name = _SPACED_HYPHEN.sub("-", " ".join(surface.split())).strip(" .,;:'\"“”‘’")
     while name[:1] == "(" and name[-1:] == ")" and _balanced(name[1:-1]):  # "(Walhi)", not "(A) (B)"
         name = name[1:-1].strip(" .,;:'\"“”‘’")
     while name[-1:] in (")", "(") and (name[-1] == "(" or name.count(")") > name.count("(")):

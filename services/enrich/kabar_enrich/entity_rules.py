@@ -9,7 +9,11 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    Kemlu Rusia via Reuters)", "(unsplash.com/Micha Brändli)") is the page's, not the story's:
    it is dropped.
 2. **Boundaries.** A span is cut at a line break and at a double or em dash (a dateline's
-   "CNN Indonesia - - T.O.P"); at a glued token whose halves are both
+   "CNN Indonesia - - T.O.P"), and at a single spaced dash after a site or a city in capitals
+   ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina"); a
+   bracket the name opened is closed ("Komisi Pemberantasan Korupsi (KPK" tagged short of its
+   ")"); a rank ending a place's span is the next person's ("Simpang Kramat Ipda"), and one
+   opening a span makes it a person ("Aiptu Sutisna" tagged an organisation); at a glued token whose halves are both
    known names ("KorutRusia", text run together by a scraper); where a known place meets a
    person ("Korea Utara Kim Jong Un", "Dewan Keamanan Rusia Sergei Shoigu"); between two
    known places in a place's span ("Kursk Rusia"; an organisation's stays whole: "California
@@ -76,8 +80,9 @@ RANKS = _words("""
 HONORIFICS = RANKS | _words("pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs")
 # Degrees that stage names keep ("Dr. Dre"): dropped only before a name of two words or more.
 DEGREES = _words("dr prof")
-# The police's mark after a rank ("Jenderal Pol Badrodin Haiti"), which alone may be a name ("Pol Pot").
-POLICE_MARK = "pol"
+# The force after a rank ("Jenderal Pol Badrodin Haiti", "Laksda TNI Amarulla Octavian", "Mayjen TNI (Purn)"),
+# which alone may be a name ("Pol Pot").
+FORCE_MARKS = _words("pol tni purn laut udara")
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # Words that make a capitalised run an organisation's name, not a person's.
@@ -111,6 +116,11 @@ _SITE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.(?:com|co\.id|id|net|org|news|tv
 # Where a name never goes on: a line break, a double dash or an em dash (the dateline's "Jakarta, CNN Indonesia
 # - - T.O.P ..."). Not a single hyphen between spaces: tokenised text writes "Al-Qaeda" as "Al - Qaeda".
 _BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+")
+_CLOSING_BRACKET = re.compile(r"[ \t]?\)")
+# A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
+# capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
+# ("AS - Soviet").
+_SPACED_DASH = re.compile(r" - ")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
@@ -132,7 +142,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, span) for span in _with_abbreviation_and_place(text, kept, table)]
+    kept = [_with_the(text, _edges(text, span, table)) for span in _with_abbreviation_and_place(text, kept, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
@@ -168,10 +178,30 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
 def _address(text: str, words: Sequence[_Word], index: int) -> bool:
     """Is ``words[index]`` a form of address, a degree or a rank before the rest of a person's name?"""
     word = words[index].text.lower().rstrip(".")
-    if word == POLICE_MARK:  # after a rank, inside the span or just before it
+    if word in FORCE_MARKS:  # after a rank, inside the span or just before it
         before = text[max(0, words[index].start - 30):words[index].start].split()
         return index > 0 or (bool(before) and before[-1].lower().rstrip(".") in TITLES | HONORIFICS)
     return word in HONORIFICS or (word in DEGREES and len(words) - index > 2)
+
+
+def _edges(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """A bracket the name opened is closed ("Komisi Pemberantasan Korupsi (KPK" tagged up to its ")"); a rank
+    that belongs to the next person's name is not a place's or an organisation's ("Simpang Kramat Ipda"), and a
+    rank opens a person's name whatever the span was tagged ("Aiptu Sutisna")."""
+    if span.text.count("(") > span.text.count(")"):
+        closing = _CLOSING_BRACKET.match(text, span.end)
+        if closing is not None:
+            return _span(text, span.start, closing.end(), span.label)
+    if span.label != "PER":
+        words = _words_of(text, span.start, span.end)
+        if len(words) > 1 and words[-1].text.lower() in RANKS:
+            return _span(text, span.start, words[-2].end, span.label)
+        if len(words) > 1 and words[0].text.lower() in RANKS:  # "Aiptu Sutisna" tagged an organisation
+            person = _without_leading_titles(text, _span(text, span.start, span.end, "PER"), table)
+            name = _words_of(text, person.start, person.end)
+            if person.start > span.start and _looks_like_a_name(name, table) and max(len(w.text) for w in name) > 2:
+                return person  # not "Kolonel Laut (P)", a rank alone
+    return span
 
 
 def _with_the(text: str, span: EntitySpan) -> EntitySpan:
@@ -265,6 +295,9 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
         return [piece for start, end in _lines(span)
                 for piece in _split(text, _piece_type(text, _span(text, start, end, span.label), table,
                                                       tagged_people), table, people, tagged_people)]
+    dashed = _at_spaced_dash(text, span, table)
+    if dashed is not None:
+        return [piece for part in dashed for piece in _split(text, part, table, people, tagged_people)]
     words = _words_of(text, span.start, span.end)
     if not words or table.place(span.text, fuzzy=False) is not None or table.organisation(span.text) is not None:
         return [span]
@@ -274,6 +307,23 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
     if len(words) < 2:
         return [span]
     return _split_place_and_person(text, span, words, table, people) or [span]
+
+
+def _at_spaced_dash(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan] | None:
+    """A span cut at its first spaced dash after a site's name or between two places (see ``_SPACED_DASH``)."""
+    dash = _SPACED_DASH.search(span.text)
+    if dash is None:
+        return None
+    left, right = span.text[:dash.start()].strip(), span.text[dash.end():].strip()
+    left_end, right_start = span.start + dash.start(), span.start + dash.end()
+    if left and right and _SITE.fullmatch(left):
+        return [_span(text, span.start, left_end, "ORG"), _span(text, right_start, span.end, span.label)]
+    city = table.place(left, fuzzy=False) if left.isupper() else None
+    if left and right and city is not None and city.kind == "city":  # a dateline: "KUALA LUMPUR - Tim ..."
+        return [_span(text, span.start, left_end, "LOC"), _span(text, right_start, span.end, span.label)]
+    if left and right and table.place(left, fuzzy=False) is not None and table.place(right, fuzzy=False) is not None:
+        return [_span(text, span.start, left_end, "LOC"), _span(text, right_start, span.end, "LOC")]
+    return None
 
 
 def _piece_type(text: str, piece: EntitySpan, table: NameTable, tagged_people: frozenset[str]) -> EntitySpan:
