@@ -9,23 +9,23 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    Kemlu Rusia via Reuters)", "(unsplash.com/Micha Brändli)") is the page's, not the story's:
    it is dropped.
 2. **Boundaries.** A span is cut at a line break and at a double or em dash (a dateline's
-   "CNN Indonesia - - T.O.P"), and at a single spaced dash after a site or a city in capitals
-   ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina"); a
-   bracket the name opened is closed ("Komisi Pemberantasan Korupsi (KPK" tagged short of its
-   ")"); a rank ending a place's span is the next person's ("Simpang Kramat Ipda"), and one
-   opening a span makes it a person ("Aiptu Sutisna" tagged an organisation); at a glued token whose halves are both
-   known names ("KorutRusia", text run together by a scraper); where a known place meets a
-   person ("Korea Utara Kim Jong Un", "Dewan Keamanan Rusia Sergei Shoigu"); between two
-   known places in a place's span ("Kursk Rusia"; an organisation's stays whole: "California
-   Texas", the oil company). "Pemerintahan Kim Jong Un" gives the person the article
-   names. An organisation followed by "(Abbreviation) Country" takes both in
-   ("Kementerian Luar Negeri (Kemlu) Rusia"). An abbreviated title at a span's end is dropped
-   ("Georgia Gov. Brian Kemp" tagged "Georgia Gov"), and so is an office before a person's name
-   ("Dubes Hasan Kleib"), nor a form of address or a rank ("Pak Harto", "Kapolda Jateng Irjen Pol
-   Condro Kirono"), not a royal title ("Pangeran Diponegoro"), nor an institution's last word
-   ("Academy John Bailey"). Inside a sentence, a capitalised
-   "The" before an organisation or a work is part of its name ("told The Sunday Times"); a lower-case
-   "the" never is ("the Netherlands").
+   "CNN Indonesia - - T.O.P"); at a single spaced dash after a site or a city in capitals
+   ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina");
+   at a glued token whose halves are both known names ("KorutRusia", text run together by a
+   scraper); where a known place meets a person ("Korea Utara Kim Jong Un", "Dewan Keamanan
+   Rusia Sergei Shoigu"); between two known places in a place's span ("Kursk Rusia"; an
+   organisation's stays whole: "California Texas", the oil company). "Pemerintahan Kim Jong
+   Un" gives the person the article names. An organisation followed by "(Abbreviation)
+   Country" takes both in ("Kementerian Luar Negeri (Kemlu) Rusia"), and a bracket the name
+   opened is closed ("Komisi Pemberantasan Korupsi (KPK" tagged short of its ")"). An
+   abbreviated title at a span's end is dropped ("Georgia Gov. Brian Kemp" tagged "Georgia
+   Gov"), and so are an office, a form of address or a rank before a person's name ("Dubes
+   Hasan Kleib", "Pak Harto", "Kapolda Jateng Irjen Pol Condro Kirono"), but not a royal title
+   ("Pangeran Diponegoro"); so is an institution's last word ("Academy John Bailey"). A rank
+   ending a place's span is the next person's ("Simpang Kramat Ipda"), and one opening a span
+   makes it a person ("Aiptu Sutisna" tagged an organisation). Inside a sentence, a
+   capitalised "The" before an organisation or a work is part of its name ("told The Sunday
+   Times"); a lower-case "the" never is ("the Netherlands").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
