@@ -62,6 +62,10 @@ def test_georgia_is_the_us_state_in_an_american_article_and_the_country_otherwis
     assert [(entity.canonical, entity.id) for entity in found] == [("Georgia (U.S. state)", "loc:georgia-u-s-state")]
 
 
+def test_a_us_state_tagged_an_organisation_is_a_place() -> None:
+    assert canon(("South Carolina", "ORG")) == [("LOC", "South Carolina")]
+
+
 def test_a_near_spelling_must_start_as_the_place_does() -> None:
     assert canon(("Pyongjang", "LOC")) == [("LOC", "Pyongyang")]  # a misspelling keeps the name's start
     assert canon(("Takistan", "LOC")) == [("LOC", "Takistan")]  # a city in Iran, one letter from Pakistan

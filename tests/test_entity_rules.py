@@ -221,6 +221,13 @@ def test_a_spaced_dash_after_a_dateline_or_between_two_places_cuts_the_span(
     assert [(span.text, span.label) for span in refine(text, spans_of(text, (tagged, "ORG")))] == pieces
 
 
+def test_a_nationality_is_no_place_but_indonesian_names_a_state_by_its_noun() -> None:
+    text = "Ukrainian troops advanced. Pasukan Soviet menginvasi Afghanistan."
+    spans = refine(text, spans_of(text, ("Ukrainian", "LOC"), ("Soviet", "LOC"), ("Afghanistan", "LOC")))
+    assert [(span.text, span.label) for span in spans] \
+        == [("Ukrainian", "MISC"), ("Soviet", "LOC"), ("Afghanistan", "LOC")]
+
+
 def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
     text = "Eksekusi di kota itu dilaporkan detikcom."
     spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])

@@ -320,12 +320,14 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
 def _placed_anyway(label: str, name: str, place: Place) -> bool:
     """Whether a place name the recogniser tagged otherwise is a place all the same.
 
-    A country is ("Korut" tagged ORG), unless it is a short abbreviation, which the press uses
+    A country or a US state is ("Korut" tagged ORG), unless it is a short abbreviation, which the press uses
     for the state ("RI", "AS": the government). A single word tagged as a person is a place only
     when it is a country, a city's own name or a hand-kept spelling ("Moskwa"): GeoNames'
     alternate names include given names ("Rasyid", "Mita").
     """
     country = place.kind in _COUNTRY_KINDS
+    if label == "ORG" and place.kind == US_STATE_KIND:
+        return True  # "South Carolina" tagged an organisation: a state acts as a country does
     if label == "PER":
         return country or (" " not in name and (place.kind == "city-alias" or name_key(place.name) == name_key(name)))
     return country and not (name.isupper() and len(name) <= 3)

@@ -33,7 +33,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    "Pentagon"), a name ending in an outlet's word ("… Times", "… TV"), a site
    ("DailySocial.id"), and a person or a work holding an institution's word ("Clinical
    Hospital Mostar", "Bulgarian Academy of Sciences"). A name the article tags as a person
-   elsewhere is a person, never a place ("Vladimir Putin"); a one-word place name it tags as a
+   elsewhere is a person, never a place ("Vladimir Putin"); an English adjective of nationality
+   is MISC ("Ukrainian" tagged a place); a one-word place name it tags as a
    place elsewhere, and which is no part of a person's name there, is a place ("Pyongjang", a
    misspelt Pyongyang, tagged once as a person).
 
@@ -42,15 +43,18 @@ Each rule looks at a few tokens around a span, so the cost is a small fraction o
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from kabar_enrich.canonical import ORGANISATION_KINDS, NameTable, name_key
-from kabar_enrich.entities import EntitySpan
+from kabar_enrich.entities import DEFAULT_MODEL_DIR, EntitySpan
 from kabar_enrich.loader import shared
+from kabar_enrich.ner_features import GAZETTEER_FILE
 
 __all__ = ["refine"]
 
@@ -116,6 +120,9 @@ _SITE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.(?:com|co\.id|id|net|org|news|tv
 # Where a name never goes on: a line break, a double dash or an em dash (the dateline's "Jakarta, CNN Indonesia
 # - - T.O.P ..."). Not a single hyphen between spaces: tokenised text writes "Al-Qaeda" as "Al - Qaeda".
 _BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+")
+# An English adjective of nationality, language or religion ("Ukrainian", "Chinese", "Buddhist"); Indonesian news
+# writes the bare noun for the state ("invasi Soviet", "di Arab"), which stays a place.
+_ADJECTIVE = re.compile(r"(?:an|ese|ish|ic|ist|i)$")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
@@ -515,9 +522,21 @@ def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
     return _SITE.fullmatch(span.text) is not None
 
 
+@cache
+def _nationalities() -> frozenset[str]:
+    """One-word nationality, people, language and religion names ("Ukrainian", "Buddhist"): the recogniser's
+    gazetteer's "misc" entries."""
+    lines = gzip.decompress((DEFAULT_MODEL_DIR / GAZETTEER_FILE).read_bytes()).decode("utf-8").splitlines()
+    return frozenset(name for kind, _, name in (line.partition("\t") for line in lines)
+                     if kind == "misc" and " " not in name)
+
+
 def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str], people_words: set[str]) -> str:
     if _an_organisation(span, table):
         return "ORG"
+    if (span.label != "MISC" and span.text.lower() in _nationalities() and _ADJECTIVE.search(span.text)
+            and table.place(span.text, fuzzy=False) is None):
+        return "MISC"  # "Ukrainian" tagged a place: an adjective of a place, not the place
     key = name_key(span.text)
     if span.label == "LOC" and key in people and table.place(span.text, fuzzy=False) is None:
         return "PER"
