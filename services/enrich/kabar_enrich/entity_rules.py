@@ -33,10 +33,10 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    "Pentagon"), a name ending in an outlet's word ("… Times", "… TV"), a site
    ("DailySocial.id"), and a person or a work holding an institution's word ("Clinical
    Hospital Mostar", "Bulgarian Academy of Sciences"). A name the article tags as a person
-   elsewhere is a person, never a place ("Vladimir Putin"); an English adjective of nationality
-   is MISC ("Ukrainian" tagged a place); a one-word place name it tags as a
+   elsewhere is a person, never a place ("Vladimir Putin"); a one-word place name it tags as a
    place elsewhere, and which is no part of a person's name there, is a place ("Pyongjang", a
-   misspelt Pyongyang, tagged once as a person).
+   misspelt Pyongyang, tagged once as a person). An English adjective of nationality is MISC
+   ("Ukrainian" tagged a place).
 
 Each rule looks at a few tokens around a span, so the cost is a small fraction of tagging.
 """
