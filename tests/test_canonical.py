@@ -197,6 +197,28 @@ def test_a_tokenised_hyphen_is_printed_as_a_hyphen() -> None:
     assert canon(("Paris Saint - Germain", "ORG")) == [("ORG", "Paris Saint-Germain")]
 
 
+def test_an_institutions_abbreviation_is_an_organisation_wherever_it_is_used() -> None:
+    text = "Kementerian Komunikasi dan Informatika (Kemkominfo) memblokir situs itu. Kemkominfo menjelaskan."
+    second = text.rindex("Kemkominfo")
+    spans = [EntitySpan("Kementerian Komunikasi dan Informatika", "ORG", 0, 38),
+             EntitySpan("Kemkominfo", "PER", second, second + 10)]
+    assert [(e.label, e.canonical) for e in canonicalise(spans, text=text)] \
+        == [("ORG", "Kementerian Komunikasi dan Informatika")] * 2
+    # A person's name tagged an organisation does not make the person's nickname one.
+    text = "Basuki Tjahaja Purnama (Ahok) ditahan. Ahok banding."
+    second = text.rindex("Ahok")
+    spans = [EntitySpan("Basuki Tjahaja Purnama", "ORG", 0, 22), EntitySpan("Ahok", "PER", second, second + 4)]
+    assert [(e.label, e.canonical) for e in canonicalise(spans, text=text)][1] == ("PER", "Basuki Tjahaja Purnama")
+
+
+def test_a_place_in_brackets_is_no_abbreviation() -> None:
+    text = "Ganda campuran Chan Peng Soon/Cheah Yee See (Malaysia) menang. Malaysia juara."
+    second = text.rindex("Malaysia")
+    spans = [EntitySpan("Chan Peng Soon/Cheah Yee See", "ORG", 15, 43),
+             EntitySpan("Malaysia", "LOC", second, second + 8)]
+    assert [(e.label, e.canonical) for e in canonicalise(spans, text=text)][1] == ("LOC", "Malaysia")
+
+
 def test_name_key_folds_case_accents_and_punctuation() -> None:
     assert name_key("Wŏnsan") == name_key("WONSAN") == "wonsan"
     assert name_key("P'yongyang") == "p yongyang"

@@ -228,6 +228,18 @@ def test_a_nationality_is_no_place_but_indonesian_names_a_state_by_its_noun() ->
         == [("Ukrainian", "MISC"), ("Soviet", "LOC"), ("Afghanistan", "LOC")]
 
 
+def test_an_organisations_abbreviation_run_into_a_persons_name_is_cut() -> None:
+    text = ("Asosiasi Fintech Indonesia (Aftech) menyambut aturan itu. Ketua Umum Aftech Niki Luhur mengatakan, "
+            "Niki yakin. Direktur Jenderal Kemendagri Diah Anggraeni hadir. "
+            "Polda Metro Jaya berjaga, kata Kapolda Metro.")
+    spans = refine(text, spans_of(text, ("Asosiasi Fintech Indonesia", "ORG"), ("Aftech Niki Luhur", "ORG"),
+                                  ("Niki", "PER"), ("Kemendagri Diah Anggraeni", "PER"), ("Polda Metro Jaya", "ORG"),
+                                  ("Kapolda Metro", "PER")))
+    assert [(span.text, span.label) for span in spans][1:6] == [
+        ("Aftech", "ORG"), ("Niki Luhur", "PER"), ("Niki", "PER"), ("Kemendagri", "ORG"), ("Diah Anggraeni", "PER")]
+    assert ("Polda Metro Jaya", "ORG") in {(span.text, span.label) for span in spans}
+
+
 def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
     text = "Eksekusi di kota itu dilaporkan detikcom."
     spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])

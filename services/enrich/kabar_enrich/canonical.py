@@ -53,6 +53,22 @@ _STATE_OF = re.compile(r"(?:negara\s+bagian|state\s+of(?:\s+the)?)\s+\Z", re.IGN
 _PERSON_KINDS = {"given_name", "surname"}
 # Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
 ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution"})
+# Words that make a capitalised run an organisation's name, not a person's.
+ORGANISATION_WORDS = frozenset({
+    "kementerian", "kemenlu", "dewan", "badan", "lembaga", "komisi", "partai", "universitas", "mahkamah",
+    "pengadilan", "kejaksaan", "kepolisian", "angkatan", "pasukan", "tentara", "majelis", "parlemen", "kongres",
+    "senat", "bank", "perusahaan", "pt", "kantor", "dinas", "departemen", "agensi", "jabatan", "persatuan",
+    "ministry", "council", "agency", "committee", "commission", "party", "university", "court", "army", "navy",
+    "force", "forces", "parliament", "congress", "senate", "company", "office", "department", "union",
+})
+# Words that no person's name holds: a "person" with one is an institution, and so is a "work or event" (MISC) with
+# one (Wikigold train: 86 organisations hold one, 1 MISC; the recogniser makes "Bulgarian Academy of Sciences" a
+# MISC for its nationality word).
+INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
+    "hospital", "academy", "institute", "institut", "society", "museum", "laboratory", "college", "school",
+    "foundation", "association", "corporation", "inc", "ltd", "records", "club", "rumah", "sakit", "akademi",
+    "yayasan", "asosiasi", "sekolah", "klub",
+})
 MINISTRY_KIND = "ministry"
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.
 _ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
@@ -211,8 +227,8 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
     """The entities of one article's spans (in text order). ``text``, when given, lets an
     abbreviation written just after a name ("Badan Intelijen Negara (BIN)") be learnt."""
     table = names or shared(NameTable)
-    abbreviations: dict[str, str] = {}
-    mentions = [_Mention(span, _surface(span, table, text, abbreviations), _label(span.label)) for span in spans]
+    abbreviations: dict[str, tuple[str, EntityLabel]] = {}
+    mentions = [_Mention(span, *_surface(span, table, text, abbreviations)) for span in spans]
     people = _full_people(mentions, table)
     ministries: dict[str, set[str]] = {}
     for mention in mentions:
@@ -263,25 +279,32 @@ def _label(label: str) -> EntityLabel:
     return "PER" if label == "PER" else "ORG" if label == "ORG" else "LOC" if label == "LOC" else "MISC"
 
 
-def _surface(span: EntitySpan, table: NameTable, text: str | None, abbreviations: dict[str, str]) -> str:
-    """The name a mention writes, without descriptors or abbreviations; learns "Name (ABBR)"."""
+def _surface(span: EntitySpan, table: NameTable, text: str | None,
+             abbreviations: dict[str, tuple[str, EntityLabel]]) -> tuple[str, EntityLabel]:
+    """The name a mention writes, without descriptors or abbreviations, and its type; learns "Name (ABBR)".
+    An abbreviation of an institution's name is an organisation wherever it is used alone ("Kemkominfo" tagged a
+    person is the ministry). A place in brackets is no abbreviation ("Chan Peng Soon/Cheah Yee See (Malaysia)")."""
+    label = _label(span.label)
     surface = tidy(span.text) or span.text
     if table.place(surface, fuzzy=False) is None:  # "blok Barat" is a name as written, "kota pesisir Wonsan" not
         surface = _proper_part(surface)
     inside = _ABBREVIATION_INSIDE.search(surface)
     if inside is not None:
         full = tidy(surface[: inside.start()] + " " + surface[inside.end():])
-        abbreviations.setdefault(name_key(inside.group(1)), tidy(surface[: inside.start()]))
+        if table.place(inside.group(1), fuzzy=False) is None:
+            abbreviations.setdefault(name_key(inside.group(1)), (tidy(surface[: inside.start()]), label))
         surface = full
     elif text is not None and span.label == "ORG":
         after = _ABBREVIATION_AFTER.match(text, span.end)
-        if after is not None and len(surface.split()) > 1:
-            abbreviations.setdefault(name_key(after.group(1)), surface)
+        if after is not None and len(surface.split()) > 1 and table.place(after.group(1), fuzzy=False) is None:
+            abbreviations.setdefault(name_key(after.group(1)), (surface, label))
     first, _, rest = surface.partition(" ")
-    expansion = abbreviations.get(name_key(first))
-    if expansion is not None and table.organisation(surface) is None and name_key(expansion) != name_key(surface):
+    expansion, expanded_label = abbreviations.get(name_key(first), ("", label))
+    if expansion and table.organisation(surface) is None and name_key(expansion) != name_key(surface):
         surface = f"{expansion} {rest}".strip()
-    return surface
+        if expanded_label == "ORG" and not INSTITUTION_WORDS.isdisjoint(expansion.lower().split()):
+            label = "ORG"  # not "Ahok" after "Basuki Tjahaja Purnama (Ahok)" tagged an organisation
+    return surface, label
 
 
 def _full_people(mentions: Sequence[_Mention], table: NameTable) -> list[tuple[int, str]]:

@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from kabar_enrich.canonical import ORGANISATION_KINDS, NameTable, name_key
+from kabar_enrich.canonical import INSTITUTION_WORDS, ORGANISATION_KINDS, ORGANISATION_WORDS, NameTable, name_key
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, EntitySpan
 from kabar_enrich.loader import shared
 from kabar_enrich.ner_features import GAZETTEER_FILE
@@ -89,20 +89,6 @@ DEGREES = _words("dr prof")
 FORCE_MARKS = _words("pol tni purn laut udara")
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
-# Words that make a capitalised run an organisation's name, not a person's.
-ORGANISATION_WORDS = _words("""
-    kementerian kemenlu dewan badan lembaga komisi partai universitas mahkamah pengadilan kejaksaan kepolisian
-    angkatan pasukan tentara majelis parlemen kongres senat bank perusahaan pt kantor dinas departemen
-    agensi jabatan persatuan ministry council agency committee commission party university court army
-    navy force forces parliament congress senate bank company office department union
-""")
-# Words that no person's name holds: a "person" with one is an institution, and so is a "work or event" (MISC) with
-# one (Wikigold train: 86 organisations hold one, 1 MISC; the recogniser makes "Bulgarian Academy of Sciences" a
-# MISC for its nationality word).
-INSTITUTION_WORDS = ORGANISATION_WORDS | _words("""
-    hospital academy institute institut society museum laboratory college school foundation association
-    corporation inc ltd records club rumah sakit akademi yayasan asosiasi sekolah klub
-""")
 # "The X government", "the X regime": the name after them is the person the article names.
 GOVERNMENT_OF = _words("pemerintahan pemerintah rezim kabinet kubu administrasi administration government regime")
 # Last words of the names of news outlets.
@@ -123,6 +109,8 @@ _BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+")
 # An English adjective of nationality, language or religion ("Ukrainian", "Chinese", "Buddhist"); Indonesian news
 # writes the bare noun for the state ("invasi Soviet", "di Arab"), which stays a place.
 _ADJECTIVE = re.compile(r"(?:an|ese|ish|ic|ist|i)$")
+# An abbreviation the article defines: "Asosiasi Fintech Indonesia (Aftech)".
+_DEFINED_ABBREVIATION = re.compile(r"\(\s*([A-Z][\w-]{1,15})\s*\)")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
@@ -153,6 +141,10 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
+    defined = {name_key(found.group(1)) for found in _DEFINED_ABBREVIATION.finditer(text)}
+    first_names = frozenset(key.split()[0] for span in kept if span.label == "PER" if (key := name_key(span.text)))
+    pieces = [part for piece in pieces
+              for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
     pieces = _retyped(pieces, table, people)
     return sorted(pieces, key=lambda span: span.start)
@@ -331,6 +323,24 @@ def _at_spaced_dash(text: str, span: EntitySpan, table: NameTable) -> list[Entit
     if left and right and table.place(left, fuzzy=False) is not None and table.place(right, fuzzy=False) is not None:
         return [_span(text, span.start, left_end, "LOC"), _span(text, right_start, span.end, "LOC")]
     return None
+
+
+def _organisation_then_person(text: str, span: EntitySpan, table: NameTable, defined: set[str],
+                              first_names: frozenset[str]) -> list[EntitySpan]:
+    """ "Aftech Niki Luhur": an organisation's abbreviation (one the article defines, or one the tables know) run
+    into the person's name after it, as a job title writes them ("Ketua Umum Aftech Niki Luhur"). Tagged a person,
+    the rest must read as a name; tagged an organisation, the article must also tag a person whose name starts with
+    its first word ("Niki"; "Polda Metro Jaya" and "Google Play Store" stay whole)."""
+    words = _words_of(text, span.start, span.end)
+    if span.label not in {"PER", "ORG"} or len(words) < 3:
+        return [span]
+    head, rest = words[0].text, words[1:]
+    known = name_key(head) in defined or table.organisation(head) is not None
+    if not known or table.place(head, fuzzy=False) is not None or not _looks_like_a_name(rest, table):
+        return [span]
+    if span.label == "ORG" and name_key(rest[0].text) not in first_names:
+        return [span]
+    return [_span(text, span.start, words[0].end, "ORG"), _span(text, rest[0].start, span.end, "PER")]
 
 
 def _piece_type(text: str, piece: EntitySpan, table: NameTable, tagged_people: frozenset[str]) -> EntitySpan:
