@@ -240,6 +240,16 @@ def test_an_organisations_abbreviation_run_into_a_persons_name_is_cut() -> None:
     assert ("Polda Metro Jaya", "ORG") in {(span.text, span.label) for span in spans}
 
 
+def test_a_balinese_name_keeps_its_i_or_ni() -> None:
+    text = "Kata I Made Mudharta dan Ni Luh Sari di Denpasar."
+    spans = refine(text, spans_of(text, ("Made Mudharta", "PER"), ("Luh Sari", "PER")))
+    assert [span.text for span in spans] == ["I Made Mudharta", "Ni Luh Sari"]
+    # One person whether or not the outlet writes the "I".
+    assert canonicalise(refine("I Made Wirawan dan Made Wirawan.", spans_of("I Made Wirawan dan Made Wirawan.",
+                        ("Made Wirawan", "PER"))))[0].canonical == "Made Wirawan"
+    assert len({entity.id for entity in entities("Kata I Made Wirawan kemarin. Made Wirawan menambahkan.")}) == 1
+
+
 def test_a_common_word_is_no_entity_unless_the_tables_know_it() -> None:
     text = "Eksekusi di kota itu dilaporkan detikcom."
     spans = refine(text, [EntitySpan("kota", "LOC", 12, 16), EntitySpan("detikcom", "ORG", 32, 40)])

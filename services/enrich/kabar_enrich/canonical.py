@@ -74,6 +74,9 @@ MINISTRY_KIND = "ministry"
 _ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
 _ABBREVIATION_AFTER = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)")
 _SPACED_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+# Balinese names: "I" (men) or "Ni" (women) before the birth-order name.
+BALINESE_BIRTH_ORDER = r"(?:Wayan|Made|Nyoman|Ketut|Putu|Kadek|Komang|Gede|Gde|Gusti|Luh|Nengah)\b"
+_BALINESE_ARTICLE = re.compile(rf"^(?:I|Ni) (?={BALINESE_BIRTH_ORDER})")
 _POSSESSIVE = re.compile(r"['’]s$")
 _OF = {"of", "of the"}
 
@@ -182,6 +185,9 @@ class NameTable:
         return self._organisations.get(name_key(surface))
 
     def person(self, surface: str) -> str:
+        """A person's name with transliterations folded; a Balinese name without its "I" or "Ni", which not every
+        outlet writes ("I Made Wirawan" and "Made Wirawan" are one person)."""
+        surface = _BALINESE_ARTICLE.sub("", surface)
         return " ".join(self._person_parts.get(name_key(part), part) for part in surface.split())
 
 

@@ -23,7 +23,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    Hasan Kleib", "Pak Harto", "Kapolda Jateng Irjen Pol Condro Kirono"), but not a royal title
    ("Pangeran Diponegoro"); so is an institution's last word ("Academy John Bailey"). A rank
    ending a place's span is the next person's ("Simpang Kramat Ipda"), and one opening a span
-   makes it a person ("Aiptu Sutisna" tagged an organisation). Inside a sentence, a
+   makes it a person ("Aiptu Sutisna" tagged an organisation). A Balinese name keeps its "I" or
+   "Ni" ("I Made Mudharta"). Inside a sentence, a
    capitalised "The" before an organisation or a work is part of its name ("told The Sunday
    Times"); a lower-case "the" never is ("the Netherlands").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
@@ -51,7 +52,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from kabar_enrich.canonical import INSTITUTION_WORDS, ORGANISATION_KINDS, ORGANISATION_WORDS, NameTable, name_key
+from kabar_enrich.canonical import (
+    BALINESE_BIRTH_ORDER,
+    INSTITUTION_WORDS,
+    ORGANISATION_KINDS,
+    ORGANISATION_WORDS,
+    NameTable,
+    name_key,
+)
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, EntitySpan
 from kabar_enrich.loader import shared
 from kabar_enrich.ner_features import GAZETTEER_FILE
@@ -111,6 +119,9 @@ _BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+")
 _ADJECTIVE = re.compile(r"(?:an|ese|ish|ic|ist|i)$")
 # An abbreviation the article defines: "Asosiasi Fintech Indonesia (Aftech)".
 _DEFINED_ABBREVIATION = re.compile(r"\(\s*([A-Z][\w-]{1,15})\s*\)")
+# Balinese names: "I" (men) or "Ni" (women), then the birth-order name, are part of the name.
+_BALINESE_BIRTH_ORDER = re.compile(BALINESE_BIRTH_ORDER)
+_BALINESE_ARTICLE = re.compile(r"(?:^|(?<=\s))(Ni|I) \Z")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
@@ -137,7 +148,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, _edges(text, span, table)) for span in _with_abbreviation_and_place(text, kept, table)]
+    kept = [_with_the(text, _with_balinese_article(text, _edges(text, span, table)))
+            for span in _with_abbreviation_and_place(text, kept, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
@@ -201,6 +213,14 @@ def _edges(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
             if person.start > span.start and _looks_like_a_name(name, table) and max(len(w.text) for w in name) > 2:
                 return person  # not "Kolonel Laut (P)", a rank alone
     return span
+
+
+def _with_balinese_article(text: str, span: EntitySpan) -> EntitySpan:
+    """A Balinese name keeps the "I" or "Ni" before its birth-order name ("I Made Mudharta", "Ni Luh Putu ...")."""
+    if span.label != "PER" or _BALINESE_BIRTH_ORDER.match(span.text) is None:
+        return span
+    before = _BALINESE_ARTICLE.search(text, max(0, span.start - 4), span.start)
+    return _span(text, before.start(1), span.end, span.label) if before is not None else span
 
 
 def _with_the(text: str, span: EntitySpan) -> EntitySpan:
