@@ -24,9 +24,9 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    ("Pangeran Diponegoro"); so is an institution's last word ("Academy John Bailey"). A rank
    ending a place's span is the next person's ("Simpang Kramat Ipda"), and one opening a span
    makes it a person ("Aiptu Sutisna" tagged an organisation). A Balinese name keeps its "I" or
-   "Ni" ("I Made Mudharta"). Inside a sentence, a
-   capitalised "The" before an organisation or a work is part of its name ("told The Sunday
-   Times"); a lower-case "the" never is ("the Netherlands").
+   "Ni" ("I Made Mudharta"). Inside a sentence, a capitalised "The" before an organisation or a
+   work is part of its name ("told The Sunday Times"); a lower-case "the" never is ("the
+   Netherlands").
 3. **Missed people.** A title, then capitalised words ending in a country, then two to four
    more capitalised words is a person ("Sekretaris Dewan Keamanan Rusia Sergei Shoigu").
 4. **Types.** Agencies, media and apps are organisations ("Anadolu Agency", "Yonhap",
@@ -125,7 +125,7 @@ _BALINESE_ARTICLE = re.compile(r"(?:^|(?<=\s))(Ni|I) \Z")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
-# ("AS - Soviet").
+# ("Rusia - Ukraina").
 _SPACED_DASH = re.compile(r" - ")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
@@ -166,10 +166,9 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
     """"Dubes Hasan Kleib" tagged a person is Hasan Kleib: the office before a person's name is not part of it
     (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir").
     Nor are a form of address, a degree or a rank ("Ny Herawati Boediono", "Kadiv Humas Polri Irjen Boy Rafli Amar"
-    is Boy Rafli Amar; "Dr. Dre" and "Pol Pot" keep theirs). Nor is the last word of an institution's name before a
-    person's ("Setara Institute Hendardi", "Academy John
-    Bailey" tagged a person); when what follows is not two words of a name, the span is the institution's
-    ("Bank Mandiri", see ``_type``)."""
+    is Boy Rafli Amar; "Dr. Dre" and "Pol Pot" keep theirs). Nor is the last word of an institution's name before
+    two words of a person's ("Academy John Bailey" tagged a person); before fewer, the span is the institution's
+    ("Bank Mandiri", "Setara Institute Hendardi"; see ``_type``)."""
     if span.label != "PER":
         return span
     words = _words_of(text, span.start, span.end)
