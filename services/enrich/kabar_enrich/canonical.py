@@ -16,8 +16,11 @@
   state in an American article (one that names another US state or Atlanta, or writes "the
   state of Georgia"), the country otherwise.
 - An abbreviation the article defines ("Badan Intelijen Negara (BIN)") stands for the full
-  name where it is used alone ("BIN").
-- Personal names: transliteration variants of given names are folded (Sergey -> Sergei),
+  name where it is used alone ("BIN"), and an institution's is an organisation there whatever
+  it was tagged. A place in brackets is no abbreviation.
+- Personal names: transliteration variants of given names are folded (Sergey -> Sergei), a
+  Balinese name's "I" or "Ni" is dropped (not every outlet writes it), a tokenised hyphen is
+  printed as one ("Pierre-Emerick Aubameyang"),
   and a bare surname or given name ("Lavrov") stands for the fuller name of the same
   person in the same article ("Sergei Lavrov"): the nearest one before it, else the first after.
 - Every mention gets the stable id of its canonical entity (``kabar.contract.messages.entity_id``);
