@@ -45,8 +45,6 @@ def step(name: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-
-
 class RedisServer:
     def __init__(self, directory: Path) -> None:
         self.directory = directory

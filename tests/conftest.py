@@ -45,15 +45,13 @@ os.environ.update(LOOPBACK_WEBHOOKS)
 WORKER_SERVICES = {"ingest": "ingest-worker", "enrich": "enrich-worker", "index": "index-worker"}
 
 
-def free_port() -> int:
-    """A free loopback port below the ephemeral range (see scripts/engines.py)."""
-    return engine_launcher.free_port()
-
-
-# One polling loop and one executable lookup for the tests and the fault harness: a check that raises
-# ``support.GaveUp`` (a process it waits on has died) ends the wait at once instead of at the timeout.
+# One port picker, polling loop, executable lookup and group stop for the tests and the fault harness: free ports
+# lie below the ephemeral range (scripts/engines.py), and a check that raises ``support.GaveUp`` (a process it waits
+# on has died) ends the wait at once instead of at the timeout.
+free_port = support.free_port
 wait_until = support.wait_for
 kabar_executable = support.kabar_executable
+stop_all = support.stop_all
 
 
 @pytest.fixture(scope="session")
@@ -288,12 +286,8 @@ class Services:
         return httpx.get(url, timeout=2).status_code == 200
 
     def stop(self) -> None:
-        """All at once: each worker's warm shutdown takes a second or more, and they do not depend on each other
-        (what a stopped worker held stays in Redis, as it would in production)."""
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in reversed(self.processes):
-            process.wait_stopped()
+        """All at once (what a stopped worker held stays in Redis, as it would in production)."""
+        support.stop_all(reversed(self.processes))
 
     def logs(self) -> str:
         return "\n".join(f"==== {p.name}\n{p.log()[-4000:]}" for p in self.processes)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import Process, free_port, kabar_executable, run_kabar, wait_until
+from conftest import Process, free_port, kabar_executable, run_kabar, stop_all, wait_until
 from kabar.contract.messages import RawDocument
 from kabar_ingest.feeds import RedisFeedStore
 from test_feeds_support import Reply, Site, serve_seed_site
@@ -92,8 +92,5 @@ def test_beat_and_the_feeds_worker_fetch_new_pages_onto_the_ingest_queue(embedde
         assert good.last_status == "fetched" and good.entries_sent == 5 and good.etag == '"v1"'
         assert len(site.hits("/news/rss.xml")) == 1  # polled once: due again only after its interval
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in reversed(processes):
-            process.wait_stopped()
+        stop_all(reversed(processes))
         site.close()
