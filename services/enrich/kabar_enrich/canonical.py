@@ -300,13 +300,12 @@ def _surface(span: EntitySpan, table: NameTable, text: str | None,
     inside = _ABBREVIATION_INSIDE.search(surface)
     if inside is not None:
         full = tidy(surface[: inside.start()] + " " + surface[inside.end():])
-        if table.place(inside.group(1), fuzzy=False) is None:
-            abbreviations.setdefault(name_key(inside.group(1)), (tidy(surface[: inside.start()]), label))
+        _learn(abbreviations, inside.group(1), tidy(surface[: inside.start()]), label, table)
         surface = full
     elif text is not None and span.label == "ORG":
         after = _ABBREVIATION_AFTER.match(text, span.end)
-        if after is not None and len(surface.split()) > 1 and table.place(after.group(1), fuzzy=False) is None:
-            abbreviations.setdefault(name_key(after.group(1)), (surface, label))
+        if after is not None and len(surface.split()) > 1:
+            _learn(abbreviations, after.group(1), surface, label, table)
     first, _, rest = surface.partition(" ")
     expansion, expanded_label = abbreviations.get(name_key(first), ("", label))
     if expansion and table.organisation(surface) is None and name_key(expansion) != name_key(surface):
@@ -314,6 +313,13 @@ def _surface(span: EntitySpan, table: NameTable, text: str | None,
         if expanded_label == "ORG" and not INSTITUTION_WORDS.isdisjoint(expansion.lower().split()):
             label = "ORG"  # not "Ahok" after "Basuki Tjahaja Purnama (Ahok)" tagged an organisation
     return surface, label
+
+
+def _learn(abbreviations: dict[str, tuple[str, EntityLabel]], abbreviation: str, name: str, label: EntityLabel,
+           table: NameTable) -> None:
+    """Remember what an abbreviation in brackets stands for; a place in brackets is no abbreviation."""
+    if table.place(abbreviation, fuzzy=False) is None:
+        abbreviations.setdefault(name_key(abbreviation), (name, label))
 
 
 def _full_people(mentions: Sequence[_Mention], table: NameTable) -> list[tuple[int, str]]:
