@@ -176,7 +176,6 @@ def test_an_office_before_a_name_is_not_part_of_it_a_royal_title_is() -> None:
 
 
 @pytest.mark.parametrize(("tagged", "name"), [
-    ("Kadiv Humas Polri Irjen Boy Rafli Amar", "Boy Rafli Amar"),
     ("Jenderal Pol Badrodin Haiti", "Badrodin Haiti"),
     ("Ny Herawati Boediono", "Herawati Boediono"),
     ("Pak Harto", "Harto"),
@@ -190,6 +189,54 @@ def test_forms_of_address_and_ranks_are_not_part_of_a_name(tagged: str, name: st
     text = f"Menurut {tagged}, semuanya aman."
     spans = refine(text, spans_of(text, (tagged, "PER")))
     assert [(span.text, span.label) for span in spans] == [(name, "PER")]
+
+
+@pytest.mark.parametrize(("tagged", "label", "found"), [
+    # IndoSum writes these 154 times in 3,463 articles; the tagger made a person of the office every time.
+    ("Kabid Humas Polda Metro Jaya Kombes Pol Argo Yuwono", "PER",
+     [("Polda Metro Jaya", "ORG"), ("Argo Yuwono", "PER")]),
+    ("Kadiv Humas Polri Irjen Boy Rafli Amar", "PER", [("Polri", "ORG"), ("Boy Rafli Amar", "PER")]),
+    ("Kasat Reskrim Polresta Depok Putu Kholis Aryana", "PER",
+     [("Polresta Depok", "ORG"), ("Putu Kholis Aryana", "PER")]),
+    ("Kapolsek Taman Sari Komisaris Erick Frendriz", "PER", [("Erick Frendriz", "PER")]),
+    ("Kapolres Bogor AKBP AM Dicky Pastika", "LOC", [("Bogor", "LOC"), ("AM Dicky Pastika", "PER")]),
+    ("Menpora Imam Nahrawi", "PER", [("Imam Nahrawi", "PER")]),
+    ("Menko PMK Puan Maharani", "PER", [("Puan Maharani", "PER")]),
+    ("Menko Perekonomian Darmin Nasution", "PER", [("Darmin Nasution", "PER")]),
+    ("Kabag Humas BMKG Harry Tirto Djatmiko", "PER", [("Harry Tirto Djatmiko", "PER")]),
+    ("Sekda Purwakarta Fadil Karsoma", "PER", [("Purwakarta", "LOC"), ("Fadil Karsoma", "PER")]),
+    ("Kajati Kaltim Fadil Zumhana", "PER", [("Fadil Zumhana", "PER")]),
+    ("Kapolsek Ciampea", "PER", [("Ciampea", "LOC")]),
+    # An office and its unit name no one.
+    ("Kapolsek Tambun", "PER", []),
+    ("Kapolsek Dukuh Pakis", "LOC", []),
+    ("Kabid Humas", "PER", []),
+    ("Kapolda", "PER", []),
+    ("Dirjen Bimas Islam", "PER", []),
+    ("Kanit Turjawali Satlantas Polres Brebes", "PER", [("Polres Brebes", "ORG")]),
+])
+def test_an_abbreviated_office_is_neither_its_unit_nor_its_holder(tagged: str, label: str,
+                                                                  found: list[tuple[str, str]]) -> None:
+    text = f"Menurut {tagged}, semuanya aman."
+    spans = refine(text, spans_of(text, (tagged, label)))
+    assert [(span.text, span.label) for span in spans] == found
+
+
+def test_one_word_after_an_office_is_a_person_the_article_names() -> None:
+    text = "Luhut Binsar Pandjaitan tiba. Menko Luhut berkata, Kapolsek Tambun hadir."
+    spans = refine(text, spans_of(text, ("Luhut Binsar Pandjaitan", "PER"), ("Menko Luhut", "PER"),
+                                  ("Kapolsek Tambun", "PER")))
+    assert [(span.text, span.label) for span in spans] == [("Luhut Binsar Pandjaitan", "PER"), ("Luhut", "PER")]
+
+
+def test_a_police_rank_inside_a_place_starts_a_person_a_street_keeps_its_rank() -> None:
+    text = ("Kata Kapolres Jakarta Selatan Kombes Mardiaz Kusin Dwihananto di Jalan Kapten Tendean dan Polda Jabar "
+            "Kombes Pol.")
+    spans = refine(text, spans_of(text, ("Jakarta Selatan Kombes Mardiaz Kusin Dwihananto", "LOC"),
+                                  ("Jalan Kapten Tendean", "LOC"), ("Polda Jabar Kombes Pol", "ORG")))
+    assert [(span.text, span.label) for span in spans] == [
+        ("Jakarta Selatan", "LOC"), ("Mardiaz Kusin Dwihananto", "PER"), ("Jalan Kapten Tendean", "LOC"),
+        ("Polda Jabar", "ORG")]
 
 
 def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:

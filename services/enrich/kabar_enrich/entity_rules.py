@@ -23,7 +23,11 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    Hasan Kleib", "Pak Harto", "Kapolda Jateng Irjen Pol Condro Kirono"), but not a royal title
    ("Pangeran Diponegoro"); so is an institution's last word ("Academy John Bailey"). A rank
    ending a place's span is the next person's ("Simpang Kramat Ipda"), and one opening a span
-   makes it a person ("Aiptu Sutisna" tagged an organisation). A Balinese name keeps its "I" or
+   makes it a person ("Aiptu Sutisna" tagged an organisation), and a police rank inside one starts
+   a person's name ("Jakarta Selatan Kombes Mardiaz Kusin Dwihananto"). An abbreviated office is
+   no one: its unit is an organisation or a place, and its holder the person after it ("Kabid
+   Humas Polda Metro Jaya Kombes Argo Yuwono": Polda Metro Jaya, Argo Yuwono; "Menpora Imam
+   Nahrawi": Imam Nahrawi; "Kabid Humas" alone: nothing). A Balinese name keeps its "I" or
    "Ni" ("I Made Mudharta"). Inside a sentence, a capitalised "The" before an organisation or a
    work is part of its name ("told The Sunday Times"); a lower-case "the" never is ("the
    Netherlands").
@@ -89,12 +93,53 @@ RANKS = _words("""
     kolonel letkol mayor kapten lettu letda serma serka sertu kopda praka pratu prada marsma marsda marsdya laksma
     laksda laksdya
 """)
+# The police's, written as abbreviations: unlike "Kapten" or "Mayor", never part of a street's or a stadium's name
+# ("Jalan Kapten Tendean"), so one inside a place's or an organisation's span starts a person's name.
+POLICE_RANKS = _words("komjen irjen brigjen kombes akbp akp kompol iptu ipda aiptu aipda bripka briptu bripda")
+# Police ranks as older reports spell them out; only read as a rank after an office ("Kapolsek Taman Sari Komisaris
+# Erick Frendriz"), since "Komisaris Utama" is a company's office.
+SPELT_OUT_RANKS = _words("komisaris")
 HONORIFICS = RANKS | _words("pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs")
 # Degrees that stage names keep ("Dr. Dre"): dropped only before a name of two words or more.
 DEGREES = _words("dr prof")
 # The force after a rank ("Jenderal Pol Badrodin Haiti", "Laksda TNI Amarulla Octavian", "Mayjen TNI (Purn)"),
 # which alone may be a name ("Pol Pot").
 FORCE_MARKS = _words("pol tni purn laut udara")
+# Indonesian offices written as one abbreviated word ("Kapolda": Kepala Kepolisian Daerah, "Menpora": Menteri Pemuda
+# dan Olahraga). None is part of a person's name: idner-news-2k and NERGrit leave every one outside ("Menko Perekonomian
+# Boediono", "Kapolri Jenderal Sutarman"). Those of OFFICES_WITH_UNIT are followed by the unit they head ("Kapolsek
+# Tambun", "Kabid Humas Polda Metro Jaya", "Menko Polhukam"), then by the name or a rank; the others name their unit
+# themselves, and the name follows ("Menhub Budi Karya Sumadi"). Not "Karo" (Kepala Biro), also a Batak people's name.
+OFFICES_WITH_UNIT = _words("""
+    menko wamen kabid kabag kabiro kasubdit kasubbag kasubag kasi kasie kadis kadiv kanit kasat kasatreskrim kapolda
+    wakapolda kapolres wakapolres kapolresta kapolrestabes kapolsek dirjen sekda kajati kajari kakanwil pangdam danrem
+    dandim danlanud danlantamal danyon kapuspen kapendam camat lurah kades wagub wabup wawali
+""")
+# Heads of an area's police, army or prosecutors, whose area follows ("Kapolsek Dukuh Pakis", "Pangdam Brawijaya").
+AREA_HEADS = _words("""
+    kapolda wakapolda kapolres wakapolres kapolresta kapolrestabes kapolsek pangdam danrem dandim danlanud danlantamal
+    kajati kajari
+""")
+SELF_NAMED_OFFICES = _words("""
+    menpora menhub mendag menkes mensos menaker menkumham mendikbud menristek menristekdikti menperin menkominfo
+    menlhk menparekraf menpar mentan menag menpupr menkopolhukam kapolri wakapolri kabareskrim kasad kasal kasau
+    pangkostrad dirlantas dirreskrimum dirreskrimsus dirresnarkoba
+""")
+ABBREVIATED_OFFICES = OFFICES_WITH_UNIT | SELF_NAMED_OFFICES
+# Units such an office heads, written with a capital ("Kabid Humas", "Kanit Reskrim", "Menko Polhukam"). A field
+# named by a pe-/ke-...-an noun ("Menko Perekonomian", "Kabid Penindakan") is one too (see ``_OFFICE_FIELD``).
+OFFICE_UNITS = _words("""
+    humas reskrim reskrimum reskrimsus lantas narkoba ops binmas intelkam sabhara propam dokkes polair polhukam metro
+    maritim dukcapil aptika hubdat bimas islam kristen katolik hindu buddha bea cukai tu sestama binpres gakkum bin
+    satlantas satreskrim satresnarkoba ditlantas ditreskrimum ditreskrimsus ditresnarkoba ditnarkoba ditpolair
+    dirtipikor
+""")
+# Bodies whose unit an office heads: from the first of them on, the unit is an organisation ("Kasat Reskrim Polresta
+# Depok": Polresta Depok; "Mantan Kabareskrim Polri": Polri, as idner-news-2k tags it).
+OFFICE_BODIES = _words("polda polres polresta polrestabes polrestro polsek polri mabes bareskrim kodam korem kodim")
+_OFFICE_FIELD = re.compile(r"(?:pe|ke)[a-z]{4,}an")
+_ROMAN = re.compile(r"[IVX]+")
+LEXICON_FILE = "lexicon_id.tsv.gz"
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # "The X government", "the X regime": the name after them is the person the article names.
@@ -145,11 +190,14 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
     table = names or shared(NameTable)
+    named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
+                      for word in name_key(span.text).split())
+    spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, _with_balinese_article(text, _edges(text, span, table)))
-            for span in _with_abbreviation_and_place(text, kept, table)]
+    kept = [_with_the(text, _with_balinese_article(text, edged))
+            for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
@@ -185,6 +233,94 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
     return span if first == 0 else _span(text, words[first].start, span.end, span.label)
 
 
+def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozenset[str]) -> list[EntitySpan]:
+    """A span that opens with an abbreviated office (``ABBREVIATED_OFFICES``) is the office's unit and its holder,
+    neither of which the office is part of: "Kabid Humas Polda Metro Jaya Kombes Argo Yuwono" is Polda Metro Jaya
+    (an organisation) and Argo Yuwono, "Kapolsek Ciampea" is the place Ciampea, "Menpora Imam Nahrawi" is Imam
+    Nahrawi, and "Kabid Humas" or "Kapolda" alone names no one.
+
+    The unit runs to its last unit word (``_office_unit``), the region after a police or military body ("Polres
+    Brebes") and the places after it ("Sekda Purwakarta Fadil Karsoma"); a rank ends it wherever it stands. What
+    follows is the holder's name, except after an area's head ("Kapolsek Dukuh Pakis": the area, as the press
+    writes a police chief's name after his rank) and one word after a head of a unit with no unit word ("Kapolsek
+    Tambun"), unless the article names a person by that word elsewhere ("Menko Luhut", with Luhut Pandjaitan)."""
+    words = _words_of(text, span.start, span.end)
+    offices = 0
+    while offices < len(words) and words[offices].text.lower() in ABBREVIATED_OFFICES:
+        offices += 1
+    if not offices:
+        return [span]
+    after, office = words[offices:], {word.text.lower() for word in words[:offices]}
+    rank = max((index for index, word in enumerate(after) if word.text.lower() in RANKS | SPELT_OUT_RANKS),
+               default=None)
+    if rank is not None:  # "Kapolsek Taman Sari Komisaris Erick Frendriz"
+        unit, rest = after[:rank], after[rank + 1:]
+    else:
+        end = _unit_end(text, after, table)
+        unit, rest = after[:end], after[end:]
+        area = not unit and bool(office & AREA_HEADS)
+        if area:  # the area's name comes first: "Kajati Kaltim Fadil Zumhana"
+            unit, rest = after[:1], after[1:]
+        one_word_unit = (area or (not unit and bool(office & OFFICES_WITH_UNIT))) and len(rest) == 1
+        if one_word_unit and name_key(rest[0].text) not in named:  # "Kapolsek Dukuh Pakis", "Kapolsek Tambun"
+            unit, rest = after, []
+    found = _office_unit_span(text, unit, table)
+    if rest:
+        person = _without_leading_titles(text, _span(text, rest[0].start, rest[-1].end, "PER"), table)
+        name = _words_of(text, person.start, person.end)
+        if name and _looks_like_a_name(name, table) \
+                and not any(word.text.isupper() and len(word.text) > 2 for word in name):
+            found.append(person)
+    return found
+
+
+def _unit_end(text: str, words: list[_Word], table: NameTable) -> int:
+    """Where the unit an office heads ends in ``words`` (those after the office, with no rank among them)."""
+    units = [index for index in range(len(words)) if _office_unit(words, index)]
+    end = units[-1] + 1 if units else 0
+    if units and words[units[-1]].text.lower() in OFFICE_BODIES and end < len(words):
+        end += _place_at(text, words, end, table) or 1  # the body's region: "Polres Brebes", "Polda Metro Jaya"
+    while end < len(words) and (size := _place_at(text, words, end, table)):
+        end += size
+    return end
+
+
+def _office_unit_span(text: str, unit: Sequence[_Word], table: NameTable) -> list[EntitySpan]:
+    """What a unit names: the body from its first word on ("Polresta Depok"), or a place that is all of it."""
+    body = next((index for index, word in enumerate(unit) if word.text.lower() in OFFICE_BODIES), None)
+    if body is not None:
+        return [_span(text, unit[body].start, unit[-1].end, "ORG")]
+    if unit and not any(word.text.lower() in OFFICE_UNITS for word in unit) \
+            and _place_at(text, list(unit), 0, table) == len(unit):
+        return [_span(text, unit[0].start, unit[-1].end, "LOC")]
+    return []
+
+
+def _opens_with_office(span: EntitySpan) -> bool:
+    return span.text.split(maxsplit=1)[0].lower() in ABBREVIATED_OFFICES
+
+
+def _office_unit(words: Sequence[_Word], index: int) -> bool:
+    """Is ``words[index]`` part of the unit an abbreviated office heads (not a rank: the name follows that)?"""
+    word = words[index].text
+    lower = word.lower()
+    if lower in RANKS:
+        return False
+    if _ROMAN.fullmatch(word):  # "Kanit I Ditnarkoba", not a Balinese "I Made"
+        return index + 1 == len(words) or _BALINESE_BIRTH_ORDER.match(words[index + 1].text) is None
+    return (lower in OFFICE_UNITS or lower in OFFICE_BODIES or (word.isupper() and len(word) > 1)
+            or (lower == "jaya" and index > 0 and words[index - 1].text.lower() == "metro")
+            or (_OFFICE_FIELD.fullmatch(lower) is not None and lower in _written_in_lower_case()))
+
+
+@cache
+def _written_in_lower_case() -> frozenset[str]:
+    """Words Indonesian news also writes in lower case inside a sentence (the recogniser's capitalisation lexicon,
+    from IndoSum): common words, which a person's name is not."""
+    lines = gzip.decompress((DEFAULT_MODEL_DIR / LEXICON_FILE).read_bytes()).decode("utf-8").splitlines()
+    return frozenset(word for word, habit, *_ in (line.split("\t") for line in lines) if habit != "cap")
+
+
 def _address(text: str, words: Sequence[_Word], index: int) -> bool:
     """Is ``words[index]`` a form of address, a degree or a rank before the rest of a person's name?"""
     word = words[index].text.lower().rstrip(".")
@@ -194,24 +330,38 @@ def _address(text: str, words: Sequence[_Word], index: int) -> bool:
     return word in HONORIFICS or (word in DEGREES and len(words) - index > 2)
 
 
-def _edges(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+def _edges(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
     """A bracket the name opened is closed ("Komisi Pemberantasan Korupsi (KPK" tagged up to its ")"); a rank
-    that belongs to the next person's name is not a place's or an organisation's ("Simpang Kramat Ipda"), and a
+    that belongs to the next person's name is not a place's or an organisation's: at its end ("Simpang Kramat
+    Ipda") or before the person ("Jakarta Selatan Kombes Mardiaz Kusin Dwihananto", a place and a person); and a
     rank opens a person's name whatever the span was tagged ("Aiptu Sutisna")."""
     if span.text.count("(") > span.text.count(")"):
         closing = _CLOSING_BRACKET.match(text, span.end)
         if closing is not None:
-            return _span(text, span.start, closing.end(), span.label)
-    if span.label != "PER":
-        words = _words_of(text, span.start, span.end)
-        if len(words) > 1 and words[-1].text.lower() in RANKS:
-            return _span(text, span.start, words[-2].end, span.label)
-        if len(words) > 1 and words[0].text.lower() in RANKS:  # "Aiptu Sutisna" tagged an organisation
-            person = _without_leading_titles(text, _span(text, span.start, span.end, "PER"), table)
-            name = _words_of(text, person.start, person.end)
-            if person.start > span.start and _looks_like_a_name(name, table) and max(len(w.text) for w in name) > 2:
-                return person  # not "Kolonel Laut (P)", a rank alone
-    return span
+            return [_span(text, span.start, closing.end(), span.label)]
+    if span.label == "PER":
+        return [span]
+    words = _words_of(text, span.start, span.end)
+    if len(words) > 1 and words[-1].text.lower() in RANKS:
+        return [_span(text, span.start, words[-2].end, span.label)]
+    if len(words) > 1 and words[0].text.lower() in RANKS:  # "Aiptu Sutisna" tagged an organisation
+        person = _ranked_person(text, words, table)
+        return [person] if person is not None else [span]  # not "Kolonel Laut (P)", a rank alone
+    inner = next((index for index in range(1, len(words)) if words[index].text.lower() in POLICE_RANKS), None)
+    if inner is None:
+        return [span]
+    person = _ranked_person(text, words[inner:], table)
+    return [_span(text, span.start, words[inner - 1].end, span.label), *([person] if person is not None else [])]
+
+
+def _ranked_person(text: str, words: Sequence[_Word], table: NameTable) -> EntitySpan | None:
+    """The person's name after the rank that opens ``words``, if a name follows it."""
+    person = _without_leading_titles(text, _span(text, words[0].start, words[-1].end, "PER"), table)
+    name = _words_of(text, person.start, person.end)
+    if person.start > words[0].start and _looks_like_a_name(name, table) and max(len(w.text) for w in name) > 2 \
+            and not all(word.text.lower() in FORCE_MARKS for word in name):  # "Polda Jabar Kombes Pol"
+        return person
+    return None
 
 
 def _with_balinese_article(text: str, span: EntitySpan) -> EntitySpan:
