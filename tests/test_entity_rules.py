@@ -212,6 +212,8 @@ def test_forms_of_address_and_ranks_are_not_part_of_a_name(tagged: str, name: st
     ("Kapolsek Dukuh Pakis", "LOC", []),
     ("Kabid Humas", "PER", []),
     ("Kapolda", "PER", []),
+    ("Mendagri", "PER", []),
+    ("Vice President", "PER", []),
     ("Dirjen Bimas Islam", "PER", []),
     ("Kanit Turjawali Satlantas Polres Brebes", "PER", [("Polres Brebes", "ORG")]),
 ])

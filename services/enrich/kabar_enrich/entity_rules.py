@@ -85,6 +85,7 @@ TITLES = _words("""
 """)
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
 OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun encik king queen prince")
+DEPUTY_WORDS = _words("vice deputy wakil")
 # Forms of address, degrees and ranks before a name, which the press writes and the name is without ("Pak Harto",
 # "Ny Herawati Boediono", "Jenderal Pol Badrodin Haiti"; idner-news-2k and NERGrit train: 41 of 47 outside the name).
 # Not the religious honorifics that are part of how a person is named ("Gus Dur", "KH Ma'ruf Amin").
@@ -194,7 +195,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
                       for word in name_key(span.text).split())
     spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
-            if not _in_credit(text, span) and not _common_word(span, table)
+            if not _in_credit(text, span) and not _common_word(span, table) and not _office_alone(span)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = [_with_the(text, _with_balinese_article(text, edged))
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
@@ -393,6 +394,12 @@ def _common_word(span: EntitySpan, table: NameTable) -> bool:
     unless it is an outlet or app written in lower case ("detikcom"). Places are written with a capital: "kota"
     is also a city in India."""
     return not any(char.isupper() or char.isdigit() for char in span.text) and table.organisation(span.text) is None
+
+
+def _office_alone(span: EntitySpan) -> bool:
+    """"Vice President" or "Mendagri" tagged a person names an office, not its holder."""
+    words = span.text.lower().split()
+    return span.label == "PER" and all(word in OFFICE_TITLES or word in DEPUTY_WORDS for word in words)
 
 
 def _without_title_abbreviation(text: str, span: EntitySpan) -> EntitySpan | None:
