@@ -241,6 +241,19 @@ def test_a_police_rank_inside_a_place_starts_a_person_a_street_keeps_its_rank() 
         ("Polda Jabar", "ORG")]
 
 
+@pytest.mark.parametrize(("tagged", "pieces"), [
+    ("BlackBerry Motion dengan Android 7.1 Nougat", ["BlackBerry Motion", "Android 7.1 Nougat"]),
+    ("Bayer Leverkusen vs Hoffenheim", ["Bayer Leverkusen", "Hoffenheim"]),
+    ("Pemkot Solo bersama Keraton Kasunanan Surakarta", ["Pemkot Solo", "Keraton Kasunanan Surakarta"]),
+    # The words that join a name's parts stay.
+    ("Kementerian Pemuda dan Olahraga", ["Kementerian Pemuda dan Olahraga"]),
+    ("University of California", ["University of California"]),
+])
+def test_a_span_is_cut_at_a_word_no_name_holds(tagged: str, pieces: list[str]) -> None:
+    text = f"Menurut {tagged}, semuanya aman."
+    assert [span.text for span in refine(text, spans_of(text, (tagged, "ORG")))] == pieces
+
+
 def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Kata Aiptu Sutisna kepada Kolonel Laut (P) yang bertugas, di Simpang Kramat Ipda Rudi berjaga."
     spans = refine(text, spans_of(text, ("Aiptu Sutisna", "ORG"), ("Kolonel Laut (P)", "ORG"),

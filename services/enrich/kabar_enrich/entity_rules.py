@@ -12,7 +12,9 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    "CNN Indonesia - - T.O.P"); at a single spaced dash after a site or a city in capitals
    ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina");
    at a glued token whose halves are both known names ("KorutRusia", text run together by a
-   scraper); where a known place meets a person ("Korea Utara Kim Jong Un", "Dewan Keamanan
+   scraper); at a lower-case word no name holds, one news writes only in lower case ("BlackBerry
+   Motion dengan Android", "Bayer Leverkusen vs Hoffenheim"; not "Kementerian Pemuda dan
+   Olahraga"); where a known place meets a person ("Korea Utara Kim Jong Un", "Dewan Keamanan
    Rusia Sergei Shoigu"); between two known places in a place's span ("Kursk Rusia"; an
    organisation's stays whole: "California Texas", the oil company). "Pemerintahan Kim Jong
    Un" gives the person the article names. An organisation followed by "(Abbreviation)
@@ -86,6 +88,12 @@ TITLES = _words("""
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
 OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun encik king queen prince")
 DEPUTY_WORDS = _words("vice deputy wakil")
+# Lower-case words that join the parts of a name ("Kementerian Pemuda dan Olahraga", "University of California",
+# "Minamoto no Yoritomo", "Hotel Baur au Lac").
+NAME_JOINERS = _words("""
+    dan and of the for on in at de del della di da das do dos du la le les van der den von y e et au bin binti al el
+    no ke ibn untuk
+""")
 # Forms of address, degrees and ranks before a name, which the press writes and the name is without ("Pak Harto",
 # "Ny Herawati Boediono", "Jenderal Pol Badrodin Haiti"; idner-news-2k and NERGrit train: 41 of 47 outside the name).
 # Not the religious honorifics that are part of how a person is named ("Gus Dur", "KH Ma'ruf Amin").
@@ -311,15 +319,20 @@ def _office_unit(words: Sequence[_Word], index: int) -> bool:
         return index + 1 == len(words) or _BALINESE_BIRTH_ORDER.match(words[index + 1].text) is None
     return (lower in OFFICE_UNITS or lower in OFFICE_BODIES or (word.isupper() and len(word) > 1)
             or (lower == "jaya" and index > 0 and words[index - 1].text.lower() == "metro")
-            or (_OFFICE_FIELD.fullmatch(lower) is not None and lower in _written_in_lower_case()))
+            or (_OFFICE_FIELD.fullmatch(lower) is not None and _written_in_lower_case(lower)))
 
 
 @cache
-def _written_in_lower_case() -> frozenset[str]:
-    """Words Indonesian news also writes in lower case inside a sentence (the recogniser's capitalisation lexicon,
-    from IndoSum): common words, which a person's name is not."""
+def _capital_habits() -> dict[str, str]:
+    """How Indonesian news writes each word inside a sentence (the recogniser's capitalisation lexicon, from
+    IndoSum): "cap" always with a capital, as names are; "mostcap", "somecap" or "low" (only in lower case)."""
     lines = gzip.decompress((DEFAULT_MODEL_DIR / LEXICON_FILE).read_bytes()).decode("utf-8").splitlines()
-    return frozenset(word for word, habit, *_ in (line.split("\t") for line in lines) if habit != "cap")
+    return {word: habit for word, habit, *_ in (line.split("\t") for line in lines)}
+
+
+def _written_in_lower_case(word: str) -> bool:
+    """A common word, which news also writes in lower case inside a sentence (a person's name is not)."""
+    return _capital_habits().get(word, "cap") != "cap"
 
 
 def _address(text: str, words: Sequence[_Word], index: int) -> bool:
@@ -470,9 +483,9 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
         return [piece for start, end in _lines(span)
                 for piece in _split(text, _piece_type(text, _span(text, start, end, span.label), table,
                                                       tagged_people), table, people, tagged_people)]
-    dashed = _at_spaced_dash(text, span, table)
-    if dashed is not None:
-        return [piece for part in dashed for piece in _split(text, part, table, people, tagged_people)]
+    parts = _at_spaced_dash(text, span, table) or _at_common_word(text, span)
+    if parts is not None:
+        return [piece for part in parts for piece in _split(text, part, table, people, tagged_people)]
     words = _words_of(text, span.start, span.end)
     if not words or table.place(span.text, fuzzy=False) is not None or table.organisation(span.text) is not None:
         return [span]
@@ -482,6 +495,24 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
     if len(words) < 2:
         return [span]
     return _split_place_and_person(text, span, words, table, people) or [span]
+
+
+def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
+    """A span cut at a lower-case word inside it that news writes in lower case only, a verb or a preposition no
+    name holds ("PSMS Medan menjadi Runner up Liga Indonesia", "BlackBerry Motion dengan Android"); not at the
+    words that join a name's parts ("Kementerian Pemuda dan Olahraga", "University of California")."""
+    words = _words_of(text, span.start, span.end)
+    cuts = [index for index in range(1, len(words) - 1)
+            if words[index].text.isalpha() and words[index].text.islower() and words[index].text not in NAME_JOINERS
+            and _capital_habits().get(words[index].text) == "low"]
+    if not cuts:
+        return None
+    pieces, first = [], 0
+    for cut in [*cuts, len(words)]:
+        if first < cut:
+            pieces.append(_span(text, words[first].start, words[cut - 1].end, span.label))
+        first = cut + 1
+    return [piece for piece in pieces if any(char.isupper() for char in piece.text)]
 
 
 def _at_spaced_dash(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan] | None:
