@@ -177,6 +177,7 @@ def test_an_office_before_a_name_is_not_part_of_it_a_royal_title_is() -> None:
 
 @pytest.mark.parametrize(("tagged", "name"), [
     ("Jenderal Pol Badrodin Haiti", "Badrodin Haiti"),
+    ("Komodor Udara Suryadi Suryadarma", "Suryadi Suryadarma"),
     ("Ny Herawati Boediono", "Herawati Boediono"),
     ("Pak Harto", "Harto"),
     ("Prof Dr Emil Salim", "Emil Salim"),

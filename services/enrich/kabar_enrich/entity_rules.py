@@ -100,7 +100,7 @@ NAME_JOINERS = _words("""
 RANKS = _words("""
     komjen irjen brigjen kombes akbp akp kompol iptu ipda aiptu aipda bripka brigadir briptu bripda letjen mayjen
     kolonel letkol mayor kapten lettu letda serma serka sertu kopda praka pratu prada marsma marsda marsdya laksma
-    laksda laksdya
+    laksda laksdya komodor
 """)
 # The police's, written as abbreviations: unlike "Kapten" or "Mayor", never part of a street's or a stadium's name
 # ("Jalan Kapten Tendean"), so one inside a place's or an organisation's span starts a person's name.
