@@ -255,6 +255,33 @@ def test_a_span_is_cut_at_a_word_no_name_holds(tagged: str, pieces: list[str]) -
     assert [span.text for span in refine(text, spans_of(text, (tagged, "ORG")))] == pieces
 
 
+def test_malay_bodies_forms_of_address_and_days() -> None:
+    text = "Encik Ahmad Zahid berucap di Parlimen Wales pada hari Khamis, di Palu iaitu ibu negeri Sulawesi Tengah."
+    spans = refine(text, spans_of(text, ("Encik Ahmad Zahid", "PER"), ("Parlimen Wales", "LOC"), ("Khamis", "PER"),
+                                  ("Palu iaitu", "LOC")))
+    assert [(span.text, span.label) for span in spans] \
+        == [("Ahmad Zahid", "PER"), ("Parlimen Wales", "ORG"), ("Palu", "LOC")]
+
+
+def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
+    text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
+    spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),
+                                  ("Diane Lane", "PER"), ("Michael Jordan", "PER")))
+    assert [(span.text, span.label) for span in spans] == [
+        ("Macedonia", "LOC"), ("Evelyn Street", "LOC"), ("Jordan", "PER"), ("Diane Lane", "PER"),
+        ("Michael Jordan", "PER")]
+    found = canonicalise(spans, text=text)
+    assert found[0].canonical == "North Macedonia"
+
+
+def test_britain_and_the_nations_of_the_united_kingdom_are_places() -> None:
+    text = "Britain, Skotlandia dan Wales."
+    found = canonicalise(refine(text, spans_of(text, ("Britain", "LOC"), ("Skotlandia", "LOC"), ("Wales", "PER"))),
+                         text=text)
+    assert [(entity.label, entity.canonical) for entity in found] \
+        == [("LOC", "United Kingdom"), ("LOC", "Scotland"), ("LOC", "Wales")]
+
+
 def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Kata Aiptu Sutisna kepada Kolonel Laut (P) yang bertugas, di Simpang Kramat Ipda Rudi berjaga."
     spans = refine(text, spans_of(text, ("Aiptu Sutisna", "ORG"), ("Kolonel Laut (P)", "ORG"),

@@ -63,6 +63,8 @@ ORGANISATION_WORDS = frozenset({
     "senat", "bank", "perusahaan", "pt", "kantor", "dinas", "departemen", "agensi", "jabatan", "persatuan",
     "ministry", "council", "agency", "committee", "commission", "party", "university", "court", "army", "navy",
     "force", "forces", "parliament", "congress", "senate", "company", "office", "department", "union",
+    "parlimen", "suruhanjaya", "majlis", "jawatankuasa", "syarikat", "pertubuhan", "kesatuan", "tentera",
+    "universiti", "perbadanan",
 })
 # Words that no person's name holds: a "person" with one is an institution, and so is a "work or event" (MISC) with
 # one (Wikigold train: 86 organisations hold one, 1 MISC; the recogniser makes "Bulgarian Academy of Sciences" a
@@ -70,7 +72,7 @@ ORGANISATION_WORDS = frozenset({
 INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
     "hospital", "academy", "institute", "institut", "society", "museum", "laboratory", "college", "school",
     "foundation", "association", "corporation", "inc", "ltd", "records", "club", "rumah", "sakit", "akademi",
-    "yayasan", "asosiasi", "sekolah", "klub",
+    "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium",
 })
 MINISTRY_KIND = "ministry"
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.

@@ -7,7 +7,7 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
 1. **Furniture.** A span without a capital letter or a digit, unless an outlet written so
    ("detikcom"), is dropped ("kota" tagged a place). A name inside a photo credit ("(Foto:
    Kemlu Rusia via Reuters)", "(unsplash.com/Micha Brändli)") is the page's, not the story's:
-   it is dropped.
+   it is dropped, and so is a day of the week ("Khamis", Malay for Thursday, tagged a person).
 2. **Boundaries.** A span is cut at a line break and at a double or em dash (a dateline's
    "CNN Indonesia - - T.O.P"); at a single spaced dash after a site or a city in capitals
    ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina");
@@ -43,7 +43,10 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    elsewhere is a person, never a place ("Vladimir Putin"); a one-word place name it tags as a
    place elsewhere, and which is no part of a person's name there, is a place ("Pyongjang", a
    misspelt Pyongyang, tagged once as a person). An English adjective of nationality is MISC
-   ("Ukrainian" tagged a place).
+   ("Ukrainian" tagged a place). A governing body's name is an organisation whatever place it
+   holds ("Parlimen Wales", "Kementerian Luar Negeri Rusia" tagged a place), and a country or a
+   street tagged a person is a place ("Macedonia", "Evelyn Street"), unless the article gives a
+   name it is part of ("Jordan", after "Michael Jordan").
 
 Each rule looks at a few tokens around a span, so the cost is a small fraction of tagging.
 """
@@ -82,12 +85,27 @@ TITLES = _words("""
     presiden wapres menteri menlu menhan mendagri menkeu perdana pm sekretaris sekjen ketua wakil pemimpin
     gubernur bupati walikota direktur dirut kepala panglima jenderal jendral kanselir kaisar raja ratu
     pangeran duta dubes juru jubir pelatih kapten komandan marsekal laksamana senator diktator
-    sultan datuk dato tan sri tun encik president minister secretary chancellor governor mayor leader
+    sultan datuk dato tan sri tun president minister secretary chancellor governor mayor leader
     chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
 """)
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
-OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun encik king queen prince")
+OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun king queen prince")
 DEPUTY_WORDS = _words("vice deputy wakil")
+# Days of the week (Indonesian, Malay, English): never an entity ("Khamis" tagged a person).
+WEEKDAYS = _words("""
+    senin selasa rabu kamis jumat sabtu minggu isnin khamis jumaat ahad monday tuesday wednesday thursday friday
+    saturday sunday
+""")
+# The first word of a governing body's name, which is an organisation, not the place it governs ("Parlimen Wales").
+# Not a university's, a school's or a hospital's: NERGrit tags those as places.
+GOVERNING_BODY_WORDS = _words("""
+    kementerian dewan komisi parlemen parlimen suruhanjaya majlis jawatankuasa kongres senat mahkamah pengadilan
+    kejaksaan kepolisian ministry parliament council commission congress senate
+""")
+# The last word of a street's English name.
+STREET_WORDS = _words("street road avenue boulevard")  # not "Lane", a surname (Diane Lane)
+# Malay function words that IndoSum's lexicon does not know, and no name holds ("Palu iaitu" tagged a place).
+MALAY_FUNCTION_WORDS = _words("iaitu ialah kerana bahawa manakala sahaja semalam")
 # Lower-case words that join the parts of a name ("Kementerian Pemuda dan Olahraga", "University of California",
 # "Minamoto no Yoritomo", "Hotel Baur au Lac").
 NAME_JOINERS = _words("""
@@ -108,7 +126,9 @@ POLICE_RANKS = _words("komjen irjen brigjen kombes akbp akp kompol iptu ipda aip
 # Police ranks as older reports spell them out; only read as a rank after an office ("Kapolsek Taman Sari Komisaris
 # Erick Frendriz"), since "Komisaris Utama" is a company's office.
 SPELT_OUT_RANKS = _words("komisaris")
-HONORIFICS = RANKS | _words("pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs")
+HONORIFICS = RANKS | _words("""
+    pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs encik cik det insp sgt cpl
+""")
 # Degrees that stage names keep ("Dr. Dre"): dropped only before a name of two words or more.
 DEGREES = _words("dr prof")
 # The force after a rank ("Jenderal Pol Badrodin Haiti", "Laksda TNI Amarulla Octavian", "Mayjen TNI (Purn)"),
@@ -405,7 +425,9 @@ def _with_the(text: str, span: EntitySpan) -> EntitySpan:
 def _common_word(span: EntitySpan, table: NameTable) -> bool:
     """A span without a capital letter or a digit ("kota", the word for city, tagged a place) names nothing,
     unless it is an outlet or app written in lower case ("detikcom"). Places are written with a capital: "kota"
-    is also a city in India."""
+    is also a city in India. Nor does a day of the week ("Khamis", Malay for Thursday, tagged a person)."""
+    if span.text.lower() in WEEKDAYS:
+        return True
     return not any(char.isupper() or char.isdigit() for char in span.text) and table.organisation(span.text) is None
 
 
@@ -499,12 +521,14 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
 
 def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
     """A span cut at a lower-case word inside it that news writes in lower case only, a verb or a preposition no
-    name holds ("PSMS Medan menjadi Runner up Liga Indonesia", "BlackBerry Motion dengan Android"); not at the
-    words that join a name's parts ("Kementerian Pemuda dan Olahraga", "University of California")."""
+    name holds ("PSMS Medan menjadi Runner up Liga Indonesia", "BlackBerry Motion dengan Android"), or at a Malay
+    function word the Indonesian lexicon lacks, also at its end ("Palu iaitu"); not at the words that join a
+    name's parts ("Kementerian Pemuda dan Olahraga", "University of California")."""
     words = _words_of(text, span.start, span.end)
-    cuts = [index for index in range(1, len(words) - 1)
+    cuts = [index for index in range(1, len(words))
             if words[index].text.isalpha() and words[index].text.islower() and words[index].text not in NAME_JOINERS
-            and _capital_habits().get(words[index].text) == "low"]
+            and ((index < len(words) - 1 and _capital_habits().get(words[index].text) == "low")
+                 or words[index].text in MALAY_FUNCTION_WORDS)]
     if not cuts:
         return None
     pieces, first = [], 0
@@ -735,6 +759,8 @@ def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
         return True
     if span.label in ("PER", "MISC") and any(word.lower() in INSTITUTION_WORDS for word in words):
         return True  # "Clinical Hospital Mostar" (a person), "Bulgarian Academy of Sciences" (a nationality)
+    if span.label == "LOC" and len(words) > 1 and words[0].lower() in GOVERNING_BODY_WORDS:
+        return True  # "Parlimen Wales", "Kementerian Luar Negeri Rusia" tagged a place
     # "DailySocial.id", "Tribunnews.com": a site is its outlet, never a place or a person.
     return _SITE.fullmatch(span.text) is not None
 
@@ -757,7 +783,18 @@ def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str]
     key = name_key(span.text)
     if span.label == "LOC" and key in people and table.place(span.text, fuzzy=False) is None:
         return "PER"
-    if (span.label == "PER" and " " not in span.text.strip() and key in places and key not in people_words
-            and table.place(span.text, fuzzy=True) is not None):
-        return "LOC"  # "Pyongjang" tagged a place elsewhere in the article, and no one's name
+    if span.label == "PER" and _a_place_not_a_person(span, table, key, places, people_words):
+        return "LOC"
     return span.label
+
+
+def _a_place_not_a_person(span: EntitySpan, table: NameTable, key: str, places: set[str],
+                          people_words: set[str]) -> bool:
+    """Is ``span``, tagged a person, a place? "Pyongjang" tagged a place elsewhere in the article and no one's name;
+    "Evelyn Street"; "Macedonia", a country, unless part of a name the article gives ("Jordan", "Michael Jordan")."""
+    one_word = " " not in span.text.strip()
+    if one_word and key in places and key not in people_words and table.place(span.text, fuzzy=True) is not None:
+        return True
+    if not one_word and span.text.split()[-1].lower() in STREET_WORDS:
+        return True
+    return key not in people_words and table.country(span.text) is not None
