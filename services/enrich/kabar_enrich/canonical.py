@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from kabar.contract.messages import Entity, EntityLabel, entity_id
 from kabar_enrich.entities import EntitySpan
@@ -42,6 +43,7 @@ from kabar_enrich.loader import shared
 
 NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
 FUZZY_MIN_CHARS = 7
+_SHORT_ABBREVIATION = 3  # characters: "RI", "AS", "UK"; see _as_written
 _COUNTRY_KINDS = {"country", "country-alias"}
 # Regions are hand-kept ("Semenanjung Korea" -> Korean Peninsula): no data set here carries them.
 US_STATE_KIND = "us-state"
@@ -55,7 +57,7 @@ US_STATES_NAMED_AS_COUNTRIES = {
 _STATE_OF = re.compile(r"(?:negara\s+bagian|state\s+of(?:\s+the)?)\s+\Z", re.IGNORECASE)
 _PERSON_KINDS = {"given_name", "surname"}
 # Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
-ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution"})
+ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution", "company"})
 # Words that make a capitalised run an organisation's name, not a person's.
 ORGANISATION_WORDS = frozenset({
     "kementerian", "kemenlu", "dewan", "badan", "lembaga", "komisi", "partai", "universitas", "mahkamah",
@@ -145,7 +147,10 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class Organisation:
     name: str
-    kind: str  # "agency" | "media" | "app" | "institution" | "ministry"
+    kind: str  # "agency" | "media" | "app" | "institution" | "company" | "ministry"
+
+
+_Named = TypeVar("_Named", Place, Organisation)
 
 
 class NameTable:
@@ -174,7 +179,7 @@ class NameTable:
 
     def place(self, surface: str, fuzzy: bool) -> Place | None:
         key = name_key(surface)
-        found = self._places.get(key)
+        found = _as_written(surface, self._places.get(key))
         if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key:
             return found
         names = {self._places[near].name for variant in _deletions(key) | {key} for near in self._near.get(variant, ())
@@ -182,18 +187,27 @@ class NameTable:
         return Place(names.pop(), "city") if len(names) == 1 else None
 
     def country(self, surface: str) -> Place | None:
-        place = self._places.get(name_key(_POSSESSIVE.sub("", surface)))
+        place = _as_written(surface, self._places.get(name_key(_POSSESSIVE.sub("", surface))))
         return place if place is not None and place.kind in _COUNTRY_KINDS else None
 
     def organisation(self, surface: str) -> Organisation | None:
         """A news agency, medium, app or ministry portfolio known by this name."""
-        return self._organisations.get(name_key(surface))
+        return _as_written(surface, self._organisations.get(name_key(surface)))
 
     def person(self, surface: str) -> str:
         """A person's name with transliterations folded; a Balinese name without its "I" or "Ni", which not every
         outlet writes ("I Made Wirawan" and "Made Wirawan" are one person)."""
         surface = _BALINESE_ARTICLE.sub("", surface)
         return " ".join(self._person_parts.get(name_key(part), part) for part in surface.split())
+
+
+def _as_written(surface: str, found: _Named | None) -> _Named | None:
+    """``found``, unless ``surface`` is a short word not in capitals that only an abbreviation of another name
+    matches: "RI" is Indonesia and "AS" the United States, but the Korean surname "Ri" and the word "As" are
+    neither. A short name of its own still matches as written ("Ufa", "dpa")."""
+    if found is None or len(surface) > _SHORT_ABBREVIATION or surface.isupper():
+        return found
+    return found if name_key(found.name) == name_key(surface) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
 1. **Furniture.** A span without a capital letter or a digit, unless an outlet written so
    ("detikcom"), is dropped ("kota" tagged a place). A name inside a photo credit ("(Foto:
    Kemlu Rusia via Reuters)", "(unsplash.com/Micha Brändli)") is the page's, not the story's:
-   it is dropped, and so is a day of the week ("Khamis", Malay for Thursday, tagged a person).
+   it is dropped, and so is a day of the week or a month ("Khamis", Malay for Thursday, and
+   "Julai" tagged a person).
 2. **Boundaries.** A span is cut at a line break and at a double or em dash (a dateline's
    "CNN Indonesia - - T.O.P"); at a single spaced dash after a site or a city in capitals
    ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina");
@@ -97,13 +98,22 @@ WEEKDAYS = _words("""
     saturday sunday
 """)
 # The first word of a governing body's name, which is an organisation, not the place it governs ("Parlimen Wales").
-# Not a university's, a school's or a hospital's: NERGrit tags those as places.
+# Not a university's, a school's or a hospital's: NERGrit tags those as places; nor a court's ("Pengadilan Tipikor"),
+# a place as often as an organisation in idner-news-2k and NERGrit.
 GOVERNING_BODY_WORDS = _words("""
-    kementerian dewan komisi parlemen parlimen suruhanjaya majlis jawatankuasa kongres senat mahkamah pengadilan
-    kejaksaan kepolisian ministry parliament council commission congress senate
+    kementerian dewan komisi parlemen parlimen suruhanjaya majlis jawatankuasa kongres senat mahkamah kejaksaan
+    kepolisian ministry parliament council commission congress senate
 """)
+# Kinds of place in the name tables whose names are seldom people's: not cities or US states.
+ABOVE_CITIES = frozenset({"country", "country-alias", "region"})
 # The last word of a street's English name.
 STREET_WORDS = _words("street road avenue boulevard")  # not "Lane", a surname (Diane Lane)
+# Months (Indonesian, Malay, English), never an entity ("Julai" tagged a person); not those that are also
+# given names or surnames (April, Mei, Jun, June, August, Mac).
+MONTHS = _words("""
+    januari februari maret juni juli agustus oktober desember julai ogos disember january february march july
+    september october november december
+""")
 # Malay function words that IndoSum's lexicon does not know, and no name holds ("Palu iaitu" tagged a place).
 MALAY_FUNCTION_WORDS = _words("iaitu ialah kerana bahawa manakala sahaja semalam")
 # Lower-case words that join the parts of a name ("Kementerian Pemuda dan Olahraga", "University of California",
@@ -186,8 +196,9 @@ _CREDIT = re.compile(
 _CREDIT_REACH = 200  # characters: a credit is a short parenthesis on one line
 _SITE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.(?:com|co\.id|id|net|org|news|tv|co|my|com\.my)", re.IGNORECASE)
 # Where a name never goes on: a line break, a double dash or an em dash (the dateline's "Jakarta, CNN Indonesia
-# - - T.O.P ..."). Not a single hyphen between spaces: tokenised text writes "Al-Qaeda" as "Al - Qaeda".
-_BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+")
+# - - T.O.P ..."), a question or exclamation mark that ends a sentence ("Greece?” Penyokong"). Not a single
+# hyphen between spaces: tokenised text writes "Al-Qaeda" as "Al - Qaeda"; nor a full stop ("Dr. Dre").
+_BREAK = re.compile(r"\s*\n\s*|\s+(?:-\s*-+|—)\s+|[?!][\"”’')]*\s+")
 # An English adjective of nationality, language or religion ("Ukrainian", "Chinese", "Buddhist"); Indonesian news
 # writes the bare noun for the state ("invasi Soviet", "di Arab"), which stays a place.
 _ADJECTIVE = re.compile(r"(?:an|ese|ish|ic|ist|i)$")
@@ -426,7 +437,7 @@ def _common_word(span: EntitySpan, table: NameTable) -> bool:
     """A span without a capital letter or a digit ("kota", the word for city, tagged a place) names nothing,
     unless it is an outlet or app written in lower case ("detikcom"). Places are written with a capital: "kota"
     is also a city in India. Nor does a day of the week ("Khamis", Malay for Thursday, tagged a person)."""
-    if span.text.lower() in WEEKDAYS:
+    if span.text.lower() in WEEKDAYS or span.text.lower() in MONTHS:
         return True
     return not any(char.isupper() or char.isdigit() for char in span.text) and table.organisation(span.text) is None
 
@@ -561,7 +572,8 @@ def _organisation_then_person(text: str, span: EntitySpan, table: NameTable, def
     """ "Aftech Niki Luhur": an organisation's abbreviation (one the article defines, or one the tables know) run
     into the person's name after it, as a job title writes them ("Ketua Umum Aftech Niki Luhur"). Tagged a person,
     the rest must read as a name; tagged an organisation, the article must also tag a person whose name starts with
-    its first word ("Niki"; "Polda Metro Jaya" and "Google Play Store" stay whole)."""
+    its first word ("Niki"; "Polda Metro Jaya" and "Google Play Store" stay whole). A rest with a digit or a word in
+    capitals is a product, not a person: "Lenovo K8 Note" is the company Lenovo."""
     words = _words_of(text, span.start, span.end)
     if span.label not in {"PER", "ORG"} or len(words) < 3:
         return [span]
@@ -571,6 +583,9 @@ def _organisation_then_person(text: str, span: EntitySpan, table: NameTable, def
         return [span]
     if span.label == "ORG" and name_key(rest[0].text) not in first_names:
         return [span]
+    if any(char.isdigit() for word in rest for char in word.text) \
+            or any(word.text.isupper() and len(word.text) > 1 for word in rest):
+        return [_span(text, span.start, words[0].end, "ORG")]  # a product, not a person: "Lenovo K8 Note"
     return [_span(text, span.start, words[0].end, "ORG"), _span(text, rest[0].start, span.end, "PER")]
 
 
@@ -718,8 +733,11 @@ def _country_at(text: str, words: list[_Word], index: int, table: NameTable) -> 
 
 
 def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) -> list[EntitySpan]:
+    """``people``: the names the recogniser tagged; a word of a person's name is one of a name still whole after
+    the cuts ("Greece" is not one, for "Greece?” Penyokong Zoran Zaev" tagged a person)."""
     places = {name_key(span.text) for span in spans if span.label == "LOC"}
-    people_words = {word for person in people for word in person.split()}
+    people = people | _people(spans)
+    people_words = {word for person in _people(spans) for word in person.split()}
     retyped = [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
                for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
     return _one_type_per_name(retyped, table)
@@ -791,10 +809,12 @@ def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str]
 def _a_place_not_a_person(span: EntitySpan, table: NameTable, key: str, places: set[str],
                           people_words: set[str]) -> bool:
     """Is ``span``, tagged a person, a place? "Pyongjang" tagged a place elsewhere in the article and no one's name;
-    "Evelyn Street"; "Macedonia", a country, unless part of a name the article gives ("Jordan", "Michael Jordan")."""
+    "Evelyn Street"; "Macedonia", a country, or "Eropah" (Europe), unless part of a name the article gives
+    ("Jordan", "Michael Jordan"). Not a city or a US state, whose names are often people's ("Vladimir", "Georgia")."""
     one_word = " " not in span.text.strip()
     if one_word and key in places and key not in people_words and table.place(span.text, fuzzy=True) is not None:
         return True
     if not one_word and span.text.split()[-1].lower() in STREET_WORDS:
         return True
-    return key not in people_words and table.country(span.text) is not None
+    place = table.place(span.text, fuzzy=False)
+    return key not in people_words and place is not None and place.kind in ABOVE_CITIES
