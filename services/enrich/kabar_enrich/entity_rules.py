@@ -9,8 +9,9 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    Kemlu Rusia via Reuters)", "(unsplash.com/Micha Brändli)") is the page's, not the story's:
    it is dropped, and so is a day of the week or a month ("Khamis", Malay for Thursday, and
    "Julai" tagged a person).
-2. **Boundaries.** A span is cut at a line break and at a double or em dash (a dateline's
-   "CNN Indonesia - - T.O.P"); at a single spaced dash after a site or a city in capitals
+2. **Boundaries.** A span is cut at a line break, at a question or exclamation mark that ends a
+   sentence ("Greece?” Penyokong") and at a double or em dash (a dateline's "CNN Indonesia - -
+   T.O.P"); at a single spaced dash after a site or a city in capitals
    ("Suara.com - KPK", "KUALA LUMPUR - Tim ...") or between two places ("Rusia - Ukraina");
    at a glued token whose halves are both known names ("KorutRusia", text run together by a
    scraper); at a lower-case word no name holds, one news writes only in lower case ("BlackBerry
