@@ -312,6 +312,15 @@ def test_months_and_a_sentences_end_are_no_part_of_a_name() -> None:
     assert [(span.text, span.label) for span in spans] == [("Greece", "LOC"), ("Penyokong Zoran Zaev", "PER")]
 
 
+def test_a_us_state_as_ap_style_abbreviates_it_is_that_state() -> None:
+    text = "LA CROSSE, Wis. (AP) — Harris flew to Atlanta, Ga., and met Pa Ubu."
+    found = canonicalise(refine(text, spans_of(text, ("LA CROSSE", "LOC"), ("Wis", "PER"), ("Ga", "PER"),
+                                               ("Pa Ubu", "PER"))), text=text)
+    assert [(entity.text, entity.label, entity.canonical) for entity in found] == [
+        ("LA CROSSE", "LOC", "La Crosse"), ("Wis.", "LOC", "Wisconsin"), ("Ga.", "LOC", "Georgia (U.S. state)"),
+        ("Pa Ubu", "PER", "Pa Ubu")]
+
+
 def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Kata Aiptu Sutisna kepada Kolonel Laut (P) yang bertugas, di Simpang Kramat Ipda Rudi berjaga."
     spans = refine(text, spans_of(text, ("Aiptu Sutisna", "ORG"), ("Kolonel Laut (P)", "ORG"),

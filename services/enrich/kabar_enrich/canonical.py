@@ -47,6 +47,7 @@ _SHORT_ABBREVIATION = 3  # characters: "RI", "AS", "UK"; see _as_written
 _COUNTRY_KINDS = {"country", "country-alias"}
 # Regions are hand-kept ("Semenanjung Korea" -> Korean Peninsula): no data set here carries them.
 US_STATE_KIND = "us-state"
+_AP_STATE_KIND = "us-state-ap"  # a state as AP style abbreviates it: "Wis.", "N.Y."
 _PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region", US_STATE_KIND}
 # A country that is also a US state's name: the state where the article is American (it names another US state or
 # the state's capital, or writes "negara bagian Georgia", "the state of Georgia"), the country otherwise. An article
@@ -81,6 +82,7 @@ MINISTRY_KIND = "ministry"
 _ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
 _ABBREVIATION_AFTER = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)")
 _SPACED_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+_DATELINE_END = re.compile(r"\s*(?:,|\(|-|—|–)")
 # Balinese names: "I" (men) or "Ni" (women) before the birth-order name.
 BALINESE_BIRTH_ORDER = r"(?:Wayan|Made|Nyoman|Ketut|Putu|Kadek|Komang|Gede|Gde|Gusti|Luh|Nengah)\b"
 _BALINESE_ARTICLE = re.compile(rf"^(?:I|Ni) (?={BALINESE_BIRTH_ORDER})")
@@ -158,10 +160,13 @@ class NameTable:
         self._places: dict[str, Place] = {}
         self._person_parts: dict[str, str] = {}
         self._organisations: dict[str, Organisation] = {}
+        self._ap_states: dict[str, Place] = {}  # "Wis.": only with its full stop
         for line in path.read_text(encoding="utf-8").splitlines():
             key, canonical, kind = line.split("\t")
             if kind in _PLACE_KINDS:
                 self._places[key] = Place(canonical, kind)
+            elif kind == _AP_STATE_KIND:
+                self._ap_states[key] = Place(canonical, US_STATE_KIND)
             elif kind in _PERSON_KINDS:
                 self._person_parts[key] = canonical
             else:
@@ -179,12 +184,19 @@ class NameTable:
 
     def place(self, surface: str, fuzzy: bool) -> Place | None:
         key = name_key(surface)
+        state = self.ap_state(surface)
+        if state is not None:
+            return state
         found = _as_written(surface, self._places.get(key))
         if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key:
             return found
         names = {self._places[near].name for variant in _deletions(key) | {key} for near in self._near.get(variant, ())
                  if near[0] == key[0] and _one_edit_apart(key, near)}
         return Place(names.pop(), "city") if len(names) == 1 else None
+
+    def ap_state(self, surface: str) -> Place | None:
+        """A US state as AP style abbreviates it, full stop included ("Wis.", "N.Y.")."""
+        return self._ap_states.get(name_key(surface)) if surface.endswith(".") else None
 
     def country(self, surface: str) -> Place | None:
         place = _as_written(surface, self._places.get(name_key(_POSSESSIVE.sub("", surface))))
@@ -265,7 +277,21 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
                 mention.name = Ministry(mention.name, next(iter(countries))).name
     _name_bare_places(mentions, table)
     _us_states_named_as_countries(mentions, table, text)
+    if text is not None:
+        _datelines_as_written_elsewhere(mentions, text)
     return _with_ids(mentions)
+
+
+def _datelines_as_written_elsewhere(mentions: Sequence[_Mention], text: str) -> None:
+    """A place the tables do not know, in the capitals of a dateline (a line's start, then a comma, a bracket or a
+    dash: "LA CROSSE, Wis. (AP) —"), is named as the rest of a text writes places: La Crosse. The id is the same
+    either way. Elsewhere capitals are an acronym's ("RSCM", "SCBD")."""
+    for mention in mentions:
+        start, end = mention.span.start, mention.span.end
+        if mention.label != "LOC" or mention.name != mention.surface or not mention.name.isupper():
+            continue
+        if text[:start].strip(" \t")[-1:] in ("", "\n") and _DATELINE_END.match(text, end):
+            mention.name = mention.name.title()
 
 
 def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
@@ -363,7 +389,8 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
         full = _full_name(table.person(name), mention.span.start, people)
         if full is not None:
             return "PER", full
-    place = table.place(name, fuzzy=label == "LOC")
+    # "Wis." is known by the full stop that tidying drops.
+    place = table.ap_state(mention.span.text.strip()) or table.place(name, fuzzy=label == "LOC")
     if place is not None and (label == "LOC" or _placed_anyway(label, name, place)):
         return "LOC", place.name
     if label == "PER":

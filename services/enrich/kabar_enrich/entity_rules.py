@@ -237,7 +237,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table) and not _office_alone(span)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, _with_balinese_article(text, edged))
+    kept = [_with_the(text, _with_balinese_article(text, _ap_state(text, edged, table)))
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
@@ -408,6 +408,15 @@ def _ranked_person(text: str, words: Sequence[_Word], table: NameTable) -> Entit
             and not all(word.text.lower() in FORCE_MARKS for word in name):  # "Polda Jabar Kombes Pol"
         return person
     return None
+
+
+def _ap_state(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """"LA CROSSE, Wis. (AP)": a US state as AP style abbreviates it is that state, a place, full stop included
+    (the recogniser tagged "Wis" a person)."""
+    dotted = text[span.start:span.end + 1] if text.startswith(".", span.end) else span.text
+    if table.ap_state(dotted) is None:
+        return span
+    return _span(text, span.start, span.start + len(dotted), "LOC")
 
 
 def _with_balinese_article(text: str, span: EntitySpan) -> EntitySpan:
