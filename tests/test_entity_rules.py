@@ -321,6 +321,12 @@ def test_a_us_state_as_ap_style_abbreviates_it_is_that_state() -> None:
         ("Pa Ubu", "PER", "Pa Ubu")]
 
 
+def test_places_joined_by_a_hyphen_are_each_a_place() -> None:
+    text = "US-China trade talks, Texas-Mexico border towns and Guinea-Bissau."
+    spans = refine(text, spans_of(text, ("US-China", "LOC"), ("Texas-Mexico", "LOC"), ("Guinea-Bissau", "LOC")))
+    assert [span.text for span in spans] == ["US", "China", "Texas", "Mexico", "Guinea-Bissau"]
+
+
 def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Kata Aiptu Sutisna kepada Kolonel Laut (P) yang bertugas, di Simpang Kramat Ipda Rudi berjaga."
     spans = refine(text, spans_of(text, ("Aiptu Sutisna", "ORG"), ("Kolonel Laut (P)", "ORG"),

@@ -532,7 +532,7 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
     words = _words_of(text, span.start, span.end)
     if not words or table.place(span.text, fuzzy=False) is not None or table.organisation(span.text) is not None:
         return [span]
-    glued = _unglued(text, span, words, table, people)
+    glued = _unglued(text, span, words, table, people) or _hyphenated_places(text, span, table)
     if glued is not None:
         return glued
     if len(words) < 2:
@@ -643,6 +643,19 @@ def _unglued(text: str, span: EntitySpan, words: list[_Word], table: NameTable,
     for start, end in parts:
         label = "LOC" if table.place(text[start:end], fuzzy=False) is not None else span.label
         pieces.append(_span(text, start, end, label))
+    return pieces
+
+
+def _hyphenated_places(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan] | None:
+    """"US-China", "Texas-Mexico": places joined by a hyphen, as a modifier writes them ("US-China trade talks"), are
+    each a place; None unless every part is a known place ("Guinea-Bissau" is one country, known whole)."""
+    parts = span.text.split("-")
+    if len(parts) < 2 or " " in span.text or not all(table.place(part, fuzzy=False) for part in parts):
+        return None
+    pieces, start = [], span.start
+    for part in parts:
+        pieces.append(_span(text, start, start + len(part), "LOC"))
+        start += len(part) + 1
     return pieces
 
 
