@@ -327,6 +327,14 @@ def test_places_joined_by_a_hyphen_are_each_a_place() -> None:
     assert [span.text for span in spans] == ["US", "China", "Texas", "Mexico", "Guinea-Bissau"]
 
 
+def test_a_partys_adjective_is_not_part_of_a_politicians_name() -> None:
+    text = "In Mississippi, Republican Phil Bryant and Democrat Andy Beshear spoke; Republican Party officials agreed."
+    spans = refine(text, spans_of(text, ("Republican Phil Bryant", "ORG"), ("Democrat Andy Beshear", "PER"),
+                                  ("Republican Party", "ORG")))
+    assert [(span.text, span.label) for span in spans] \
+        == [("Phil Bryant", "PER"), ("Andy Beshear", "PER"), ("Republican Party", "ORG")]
+
+
 def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Kata Aiptu Sutisna kepada Kolonel Laut (P) yang bertugas, di Simpang Kramat Ipda Rudi berjaga."
     spans = refine(text, spans_of(text, ("Aiptu Sutisna", "ORG"), ("Kolonel Laut (P)", "ORG"),

@@ -180,6 +180,9 @@ OFFICE_BODIES = _words("polda polres polresta polrestabes polrestro polsek polri
 _OFFICE_FIELD = re.compile(r"(?:pe|ke)[a-z]{4,}an")
 _ROMAN = re.compile(r"[IVX]+")
 LEXICON_FILE = "lexicon_id.tsv.gz"
+# A party's adjective before a politician's name, as English news writes it ("Republican Phil Bryant", "Democrat
+# Andy Beshear"): not part of the name.
+PARTY_WORDS = _words("republican democrat democratic labour conservative tory")
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # "The X government", "the X regime": the name after them is the person the article names.
@@ -262,7 +265,7 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
         return span
     words = _words_of(text, span.start, span.end)
     first = 0
-    while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES:
+    while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES | PARTY_WORDS:
         first += 1
     # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
     first = max([first, *(i + 1 for i in range(first, len(words) - 1) if words[i].text.lower() in RANKS)])
@@ -390,14 +393,26 @@ def _edges(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
     words = _words_of(text, span.start, span.end)
     if len(words) > 1 and words[-1].text.lower() in RANKS:
         return [_span(text, span.start, words[-2].end, span.label)]
-    if len(words) > 1 and words[0].text.lower() in RANKS:  # "Aiptu Sutisna" tagged an organisation
-        person = _ranked_person(text, words, table)
-        return [person] if person is not None else [span]  # not "Kolonel Laut (P)", a rank alone
+    opened = _opened_by_rank_or_party(text, span, words, table)
+    if opened is not None:
+        return opened
     inner = next((index for index in range(1, len(words)) if words[index].text.lower() in POLICE_RANKS), None)
     if inner is None:
         return [span]
     person = _ranked_person(text, words[inner:], table)
     return [_span(text, span.start, words[inner - 1].end, span.label), *([person] if person is not None else [])]
+
+
+def _opened_by_rank_or_party(text: str, span: EntitySpan, words: Sequence[_Word],
+                             table: NameTable) -> list[EntitySpan] | None:
+    """"Aiptu Sutisna" or "Republican Phil Bryant" tagged an organisation: the person after the rank or the party's
+    adjective. None when no such word opens the span."""
+    if len(words) > 1 and words[0].text.lower() in RANKS:
+        person = _ranked_person(text, words, table)
+        return [person] if person is not None else [span]  # not "Kolonel Laut (P)", a rank alone
+    if len(words) > 2 and words[0].text.lower() in PARTY_WORDS and _looks_like_a_name(words[1:], table):
+        return [_span(text, words[1].start, span.end, "PER")]
+    return None
 
 
 def _ranked_person(text: str, words: Sequence[_Word], table: NameTable) -> EntitySpan | None:
