@@ -61,7 +61,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from kabar_enrich.canonical import (
     BALINESE_BIRTH_ORDER,
@@ -217,6 +217,7 @@ _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # ("Rusia - Ukraina").
 _SPACED_DASH = re.compile(r" - ")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_LOWER_WORD = re.compile(r"\s[a-z]")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
@@ -234,9 +235,10 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order."""
     table = names or shared(NameTable)
-    named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
-                      for word in name_key(span.text).split())
-    spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
+    if any(_opens_with_office(span) for span in spans):
+        named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
+                          for word in name_key(span.text).split())
+        spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table) and not _office_alone(span)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
@@ -288,6 +290,8 @@ def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozens
     follows is the holder's name, except after an area's head ("Kapolsek Dukuh Pakis": the area, as the press
     writes a police chief's name after his rank) and one word after a head of a unit with no unit word ("Kapolsek
     Tambun"), unless the article names a person by that word elsewhere ("Menko Luhut", with Luhut Pandjaitan)."""
+    if not _opens_with_office(span):
+        return [span]
     words = _words_of(text, span.start, span.end)
     offices = 0
     while offices < len(words) and words[offices].text.lower() in ABBREVIATED_OFFICES:
@@ -307,7 +311,7 @@ def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozens
             unit, rest = after[:1], after[1:]
         one_word_unit = (area or (not unit and bool(office & OFFICES_WITH_UNIT))) and len(rest) == 1
         if one_word_unit and name_key(rest[0].text) not in named:  # "Kapolsek Dukuh Pakis", "Kapolsek Tambun"
-            unit, rest = after, []
+            unit, rest = after, ()
     found = _office_unit_span(text, unit, table)
     if rest:
         person = _without_leading_titles(text, _span(text, rest[0].start, rest[-1].end, "PER"), table)
@@ -318,7 +322,7 @@ def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozens
     return found
 
 
-def _unit_end(text: str, words: list[_Word], table: NameTable) -> int:
+def _unit_end(text: str, words: Sequence[_Word], table: NameTable) -> int:
     """Where the unit an office heads ends in ``words`` (those after the office, with no rank among them)."""
     units = [index for index in range(len(words)) if _office_unit(words, index)]
     end = units[-1] + 1 if units else 0
@@ -428,6 +432,8 @@ def _ranked_person(text: str, words: Sequence[_Word], table: NameTable) -> Entit
 def _ap_state(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
     """"LA CROSSE, Wis. (AP)": a US state as AP style abbreviates it is that state, a place, full stop included
     (the recogniser tagged "Wis" a person)."""
+    if not text.startswith(".", span.end - 1) and not text.startswith(".", span.end):
+        return span
     dotted = text[span.start:span.end + 1] if text.startswith(".", span.end) else span.text
     if table.ap_state(dotted) is None:
         return span
@@ -487,8 +493,10 @@ def _span(text: str, start: int, end: int, label: str) -> EntitySpan:
     return EntitySpan(text[start:end], label, start, end)
 
 
-def _words_of(text: str, start: int, end: int) -> list[_Word]:
-    return [_Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+@lru_cache(maxsize=4096)
+def _words_of(text: str, start: int, end: int) -> tuple[_Word, ...]:
+    """The words of ``text[start:end]``; the rules ask for a span's words several times (a string's hash is kept)."""
+    return tuple([_Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, end)])
 
 
 # -- 1. furniture
@@ -560,6 +568,8 @@ def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
     name holds ("PSMS Medan menjadi Runner up Liga Indonesia", "BlackBerry Motion dengan Android"), or at a Malay
     function word the Indonesian lexicon lacks, also at its end ("Palu iaitu"); not at the words that join a
     name's parts ("Kementerian Pemuda dan Olahraga", "University of California")."""
+    if _LOWER_WORD.search(span.text) is None:
+        return None
     words = _words_of(text, span.start, span.end)
     cuts = [index for index in range(1, len(words))
             if words[index].text.isalpha() and words[index].text.islower() and words[index].text not in NAME_JOINERS
@@ -646,7 +656,7 @@ def _known(name: str, table: NameTable, people: set[str]) -> bool:
             or name_key(name) in people)
 
 
-def _unglued(text: str, span: EntitySpan, words: list[_Word], table: NameTable,
+def _unglued(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable,
              people: set[str]) -> list[EntitySpan] | None:
     """"KorutRusia" -> "Korut", "Rusia" when every glued part is a known name; None when nothing is."""
     last = words[-1]
@@ -674,7 +684,7 @@ def _hyphenated_places(text: str, span: EntitySpan, table: NameTable) -> list[En
     return pieces
 
 
-def _split_place_and_person(text: str, span: EntitySpan, words: list[_Word], table: NameTable,
+def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable,
                             people: set[str]) -> list[EntitySpan] | None:
     """Where a known place meets a person or another place inside one span."""
     if words[0].text.lower() in GOVERNMENT_OF and name_key(_join(text, words[1:])) in people:
@@ -702,7 +712,7 @@ def _join(text: str, words: Sequence[_Word]) -> str:
     return text[words[0].start: words[-1].end] if words else ""
 
 
-def _place_at(text: str, words: list[_Word], index: int, table: NameTable) -> int:
+def _place_at(text: str, words: Sequence[_Word], index: int, table: NameTable) -> int:
     """How many words from ``index`` on name a known place (longest first); 0 when none does."""
     for size in range(min(_MAX_PLACE_WORDS, len(words) - index), 0, -1):
         if table.place(_join(text, words[index:index + size]), fuzzy=False) is not None:
@@ -710,7 +720,7 @@ def _place_at(text: str, words: list[_Word], index: int, table: NameTable) -> in
     return 0
 
 
-def _person_follows(text: str, span: EntitySpan, rest: list[_Word], table: NameTable, people: set[str]) -> bool:
+def _person_follows(text: str, span: EntitySpan, rest: Sequence[_Word], table: NameTable, people: set[str]) -> bool:
     """Whether ``rest`` (after a place) reads as a person's name, and something says it is one."""
     low, high = _PERSON_WORDS
     if not low <= len(rest) <= high or not _looks_like_a_name(rest, table):
@@ -760,7 +770,7 @@ def _missed_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> 
     return found
 
 
-def _country_at(text: str, words: list[_Word], index: int, table: NameTable) -> int:
+def _country_at(text: str, words: Sequence[_Word], index: int, table: NameTable) -> int:
     for size in range(min(_MAX_PLACE_WORDS, len(words) - index), 0, -1):
         if table.country(_join(text, words[index:index + size])) is not None:
             return size
