@@ -83,9 +83,9 @@ def test_named_entity_floors() -> None:
     assert scores["id_idner-news-2k_dev"]["ORG"]["f1"] >= 0.79, scores
     assert scores["en_wikigold_dev"]["PER"]["f1"] >= 0.77, scores
     # Through the entity rules and canonical names, one sentence at a time, as `kabar enrich --jsonl` (the held-out
-    # sets' path) gives them; measured 0.842 / 0.762 / 0.653 (benchmarks/entity_rules.py).
-    assert scores["id_idner-news-2k_dev_through_rules"]["ALL"]["f1"] >= 0.839, scores
-    assert scores["id_nergrit_valid_through_rules"]["ALL"]["f1"] >= 0.757, scores
+    # sets' path) gives them; measured 0.844 / 0.764 / 0.653 (benchmarks/entity_rules.py).
+    assert scores["id_idner-news-2k_dev_through_rules"]["ALL"]["f1"] >= 0.841, scores
+    assert scores["id_nergrit_valid_through_rules"]["ALL"]["f1"] >= 0.760, scores
     assert scores["en_wikigold_dev_through_rules"]["ALL"]["f1"] >= 0.648, scores
 
 
