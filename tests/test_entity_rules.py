@@ -282,6 +282,19 @@ def test_britain_and_the_nations_of_the_united_kingdom_are_places() -> None:
         == [("LOC", "United Kingdom"), ("LOC", "Scotland"), ("LOC", "Wales")]
 
 
+@pytest.mark.parametrize(("tagged", "label"), [("Ace Showbiz", "PER"), ("Marca", "LOC"), ("Sky Sports", "PER"),
+                                               ("Satpol PP", "PER")])
+def test_outlets_indonesian_news_cites_are_organisations(tagged: str, label: str) -> None:
+    text = f"Seperti dilansir {tagged}, kabar itu benar."
+    assert [(span.text, span.label) for span in refine(text, spans_of(text, (tagged, label)))] == [(tagged, "ORG")]
+
+
+def test_a_lower_case_piece_cut_from_a_span_is_no_entity() -> None:
+    # "kota" is also a city in India: "kota Basel" was cut into two places.
+    text = "Laga digelar di kota Basel."
+    assert [span.text for span in refine(text, spans_of(text, ("kota Basel", "LOC")))] == ["Basel"]
+
+
 def test_companies_are_organisations_and_their_products_no_people() -> None:
     # IndoSum: the recogniser made Microsoft a person in 22 articles, Lenovo in 11.
     text = "Microsoft dan Lenovo K8 Note, kata CEO Alibaba Jack Ma."

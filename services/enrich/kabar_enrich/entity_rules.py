@@ -190,7 +190,7 @@ GOVERNMENT_OF = _words("pemerintahan pemerintah rezim kabinet kubu administrasi 
 # Last words of the names of news outlets.
 OUTLET_WORDS = _words("""
     agency news times post tribune herald journal gazette tv television radio press daily network channel
-    media magazine weekly express telegraph online pos
+    media magazine weekly express telegraph online pos sports mail
 """)
 _CREDIT = re.compile(
     r"\s*(?:foto|photo|dok|dokumentasi|ilustrasi|sumber|source|credit|kredit|image|gambar|grafis|video)\b"
@@ -252,7 +252,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = [part for piece in pieces
               for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
-    pieces = _retyped(pieces, table, people)
+    pieces = _retyped([piece for piece in pieces if not _common_word(piece, table)], table, people)
     return sorted(pieces, key=lambda span: span.start)
 
 
