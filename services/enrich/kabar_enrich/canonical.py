@@ -184,11 +184,9 @@ class NameTable:
 
     def place(self, surface: str, fuzzy: bool) -> Place | None:
         key = name_key(surface)
-        if surface[-1:] == "." and key in self._ap_states:
-            return self._ap_states[key]
-        found = self._places.get(key)
-        if found is not None and len(surface) <= _SHORT_ABBREVIATION:
-            found = _as_written(surface, found)
+        if surface[-1:] == "." and (state := self.ap_state(surface)) is not None:
+            return state
+        found = _as_written(surface, self._places.get(key))
         if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key:
             return found
         names = {self._places[near].name for variant in _deletions(key) | {key} for near in self._near.get(variant, ())
@@ -200,15 +198,12 @@ class NameTable:
         return self._ap_states.get(name_key(surface)) if surface.endswith(".") else None
 
     def country(self, surface: str) -> Place | None:
-        place = self._places.get(name_key(_POSSESSIVE.sub("", surface)))
-        if place is None or place.kind not in _COUNTRY_KINDS:
-            return None
-        return _as_written(surface, place) if len(surface) <= _SHORT_ABBREVIATION else place
+        place = _as_written(surface, self._places.get(name_key(_POSSESSIVE.sub("", surface))))
+        return place if place is not None and place.kind in _COUNTRY_KINDS else None
 
     def organisation(self, surface: str) -> Organisation | None:
         """A news agency, medium, app or ministry portfolio known by this name."""
-        found = self._organisations.get(name_key(surface))
-        return _as_written(surface, found) if found is not None and len(surface) <= _SHORT_ABBREVIATION else found
+        return _as_written(surface, self._organisations.get(name_key(surface)))
 
     def person(self, surface: str) -> str:
         """A person's name with transliterations folded; a Balinese name without its "I" or "Ni", which not every

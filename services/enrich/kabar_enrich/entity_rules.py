@@ -345,7 +345,8 @@ def _office_unit_span(text: str, unit: Sequence[_Word], table: NameTable) -> lis
 
 
 def _opens_with_office(span: EntitySpan) -> bool:
-    return span.text.split(maxsplit=1)[0].lower() in ABBREVIATED_OFFICES
+    first = span.text.split(maxsplit=1)
+    return bool(first) and first[0].lower() in ABBREVIATED_OFFICES
 
 
 def _office_unit(words: Sequence[_Word], index: int) -> bool:
@@ -784,8 +785,9 @@ def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) ->
     """``people``: the names the recogniser tagged; a word of a person's name is one of a name still whole after
     the cuts ("Greece" is not one, for "Greece?” Penyokong Zoran Zaev" tagged a person)."""
     places = {name_key(span.text) for span in spans if span.label == "LOC"}
-    people = people | _people(spans)
-    people_words = {word for person in _people(spans) for word in person.split()}
+    whole = _people(spans)
+    people = people | whole
+    people_words = {word for person in whole for word in person.split()}
     retyped = [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
                for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
     return _one_type_per_name(retyped, table)
