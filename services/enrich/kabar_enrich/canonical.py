@@ -289,7 +289,8 @@ def _datelines_as_written_elsewhere(mentions: Sequence[_Mention], text: str) -> 
         start, end = mention.span.start, mention.span.end
         if mention.label != "LOC" or mention.name != mention.surface or not mention.name.isupper():
             continue
-        if text[:start].strip(" \t")[-1:] in ("", "\n") and _DATELINE_END.match(text, end):
+        line_start = text.rfind("\n", 0, start) + 1
+        if not text[line_start:start].strip() and _DATELINE_END.match(text, end):
             mention.name = mention.name.title()
 
 

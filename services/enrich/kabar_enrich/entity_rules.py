@@ -55,7 +55,6 @@ Each rule looks at a few tokens around a span, so the cost is a small fraction o
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import re
 from collections import Counter
@@ -73,7 +72,7 @@ from kabar_enrich.canonical import (
 )
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, EntitySpan
 from kabar_enrich.loader import shared
-from kabar_enrich.ner_features import GAZETTEER_FILE
+from kabar_enrich.ner_features import GAZETTEER_FILE, lexicon_file, read_lines
 
 __all__ = ["refine"]
 
@@ -137,6 +136,7 @@ POLICE_RANKS = _words("komjen irjen brigjen kombes akbp akp kompol iptu ipda aip
 # Police ranks as older reports spell them out; only read as a rank after an office ("Kapolsek Taman Sari Komisaris
 # Erick Frendriz"), since "Komisaris Utama" is a company's office.
 SPELT_OUT_RANKS = _words("komisaris")
+OFFICE_RANKS = RANKS | SPELT_OUT_RANKS
 HONORIFICS = RANKS | _words("""
     pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs encik cik det insp sgt cpl
 """)
@@ -179,7 +179,6 @@ OFFICE_UNITS = _words("""
 OFFICE_BODIES = _words("polda polres polresta polrestabes polrestro polsek polri mabes bareskrim kodam korem kodim")
 _OFFICE_FIELD = re.compile(r"(?:pe|ke)[a-z]{4,}an")
 _ROMAN = re.compile(r"[IVX]+")
-LEXICON_FILE = "lexicon_id.tsv.gz"
 # A party's adjective before a politician's name, as English news writes it ("Republican Phil Bryant", "Democrat
 # Andy Beshear"): not part of the name.
 PARTY_WORDS = _words("republican democrat democratic labour conservative tory")
@@ -296,11 +295,8 @@ def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozens
     offices = 0
     while offices < len(words) and words[offices].text.lower() in ABBREVIATED_OFFICES:
         offices += 1
-    if not offices:
-        return [span]
     after, office = words[offices:], {word.text.lower() for word in words[:offices]}
-    rank = max((index for index, word in enumerate(after) if word.text.lower() in RANKS | SPELT_OUT_RANKS),
-               default=None)
+    rank = max((index for index, word in enumerate(after) if word.text.lower() in OFFICE_RANKS), default=None)
     if rank is not None:  # "Kapolsek Taman Sari Komisaris Erick Frendriz"
         unit, rest = after[:rank], after[rank + 1:]
     else:
@@ -339,7 +335,7 @@ def _office_unit_span(text: str, unit: Sequence[_Word], table: NameTable) -> lis
     if body is not None:
         return [_span(text, unit[body].start, unit[-1].end, "ORG")]
     if unit and not any(word.text.lower() in OFFICE_UNITS for word in unit) \
-            and _place_at(text, list(unit), 0, table) == len(unit):
+            and _place_at(text, unit, 0, table) == len(unit):
         return [_span(text, unit[0].start, unit[-1].end, "LOC")]
     return []
 
@@ -366,7 +362,7 @@ def _office_unit(words: Sequence[_Word], index: int) -> bool:
 def _capital_habits() -> dict[str, str]:
     """How Indonesian news writes each word inside a sentence (the recogniser's capitalisation lexicon, from
     IndoSum): "cap" always with a capital, as names are; "mostcap", "somecap" or "low" (only in lower case)."""
-    lines = gzip.decompress((DEFAULT_MODEL_DIR / LEXICON_FILE).read_bytes()).decode("utf-8").splitlines()
+    lines = read_lines(DEFAULT_MODEL_DIR / lexicon_file("id"))
     return {word: habit for word, habit, *_ in (line.split("\t") for line in lines)}
 
 
@@ -837,7 +833,7 @@ def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
 def _nationalities() -> frozenset[str]:
     """One-word nationality, people, language and religion names ("Ukrainian", "Buddhist"): the recogniser's
     gazetteer's "misc" entries."""
-    lines = gzip.decompress((DEFAULT_MODEL_DIR / GAZETTEER_FILE).read_bytes()).decode("utf-8").splitlines()
+    lines = read_lines(DEFAULT_MODEL_DIR / GAZETTEER_FILE)
     return frozenset(name for kind, _, name in (line.partition("\t") for line in lines)
                      if kind == "misc" and " " not in name)
 

@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["GAZETTEER_FILE", "OFFSETS", "FeatureExtractor", "WordFeatures", "document_features"]
+__all__ = ["GAZETTEER_FILE", "OFFSETS", "FeatureExtractor", "WordFeatures", "document_features", "lexicon_file",
+           "read_lines"]
 
 GAZETTEER_FILE = "gazetteer.tsv.gz"  # "<type>\t<lower-cased, space-joined tokens>"
 #: Positions, relative to a token, of the neighbours whose word features it sees.
@@ -161,15 +162,15 @@ class FeatureExtractor:
     def load(cls, directory: Path, language: str, *, cache: bool = True) -> FeatureExtractor:
         """Read the cluster, gazetteer and lexicon files written by the trainer."""
         clusters: dict[str, list[str]] = {}
-        for line in _read_lines(directory / f"clusters_{language}.tsv.gz"):
+        for line in read_lines(directory / f"clusters_{language}.tsv.gz"):
             word, *ids = line.split("\t")
             clusters[word] = ids
         gazetteer: dict[tuple[str, ...], str] = {}
-        for line in _read_lines(directory / GAZETTEER_FILE):
+        for line in read_lines(directory / GAZETTEER_FILE):
             kind, _, name = line.partition("\t")
             gazetteer.setdefault(tuple(name.split(" ")), kind)
         lexicon: dict[str, list[str]] = {}
-        for line in _read_lines(directory / f"lexicon_{language}.tsv.gz"):
+        for line in read_lines(directory / lexicon_file(language)):
             word, *classes = line.split("\t")
             lexicon[word] = classes
         return cls(clusters, gazetteer, lexicon, cache=cache)
@@ -277,7 +278,12 @@ def _capital_runs(words: Sequence[str], lowers: Sequence[str]) -> list[tuple[str
     return out
 
 
-def _read_lines(path: Path) -> list[str]:
+def lexicon_file(language: str) -> str:
+    """The file of a language's word classes (capitalisation habit, frequency band), next to the models."""
+    return f"lexicon_{language}.tsv.gz"
+
+
+def read_lines(path: Path) -> list[str]:
     """Lines of a gzipped UTF-8 text file; [] when it does not exist."""
     return gzip.decompress(path.read_bytes()).decode("utf-8").splitlines() if path.is_file() else []
 

@@ -65,7 +65,12 @@ from kabar_enrich.entities import (  # noqa: E402
     bio_to_spans,
     tokenize,
 )
-from kabar_enrich.ner_features import GAZETTEER_FILE, FeatureExtractor, document_features  # noqa: E402
+from kabar_enrich.ner_features import (  # noqa: E402
+    GAZETTEER_FILE,
+    FeatureExtractor,
+    document_features,
+    lexicon_file,
+)
 
 DATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "ner"
 # Universal NER v1 English gold data (CC BY-SA 4.0 / 3.0), fetched from its GitHub repositories;
@@ -544,7 +549,7 @@ def write_resources(language: str, out: Path, *, reuse: bool = False) -> Feature
     if not (reuse and cluster_path.is_file()):
         clusters = build_clusters(unlabelled_indonesian()) if language == "id" else frequency_bands("en")
         write_lines(cluster_path, ("\t".join([w, *ids]) for w, ids in clusters.items()))
-    lexicon_path = out / f"lexicon_{language}.tsv.gz"
+    lexicon_path = out / lexicon_file(language)
     if language == "id" and not (reuse and lexicon_path.is_file()):
         write_lines(lexicon_path, ("\t".join([w, *c]) for w, c in sorted(build_lexicon_id().items())))
     return FeatureExtractor.load(out, language)
