@@ -55,18 +55,18 @@ def test_extraction_is_at_least_trafilatura_default() -> None:
 
 def test_language_identification_floors() -> None:
     scores = section("language")  # the test quarter: never trained or tuned on
-    assert scores["overall"] >= 0.925, scores
+    assert scores["overall"] >= 0.93, scores
     for language in ("en", "jv", "su", "tl", "vi"):
         assert scores["by_language"][language] >= 0.90, (language, scores)
     # Targets: Malay >= 0.90 and news paragraphs >= 0.98 each (met), Indonesian >= 0.95 and
-    # id<->ms confusion <= 0.05 (missed: measured 0.934 and 0.066, see docs/enrichment.md).
+    # id<->ms confusion <= 0.05 (missed: measured 0.937 and 0.061, see docs/enrichment.md).
     # The floors sit a little under the measured figures; the misses are short lines and
     # single sentences that read the same in Malaysian Malay and Indonesian.
-    assert scores["by_language"]["id"] >= 0.925, scores
-    assert scores["by_language"]["ms"] >= 0.91, scores
+    assert scores["by_language"]["id"] >= 0.93, scores
+    assert scores["by_language"]["ms"] >= 0.92, scores
     assert scores["news_paragraphs"]["id"] >= 0.98, scores
     assert scores["news_paragraphs"]["ms"] >= 0.98, scores
-    assert scores["id_ms_confusion"] <= 0.075, scores
+    assert scores["id_ms_confusion"] <= 0.065, scores
     assert scores["regional_as_indonesian"] <= 0.05, scores
 
 

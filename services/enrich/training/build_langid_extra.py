@@ -9,7 +9,10 @@ its sources, to ``langid_extra.jsonl.gz`` next to this script (committed, so
   3,071 COVID-19 sentences (PubMed, Wikipedia, Wikinews, ...) translated by
   professionals into Malay and into Indonesian;
 * TALPCo ``{zsm,ind}/data_{zsm,ind}.txt`` (CC BY 4.0): 1,372 everyday
-  sentences in Malay and Indonesian.
+  sentences in Malay and Indonesian;
+* FLORES-200 ``{zsm,ind}.{dev,devtest}`` (CC BY-SA 4.0), as kept in
+  Helsinki-NLP/OPUS-MT-testsets: 2,009 sentences of Wikinews, Wikivoyage and
+  Wikibooks translated by professionals into Malaysian Malay and into Indonesian.
 
 Leakage guard: the held-out half of the kabar language-ID set is drawn from
 Tatoeba (LASER ``data/tatoeba/v1``), NusaX, NusaWrites, lingua's test data,
@@ -49,6 +52,10 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 TICO = "tico-19+tico-19.github.io"
 TALPCO = "matbahasa+TALPCo"
+FLORES = "Helsinki-NLP+OPUS-MT-testsets"
+# The mirror's default branch keeps only devtest; this commit of its elrc-testsets branch has both splits.
+FLORES_COMMIT = "e5c23c1a978eec10ada58863602875fde801e31e"
+FLORES_DIR = "testsets/flores200_dataset"
 # Repositories whose text may be in the held-out half: (mirror, path prefix, file suffixes).
 HELD_OUT_SOURCES = (
     ("facebookresearch+LASER", "data/tatoeba/v1/", ("",)),
@@ -85,8 +92,8 @@ class Mirror:
                              check=True, capture_output=True, text=True).stdout
         return out.splitlines()
 
-    def read(self, path: str) -> str:
-        data = subprocess.run(["git", "--git-dir", str(self.git_dir), "show", f"HEAD:{path}"],
+    def read(self, path: str, commit: str = "HEAD") -> str:
+        data = subprocess.run(["git", "--git-dir", str(self.git_dir), "show", f"{commit}:{path}"],
                               check=True, capture_output=True).stdout
         return data.decode("utf-8", errors="replace")
 
@@ -196,6 +203,19 @@ def talpco_pairs(mirror: Mirror) -> list[Pair]:
     return [(f"talpco:{key}", side["ms"], side["id"]) for key, side in sides.items() if {"ms", "id"} <= side.keys()]
 
 
+def flores_pairs(mirror: Mirror) -> list[Pair]:
+    """Line i of the Malay file translates the same English sentence as line i of the Indonesian one."""
+    pairs: list[Pair] = []
+    for split in ("dev", "devtest"):
+        malay, indonesian = (mirror.read(f"{FLORES_DIR}/{split}/{code}.{split}", FLORES_COMMIT).splitlines()
+                             for code in ("zsm", "ind"))
+        if len(malay) != len(indonesian):
+            raise SystemExit(f"FLORES-200 {split}: {len(malay)} Malay lines but {len(indonesian)} Indonesian")
+        pairs += [(f"flores:{split}:{i}", ms.strip(), id_.strip())
+                  for i, (ms, id_) in enumerate(zip(malay, indonesian, strict=True)) if ms.strip() and id_.strip()]
+    return pairs
+
+
 def rows_from(pairs: Iterable[Pair], source: str, blocklist: Blocklist, dropped: Counter[str]) -> list[dict[str, str]]:
     rows = []
     for group, malay, indonesian in pairs:
@@ -221,14 +241,15 @@ def main() -> int:
     tico, talpco = Mirror(args.mirrors, TICO), Mirror(args.mirrors, TALPCO)
     rows = rows_from(tico_pairs(tico), "tico-19", blocklist, dropped)
     rows += rows_from(talpco_pairs(talpco), "talpco", blocklist, dropped)
+    rows += rows_from(flores_pairs(Mirror(args.mirrors, FLORES)), "flores-200", blocklist, dropped)
     with gzip.GzipFile(OUTPUT, "wb", mtime=0) as raw, io.TextIOWrapper(raw, encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
     for reason, count in sorted(dropped.items()):
         print(f"dropped {count:5d}  {reason}")
     print(f"kept {Counter((r['source'], r['lang']) for r in rows)}")
-    print("commits: " + ", ".join(f"{name}@{sha[:7]}" for name, sha in {**heads, TICO: tico.head(),
-                                                                         TALPCO: talpco.head()}.items()))
+    commits = {**heads, TICO: tico.head(), TALPCO: talpco.head(), FLORES: FLORES_COMMIT}
+    print("commits: " + ", ".join(f"{name}@{sha[:7]}" for name, sha in commits.items()))
     print(f"wrote {OUTPUT.relative_to(ROOT)} ({OUTPUT.stat().st_size / 1024:.0f} KiB)")
     return 0
 
