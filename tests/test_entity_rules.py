@@ -263,6 +263,19 @@ def test_malay_bodies_forms_of_address_and_days() -> None:
         == [("Ahmad Zahid", "PER"), ("Parlimen Wales", "ORG"), ("Palu", "LOC")]
 
 
+def test_abbreviated_forms_of_address_are_not_part_of_the_name() -> None:
+    text = "En Reid memandu kereta itu, kata Mr Costello, dan Puan Maharani hadir."
+    spans = refine(text, spans_of(text, ("En Reid", "PER"), ("Mr Costello", "PER"), ("Puan Maharani", "PER")))
+    # Malay "Puan" (Mrs) stays: Puan Maharani is an Indonesian politician's given name.
+    assert [(span.text, span.label) for span in spans] \
+        == [("Reid", "PER"), ("Costello", "PER"), ("Puan Maharani", "PER")]
+
+
+def test_the_malay_police_are_an_organisation() -> None:
+    text = "Polis New Zealand menghadapi masalah."
+    assert refine(text, spans_of(text, ("Polis New Zealand", "PER"))) == [EntitySpan("Polis New Zealand", "ORG", 0, 17)]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

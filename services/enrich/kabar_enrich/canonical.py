@@ -70,7 +70,7 @@ ORGANISATION_WORDS = frozenset({
     "ministry", "council", "agency", "committee", "commission", "party", "university", "court", "army", "navy",
     "force", "forces", "parliament", "congress", "senate", "company", "office", "department", "union",
     "parlimen", "suruhanjaya", "majlis", "jawatankuasa", "syarikat", "pertubuhan", "kesatuan", "tentera",
-    "universiti", "perbadanan",
+    "universiti", "perbadanan", "polis",
 })
 # Words that no person's name holds: a "person" with one is an institution, and so is a "work or event" (MISC) with
 # one (Wikigold train: 86 organisations hold one, 1 MISC; the recogniser makes "Bulgarian Academy of Sciences" a

@@ -124,7 +124,8 @@ NAME_JOINERS = _words("""
 """)
 # Forms of address, degrees and ranks before a name, which the press writes and the name is without ("Pak Harto",
 # "Ny Herawati Boediono", "Jenderal Pol Badrodin Haiti"; idner-news-2k and NERGrit train: 41 of 47 outside the name).
-# Not the religious honorifics that are part of how a person is named ("Gus Dur", "KH Ma'ruf Amin").
+# Not the religious honorifics that are part of how a person is named ("Gus Dur", "KH Ma'ruf Amin"), nor Malay
+# "Puan" (Mrs), an Indonesian given name (Puan Maharani). "En" is Malay "Encik" abbreviated ("En Reid").
 RANKS = _words("""
     komjen irjen brigjen kombes akbp akp kompol iptu ipda aiptu aipda bripka brigadir briptu bripda letjen mayjen
     kolonel letkol mayor kapten lettu letda serma serka sertu kopda praka pratu prada marsma marsda marsdya laksma
@@ -138,7 +139,7 @@ POLICE_RANKS = _words("komjen irjen brigjen kombes akbp akp kompol iptu ipda aip
 SPELT_OUT_RANKS = _words("komisaris")
 OFFICE_RANKS = RANKS | SPELT_OUT_RANKS
 HONORIFICS = RANKS | _words("""
-    pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mrs encik cik det insp sgt cpl
+    pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mr mrs ms encik cik en det insp sgt cpl
 """)
 # Degrees that stage names keep ("Dr. Dre"): dropped only before a name of two words or more.
 DEGREES = _words("dr prof")
