@@ -98,6 +98,9 @@ def test_transliterations_and_bare_surnames_of_one_person() -> None:
 def test_descriptors_and_nationalities_are_not_part_of_the_name() -> None:
     assert canon(("kota pesisir Wonsan", "LOC")) == [("LOC", "Wonsan")]
     assert canon(("Ukraina Volodymyr Zelenskyy", "PER")) == [("PER", "Volodymyr Zelensky")]
+    # A given name that GeoNames lists among a city's other names stays: "Ahmad" for Al Ahmadi, Kuwait.
+    assert canon(("Ahmad Zahid Hamidi", "PER")) == [("PER", "Ahmad Zahid Hamidi")]
+    assert canon(("Danang Surya Winata", "PER")) == [("PER", "Danang Surya Winata")]
 
 
 def test_unknown_names_are_kept_tidy() -> None:
@@ -198,6 +201,8 @@ def test_regions_have_the_names_newsrooms_print() -> None:
     # "blok Barat" (seed 002) is the West; Jawa Barat and Tepi Barat keep their names.
     assert canon(("blok Barat", "LOC"), ("Dunia Barat", "LOC")) == [("LOC", "Western world")] * 2
     assert canon(("Jawa Barat", "LOC"), ("Tepi Barat", "LOC")) == [("LOC", "Jawa Barat"), ("LOC", "West Bank")]
+    assert canon(("Eropah Timur", "LOC"), ("Eropa Timur", "LOC"), ("Asia Tengah", "LOC")) \
+        == [("LOC", "Eastern Europe")] * 2 + [("LOC", "Central Asia")]
 
 
 def test_a_bare_korea_is_the_korea_the_article_names() -> None:

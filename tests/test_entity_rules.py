@@ -271,6 +271,11 @@ def test_abbreviated_forms_of_address_are_not_part_of_the_name() -> None:
         == [("Reid", "PER"), ("Costello", "PER"), ("Puan Maharani", "PER")]
 
 
+def test_a_malay_office_alone_is_no_one() -> None:
+    text = "Gabenor itu dan Timbalan Gabenor berkata demikian."
+    assert refine(text, spans_of(text, ("Gabenor", "PER"), ("Timbalan Gabenor", "PER"))) == []
+
+
 def test_the_malay_police_are_an_organisation() -> None:
     text = "Polis New Zealand menghadapi masalah."
     assert refine(text, spans_of(text, ("Polis New Zealand", "PER"))) == [EntitySpan("Polis New Zealand", "ORG", 0, 17)]

@@ -454,8 +454,10 @@ def _proper_part(name: str) -> str:
 
 
 def _without_leading_places(name: str, table: NameTable) -> str:
-    """"Ukraina Volodymyr Zelenskyy" (a nationality before the name) is Volodymyr Zelenskyy."""
+    """"Ukraina Volodymyr Zelenskyy" (a nationality before the name) is Volodymyr Zelenskyy. A city counts by its
+    own name only: GeoNames' alternate names include given names ("Ahmad" for Al Ahmadi, "Danang" for Da Nang)."""
     words = name.split()
-    while len(words) > 2 and table.place(words[0], fuzzy=False) is not None:
+    while len(words) > 2 and (place := table.place(words[0], fuzzy=False)) is not None \
+            and (place.kind != "city" or name_key(place.name) == name_key(words[0])):
         words.pop(0)
     return " ".join(words)
