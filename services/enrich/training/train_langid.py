@@ -286,8 +286,6 @@ class WordTables(NamedTuple):
     wordfreq: np.ndarray
 
 
-def fit_word_tables(rows: list[Row]) -> WordTables:
-    return WordTables(fit_siblings(rows), fit_wordfreq())
 
 
 class Tuning(NamedTuple):
@@ -375,12 +373,14 @@ def main() -> int:
     parts, extra = split(rows), load_extra()
     print(f"split: {len(parts.train)} train, {len(parts.validation)} validation, {len(parts.test)} test rows "
           f"(+{len(extra)} extra sentences)")
-    tuning = tune(fit_main(parts.train + extra), fit_word_tables(parts.train + extra), parts.validation)
+    wordfreq_table = fit_wordfreq()  # the same for every fit: it reads no rows
+    tuning = tune(fit_main(parts.train + extra), WordTables(fit_siblings(parts.train + extra), wordfreq_table),
+                  parts.validation)
     print(f"tuned on validation: temperature {tuning.temperature:.3f}, word model scale {tuning.scale:.3f}, "
           f"wordfreq scale {tuning.wordfreq_scale:.3f}, main model scale {tuning.main_scale:.3f}, "
           f"bias {tuning.bias:+.3f}")
     final_rows = parts.train + parts.validation + extra
-    path = save(fit_main(final_rows), fit_word_tables(final_rows), tuning)
+    path = save(fit_main(final_rows), WordTables(fit_siblings(final_rows), wordfreq_table), tuning)
     print(f"refitted on {len(final_rows)} rows; wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0
 
