@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "services" / "enrich"))
@@ -18,6 +21,8 @@ from kabar_enrich.entities import (  # noqa: E402
     DEFAULT_MODEL_DIR,
     MAX_CHARS,
     SECOND_PASS_FILES,
+    SPLIT_FLAGS,
+    SPLIT_RULES,
     EntityRecognizer,
     EntitySpan,
     WordScores,
@@ -139,6 +144,22 @@ def test_tokenizer_offsets_and_hyphen_split() -> None:
     assert words[1:4] == ["Rusia", "-", "Ukraina"]
     assert "12/7/2025" in words
     assert "Tribunnews.com" in words
+
+
+# Text made of the characters the token kinds turn on: letters (Latin and not), digits, the marks of URLs, domains,
+# numbers, initialisms and clitics, and spaces.
+_TOKENISER_TEXT = st.text(alphabet=st.sampled_from([*"aAnNtTsSwWhHpPcCoOmMdDiI1209'.:/,@#_-é ", "ü", "ب", "’"]),
+                          max_size=40) | st.sampled_from([
+    "don't", "https://kabar.id/a", "www.detik.com", "U.S.", "Tribunnews.com", "G20", "abc_def", "Jokowi's",
+    "10:30", "1.250,5", "n't", "we'll", "x.y", "http:", "Rp5.000", "5G"])
+
+
+@given(_TOKENISER_TEXT)
+def test_the_plain_word_shortcut_tokenises_as_the_token_kinds_do(text: str) -> None:
+    """tokenize() matches plain words first, for speed: the tokens must be those the token kinds alone give."""
+    alone = re.compile(SPLIT_RULES, SPLIT_FLAGS)
+    assert [(t.text, t.start, t.end) for t in tokenize(text)] == \
+        [(m.group(), m.start(), m.end()) for m in alone.finditer(text)]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -67,8 +67,8 @@ SECOND_PASS_FILES = {"id": "ner_id_document.crf.gz", "en": "ner_en_document.crf.
 LANGUAGE_MODELS = {"id": "id", "ms": "id", "en": "en"}
 LABELS = frozenset({"PER", "ORG", "LOC", "MISC"})
 
-_TOKEN_RE = re.compile(
-    r"""
+# The token kinds, in order of precedence (the first that matches at a position wins).
+SPLIT_RULES = r"""
       https?://\S+ | www\.\S+                          # URLs stay whole
     | [@\#][^\W_][\w]*                                  # @handles and #hashtags
     | (?:[^\W\d_]\.){2,}                                # initialisms: U.S. N.M.
@@ -78,9 +78,13 @@ _TOKEN_RE = re.compile(
     | n't\b | '(?:s|re|ve|ll|d|m)\b                     # English clitics, as in the corpora
     | [^\W_]+                                           # words (letters and digits, any script)
     | \S                                                # any other single character
-    """,
-    re.VERBOSE | re.IGNORECASE,
-)
+    """
+SPLIT_FLAGS = re.VERBOSE | re.IGNORECASE
+# Most tokens are plain words. A word that starts with a letter and is followed by none of . : ' is what the
+# alternatives above would make of it too (no URL, initialism, domain or clitic can start there), so it is matched
+# first, at once: the alternatives cost ~0.2 ms more per article, scanning each word three times.
+_PLAIN_WORD = r"[^\W\d_][^\W_]*+(?![.:'\w])"
+_TOKEN_RE = re.compile(f"{_PLAIN_WORD} | {SPLIT_RULES}", SPLIT_FLAGS)
 # Tokens after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
     {"dr", "drs", "ir", "jl", "jln", "h", "hj", "prof", "st", "mr", "mrs", "ms", "no", "vs", "kec", "kab"}
