@@ -198,9 +198,9 @@ def test_former_countries_are_places_with_their_english_names() -> None:
 def test_regions_have_the_names_newsrooms_print() -> None:
     assert canon(("Semenanjung Korea", "LOC"), ("Timur Tengah", "LOC"), ("Laut Cina Selatan", "LOC")) \
         == [("LOC", "Korean Peninsula"), ("LOC", "Middle East"), ("LOC", "South China Sea")]
-    # "blok Barat" (seed 002) is the West; Jawa Barat and Tepi Barat keep their names.
+    # "blok Barat" (seed 002) is the West; Jawa Barat and Tepi Barat are places of their own.
     assert canon(("blok Barat", "LOC"), ("Dunia Barat", "LOC")) == [("LOC", "Western world")] * 2
-    assert canon(("Jawa Barat", "LOC"), ("Tepi Barat", "LOC")) == [("LOC", "Jawa Barat"), ("LOC", "West Bank")]
+    assert canon(("Jawa Barat", "LOC"), ("Tepi Barat", "LOC")) == [("LOC", "West Java"), ("LOC", "West Bank")]
     assert canon(("Eropah Timur", "LOC"), ("Eropa Timur", "LOC"), ("Asia Tengah", "LOC")) \
         == [("LOC", "Eastern Europe")] * 2 + [("LOC", "Central Asia")]
 
@@ -248,3 +248,33 @@ def test_a_place_in_brackets_is_no_abbreviation() -> None:
 def test_name_key_folds_case_accents_and_punctuation() -> None:
     assert name_key("Wŏnsan") == name_key("WONSAN") == "wonsan"
     assert name_key("P'yongyang") == "p yongyang"
+
+
+@pytest.mark.parametrize(("names", "canonical"), [
+    # Indonesian (and Malay), English, "Provinsi ...", and the press's abbreviation: one province.
+    (["Jawa Barat", "West Java", "Provinsi Jawa Barat", "Jabar"], "West Java"),
+    (["Sulawesi Tenggara", "Southeast Sulawesi", "Sultra"], "Southeast Sulawesi"),
+    (["Papua Barat Daya", "Southwest Papua"], "Southwest Papua"),
+    (["Papua Pegunungan", "Highland Papua"], "Highland Papua"),
+    (["Nusa Tenggara Timur", "East Nusa Tenggara", "NTT"], "East Nusa Tenggara"),
+    (["Kepulauan Riau", "Riau Islands", "Kepri"], "Riau Islands"),
+    (["Jawa", "Java", "Pulau Jawa"], "Java"),
+    (["Sumatera", "Sumatra", "Pulau Sumatera"], "Sumatra"),
+    (["Pulau Pinang", "Pinang", "Penang"], "Penang"),  # the state, not George Town, its capital
+    (["Johor", "Johore"], "Johor"),  # the state, not Johor Bahru, whose GeoNames alternate name it is
+    (["Madura", "Pulau Madura"], "Madura"),  # the island, not Madurai, in India
+    (["Kabupaten Poso", "Poso"], "Poso"),  # not Palu, the next city
+    (["Kota Solo", "Solo", "Surakarta"], "Surakarta"),  # "Kota" says that it is a city
+])
+def test_the_regions_provinces_states_and_islands_have_one_name_in_every_language(names: list[str],
+                                                                                   canonical: str) -> None:
+    found = canon(*((name, "LOC") for name in names))
+    assert found == [("LOC", canonical)] * len(names)
+
+
+def test_a_region_keeps_a_city_of_its_name_and_a_regency_is_not_its_city() -> None:
+    # Jakarta and Bengkulu are cities and provinces of one name; Jambi the province (the city is Jambi City).
+    assert canon(("Jakarta", "LOC"), ("Bengkulu", "LOC"), ("Jambi", "LOC")) \
+        == [("LOC", "Jakarta"), ("LOC", "Bengkulu"), ("LOC", "Jambi")]
+    assert canon(("Kabupaten Bogor", "LOC"), ("Kecamatan Tempe", "LOC")) \
+        == [("LOC", "Kabupaten Bogor"), ("LOC", "Kecamatan Tempe")]

@@ -131,6 +131,13 @@ def test_two_places_run_together_are_two_places() -> None:
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)
 
 
+def test_a_place_and_a_common_word_that_is_a_citys_other_name_stay_one_place() -> None:
+    # "Aceh Besar" is a regency: GeoNames gives Bechar, in Algeria, the alternate name "Besar" ("big").
+    text = "Banjir melanda Aceh Besar dan Jawa Barat Bogor pekan lalu."
+    spans = refine(text, spans_of(text, ("Aceh Besar", "LOC"), ("Jawa Barat Bogor", "LOC")))
+    assert [span.text for span in spans] == ["Aceh Besar", "Jawa Barat", "Bogor"]
+
+
 def test_an_organisation_named_after_two_places_stays_one() -> None:
     # "California Texas" is the oil company (Caltex), "Liga Jerman" the German league: organisations, not split.
     text = "Para pemimpin perusahaan minyak California Texas (Caltex) hadir. Laga Liga Jerman digelar malam ini."
@@ -206,7 +213,7 @@ def test_forms_of_address_and_ranks_are_not_part_of_a_name(tagged: str, name: st
     ("Menko Perekonomian Darmin Nasution", "PER", [("Darmin Nasution", "PER")]),
     ("Kabag Humas BMKG Harry Tirto Djatmiko", "PER", [("Harry Tirto Djatmiko", "PER")]),
     ("Sekda Purwakarta Fadil Karsoma", "PER", [("Purwakarta", "LOC"), ("Fadil Karsoma", "PER")]),
-    ("Kajati Kaltim Fadil Zumhana", "PER", [("Fadil Zumhana", "PER")]),
+    ("Kajati Kaltim Fadil Zumhana", "PER", [("Kaltim", "LOC"), ("Fadil Zumhana", "PER")]),  # a province, known
     ("Kapolsek Ciampea", "PER", [("Ciampea", "LOC")]),
     # An office and its unit name no one.
     ("Kapolsek Tambun", "PER", []),

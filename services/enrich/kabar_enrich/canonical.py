@@ -48,7 +48,9 @@ _COUNTRY_KINDS = {"country", "country-alias"}
 # Regions are hand-kept ("Semenanjung Korea" -> Korean Peninsula): no data set here carries them.
 US_STATE_KIND = "us-state"
 _AP_STATE_KIND = "us-state-ap"  # a state as AP style abbreviates it: "Wis.", "N.Y."
-_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region", US_STATE_KIND}
+# Indonesia's provinces and islands, Malaysia's states (ISO 3166-2): "Jawa Barat" -> West Java.
+SUBDIVISION_KIND = "subdivision"
+_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region", US_STATE_KIND, SUBDIVISION_KIND}
 # A country that is also a US state's name: the state where the article is American (it names another US state or
 # the state's capital, or writes "negara bagian Georgia", "the state of Georgia"), the country otherwise. An article
 # that names the country's capital or regions means the country whatever else it names.
@@ -199,6 +201,14 @@ class NameTable:
                  if near[0] == key[0] and _one_edit_apart(key, near)}
         return Place(names.pop(), "city") if len(names) == 1 else None
 
+    def own_place(self, surface: str) -> Place | None:
+        """The place ``surface`` names, but not a city by one of its GeoNames alternate names, which include given
+        names and common words ("Ahmad" for Al Ahmadi, "Besar" for Bechar)."""
+        place = self.place(surface, fuzzy=False)
+        if place is None or (place.kind == "city" and name_key(place.name) != name_key(surface)):
+            return None
+        return place
+
     def ap_state(self, surface: str) -> Place | None:
         """A US state as AP style abbreviates it, full stop included ("Wis.", "N.Y.")."""
         return self._ap_states.get(name_key(surface)) if surface.endswith(".") else None
@@ -344,7 +354,7 @@ def _surface(span: EntitySpan, table: NameTable, text: str | None,
     label = _label(span.label)
     surface = tidy(span.text) or span.text
     if table.place(surface, fuzzy=False) is None:  # "blok Barat" is a name as written, "kota pesisir Wonsan" not
-        surface = _proper_part(surface)
+        surface = _without_unit_word(_proper_part(surface), table)
     inside = _ABBREVIATION_INSIDE.search(surface)
     if inside is not None:
         full = tidy(surface[: inside.start()] + " " + surface[inside.end():])
@@ -453,11 +463,25 @@ def _proper_part(name: str) -> str:
     return " ".join(words)
 
 
+# Words before a place's name that say what kind of place it is: "Kota Solo" is Solo (Surakarta), "Provinsi Riau"
+# Riau, "Pulau Jawa" Java. Not "Kabupaten": a regency is not the city of its name (Kabupaten Bogor, Kota Bogor), and
+# not "Kecamatan": districts' names are often foreign cities' ("Kecamatan Tempe").
+_UNIT_WORDS = frozenset({"kota", "provinsi", "pulau"})
+
+
+def _without_unit_word(name: str, table: NameTable) -> str:
+    """ "Kota Solo" -> "Solo", where the rest is a known place; "Kota Bharu", a city's own name, is looked up whole
+    before this."""
+    first, _, rest = name.partition(" ")
+    if first.lower() in _UNIT_WORDS and rest and table.place(rest, fuzzy=False) is not None:
+        return rest
+    return name
+
+
 def _without_leading_places(name: str, table: NameTable) -> str:
     """"Ukraina Volodymyr Zelenskyy" (a nationality before the name) is Volodymyr Zelenskyy. A city counts by its
     own name only: GeoNames' alternate names include given names ("Ahmad" for Al Ahmadi, "Danang" for Da Nang)."""
     words = name.split()
-    while len(words) > 2 and (place := table.place(words[0], fuzzy=False)) is not None \
-            and (place.kind != "city" or name_key(place.name) == name_key(words[0])):
+    while len(words) > 2 and table.own_place(words[0]) is not None:
         words.pop(0)
     return " ".join(words)

