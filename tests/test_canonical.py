@@ -278,3 +278,9 @@ def test_a_region_keeps_a_city_of_its_name_and_a_regency_is_not_its_city() -> No
         == [("LOC", "Jakarta"), ("LOC", "Bengkulu"), ("LOC", "Jambi")]
     assert canon(("Kabupaten Bogor", "LOC"), ("Kecamatan Tempe", "LOC")) \
         == [("LOC", "Kabupaten Bogor"), ("LOC", "Kecamatan Tempe")]
+
+
+def test_an_entity_is_named_as_the_text_writes_it_not_as_a_dateline_shouts_it() -> None:
+    # "BARCELONA - ..." opened a corpus article that then wrote Barcelona 15 times: its facet read "BARCELONA".
+    assert canon(("BARCELONA", "ORG"), ("Barcelona", "ORG"), ("PSG", "ORG"), ("PSG", "ORG")) \
+        == [("ORG", "Barcelona")] * 2 + [("ORG", "PSG")] * 2

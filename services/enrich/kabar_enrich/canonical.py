@@ -443,16 +443,16 @@ _cached_entity_id = lru_cache(maxsize=65536)(entity_id)
 
 
 def _with_ids(mentions: Sequence[_Mention]) -> list[Entity]:
-    """Entities with their ids; the mentions of one entity share the first mention's name."""
+    """Entities with their ids; the mentions of one entity share the first mention's name, or the first not in
+    capitals when there is one: a dateline or a headline's "BARCELONA" is Barcelona where the text writes it so."""
+    identities = [_cached_entity_id(mention.label, mention.name) for mention in mentions]
     names: dict[str, str] = {}
-    entities = []
-    for mention in mentions:
-        identity = _cached_entity_id(mention.label, mention.name)
-        name = names.setdefault(identity, mention.name)
-        span = mention.span
-        entities.append(Entity(text=span.text, label=mention.label, start=span.start, end=span.end,
-                               canonical=name, id=identity))
-    return entities
+    for identity, mention in zip(identities, mentions, strict=True):
+        if identity not in names or (names[identity].isupper() and not mention.name.isupper()):
+            names[identity] = mention.name
+    return [Entity(text=mention.span.text, label=mention.label, start=mention.span.start, end=mention.span.end,
+                   canonical=names[identity], id=identity)
+            for identity, mention in zip(identities, mentions, strict=True)]
 
 
 def _proper_part(name: str) -> str:
