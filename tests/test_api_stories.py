@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from search_support import backend_settings
+from search_support import backend_settings, problem_mismatch
 from test_api_search import Api, indexed, serve
 from test_search_stories import ARTICLES, DAY
 
@@ -54,15 +54,18 @@ def test_story_filters_over_http(stories_api: Api) -> None:
     assert ids(limit=1, offset=1) == ["s-summit"]
 
 
-@pytest.mark.parametrize(("params", "status"), [
+BAD_STORY_LISTS: list[tuple[dict[str, object], int]] = [
     ({"sort": "popular"}, 422), ({"limit": 0}, 422), ({"limit": 101}, 422), ({"offset": 5000}, 422),
     ({"growth_hours": 0}, 422), ({"from": "yesterday"}, 400), ({"from": "2025-07-10", "to": "2025-07-01"}, 400),
     ({"q": "banjir"}, 400),
-])
-def test_bad_story_list_parameters_are_problems(stories_api: Api, params: dict[str, object], status: int) -> None:
-    response = stories_api.get("/stories", **params)
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
+]
+
+
+def test_bad_story_list_parameters_are_problems(stories_api: Api) -> None:
+    # One index and server per backend for all the cases; every case that fails is reported.
+    wrong = {str(params): mismatch for params, status in BAD_STORY_LISTS
+             if (mismatch := problem_mismatch(stories_api.get("/stories", **params), status))}
+    assert not wrong, wrong
 
 
 def test_one_story_has_its_summary_and_timeline(stories_api: Api) -> None:
