@@ -284,3 +284,12 @@ def test_an_entity_is_named_as_the_text_writes_it_not_as_a_dateline_shouts_it() 
     # "BARCELONA - ..." opened a corpus article that then wrote Barcelona 15 times: its facet read "BARCELONA".
     assert canon(("BARCELONA", "ORG"), ("Barcelona", "ORG"), ("PSG", "ORG"), ("PSG", "ORG")) \
         == [("ORG", "Barcelona")] * 2 + [("ORG", "PSG")] * 2
+
+
+def test_a_bare_name_is_not_an_unknown_longer_place_ending_in_it() -> None:
+    # A bare "Korea" is the Korea the article names; a bare "Borobudur" is not the conservation office the article
+    # names ("Kantor Balai Konservasi Borobudur", tagged a place), nor "Banyumas" the regency of that name.
+    assert canon(("Korea Utara", "LOC"), ("Korea", "LOC")) == [("LOC", "North Korea")] * 2
+    assert canon(("Kantor Balai Konservasi Borobudur", "LOC"), ("Borobudur", "LOC"), ("Kabupaten Banyumas", "LOC"),
+                 ("Banyumas", "LOC")) == [("LOC", "Kantor Balai Konservasi Borobudur"), ("LOC", "Borobudur"),
+                                          ("LOC", "Kabupaten Banyumas"), ("LOC", "Banyumas")]

@@ -314,9 +314,11 @@ def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
     """A bare "Korea" is the one Korea the article names ("Korea Utara" -> North Korea).
 
     Only for a one-word name the tables do not know as a place of its own: "Sudan" is a
-    country beside South Sudan, and stays one.
+    country beside South Sudan, and stays one. And only for a longer name the tables know: "Banyumas" is not
+    "Kabupaten Banyumas", nor "Borobudur" the "Kantor Balai Konservasi Borobudur" (an office).
     """
-    places = {mention.name for mention in mentions if mention.label == "LOC"}
+    places = {mention.name for mention in mentions
+              if mention.label == "LOC" and table.place(mention.name, fuzzy=False) is not None}
     for mention in mentions:
         if mention.label != "LOC" or " " in mention.name or table.place(mention.name, fuzzy=False) is not None:
             continue
