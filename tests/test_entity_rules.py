@@ -131,6 +131,20 @@ def test_two_places_run_together_are_two_places() -> None:
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)
 
 
+@pytest.mark.parametrize(("text", "label", "found"), [
+    ("CEO Go-Jek Nadiem Makarim", "PER", [("Go-Jek", "ORG"), ("Nadiem Makarim", "PER")]),
+    ("Founder Nikah.id Hariawan Bangun Saputra", "PER", [("Nikah.id", "ORG"), ("Hariawan Bangun Saputra", "PER")]),
+    ("CEO Freeport McMoran Richard Adkerson", "PER", [("Freeport McMoran", "ORG"), ("Richard Adkerson", "PER")]),
+    ("Founder Ralali", "PER", [("Ralali", "ORG")]),
+    ("Founder Institute", "ORG", [("Founder Institute", "ORG")]),  # an accelerator's name
+])
+def test_a_company_office_is_neither_the_company_nor_its_holder(text: str, label: str,
+                                                                 found: list[tuple[str, str]]) -> None:
+    sentence = f"Hal itu disampaikan {text} di Jakarta."
+    spans = refine(sentence, spans_of(sentence, (text, label)))
+    assert [(span.text, span.label) for span in spans] == found
+
+
 def test_a_place_and_a_common_word_that_is_a_citys_other_name_stay_one_place() -> None:
     # "Aceh Besar" is a regency: GeoNames gives Bechar, in Algeria, the alternate name "Besar" ("big").
     text = "Banjir melanda Aceh Besar dan Jawa Barat Bogor pekan lalu."

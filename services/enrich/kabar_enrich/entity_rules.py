@@ -31,7 +31,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    a person's name ("Jakarta Selatan Kombes Mardiaz Kusin Dwihananto"). An abbreviated office is
    no one: its unit is an organisation or a place, and its holder the person after it ("Kabid
    Humas Polda Metro Jaya Kombes Argo Yuwono": Polda Metro Jaya, Argo Yuwono; "Menpora Imam
-   Nahrawi": Imam Nahrawi; "Kabid Humas" alone: nothing). A Balinese name keeps its "I" or
+   Nahrawi": Imam Nahrawi; "Kabid Humas" alone: nothing), and so is a company's office: its company is an
+   organisation and the holder a person ("CEO Go-Jek Nadiem Makarim"). A Balinese name keeps its "I" or
    "Ni" ("I Made Mudharta"). Inside a sentence, a capitalised "The" before an organisation or a
    work is part of its name ("told The Sunday Times"); a lower-case "the" never is ("the
    Netherlands").
@@ -169,6 +170,10 @@ SELF_NAMED_OFFICES = _words("""
     pangkostrad dirlantas dirreskrimum dirreskrimsus dirresnarkoba
 """)
 ABBREVIATED_OFFICES = OFFICES_WITH_UNIT | SELF_NAMED_OFFICES
+# A company's offices, which Indonesian business and technology news writes before the company and then the holder's
+# name: "CEO Go-Jek Nadiem Makarim", "Founder Otenta Anton Liu" (IndoSum: 49 articles, each a person's name run
+# together with a company and an office).
+COMPANY_OFFICES = _words("ceo coo cto cfo cmo founder pendiri")
 # Units such an office heads, written with a capital ("Kabid Humas", "Kanit Reskrim", "Menko Polhukam"). A field
 # named by a pe-/ke-...-an noun ("Menko Perekonomian", "Kabid Penindakan") is one too (see ``_OFFICE_FIELD``).
 OFFICE_UNITS = _words("""
@@ -241,6 +246,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
+    spans = [piece for span in spans for piece in _company_and_office_holder(text, span)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(span, table) and not _office_alone(span)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
@@ -319,6 +325,24 @@ def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozens
                 and not any(word.text.isupper() and len(word.text) > 2 for word in name):
             found.append(person)
     return found
+
+
+def _company_and_office_holder(text: str, span: EntitySpan) -> list[EntitySpan]:
+    """ "CEO Go-Jek Nadiem Makarim" is the company Go-Jek and Nadiem Makarim; "Founder Ralali" is Ralali. The company
+    is the word after the office, and the words after it written as companies write their names, not as people do
+    ("CEO Freeport McMoran Richard Adkerson", "COO Jurnal.id Anthony Kosasih"); two words of a name at least stay."""
+    words = _words_of(text, span.start, span.end)
+    if len(words) < 2 or words[0].text.lower() not in COMPANY_OFFICES or span.label not in ("PER", "ORG") \
+            or words[1].text.lower() in INSTITUTION_WORDS:  # "Founder Institute" is an organisation's name
+        return [span]
+    end = 2
+    while len(words) - end > 2 and _COMPANY_SHAPED.search(words[end].text):
+        end += 1
+    company = [_span(text, words[1].start, words[end - 1].end, "ORG")]
+    rest = words[end:]
+    if len(rest) < 2 or not all(word.text[:1].isupper() for word in rest):
+        return company if not rest else [span]
+    return [*company, _span(text, rest[0].start, rest[-1].end, "PER")]
 
 
 def _unit_end(text: str, words: Sequence[_Word], table: NameTable) -> int:
@@ -497,6 +521,11 @@ def _span(text: str, start: int, end: int, label: str) -> EntitySpan:
 def _words_of(text: str, start: int, end: int) -> tuple[_Word, ...]:
     """The words of ``text[start:end]``; the rules ask for a span's words several times (a string's hash is kept)."""
     return tuple([_Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, end)])
+
+
+# A company's name, not a person's: a capital inside a word ("McMoran", "GrabPay"), a dot or a digit ("Jurnal.id",
+# "C2live").
+_COMPANY_SHAPED = re.compile(r"^.+[A-Z]|[.\d]")
 
 
 # -- 1. furniture
