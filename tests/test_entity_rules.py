@@ -145,6 +145,21 @@ def test_a_company_office_is_neither_the_company_nor_its_holder(text: str, label
     assert [(span.text, span.label) for span in spans] == found
 
 
+@pytest.mark.parametrize("text", [
+    "Kes pertama dilaporkan pada 11 Mac 2020.", "Pada awal Mac, sekolah ditutup.", "Sehingga Mac, bekalan kurang.",
+    "Sekolah ditutup pada bulan Mac dan April.", "Mac 2020 menjadi bulan yang sukar.",
+])
+def test_a_month_that_is_also_a_name_is_no_one_in_a_date(text: str) -> None:
+    # Malay "Mac" (March): FLORES-200 and TICO-19 Malay had it as a person 100 times.
+    assert refine(text, spans_of(text, ("Mac", "PER"))) == []
+
+
+def test_a_month_that_is_also_a_name_is_a_name_elsewhere() -> None:
+    text = "Menurut Mac Ali dan June Carter, harga naik."
+    spans = refine(text, spans_of(text, ("Mac Ali", "PER"), ("June Carter", "PER")))
+    assert [span.text for span in spans] == ["Mac Ali", "June Carter"]
+
+
 def test_a_place_and_a_common_word_that_is_a_citys_other_name_stay_one_place() -> None:
     # "Aceh Besar" is a regency: GeoNames gives Bechar, in Algeria, the alternate name "Besar" ("big").
     text = "Banjir melanda Aceh Besar dan Jawa Barat Bogor pekan lalu."

@@ -117,6 +117,13 @@ MONTHS = _words("""
     januari februari maret juni juli agustus oktober desember julai ogos disember january february march july
     september october november december
 """)
+# Those months, in a date: after a day's number or a word that times it, or before a year ("11 Mac 2020", "awal Mac",
+# "sehingga Mac", "June 2019"). Malay news writes "Mac" (March) in nearly every date; FLORES-200 and TICO-19 Malay
+# had it as a person 100 times.
+NAME_LIKE_MONTHS = _words("april mei jun june august mac")
+_DAY_BEFORE = re.compile(r"""(?:\b\d{1,2}|\b(?:bulan|awal|pertengahan|akhir|penghujung|hujung|pada|sejak|sehingga|hingga
+                             |sampai|early|mid|late|since|until|month\ of))\s+\Z""", re.IGNORECASE | re.VERBOSE)
+_YEAR_AFTER = re.compile(r"\s+\d{2,4}\b")
 # Malay function words that IndoSum's lexicon does not know, and no name holds ("Palu iaitu" tagged a place).
 MALAY_FUNCTION_WORDS = _words("iaitu ialah kerana bahawa manakala sahaja semalam")
 # Lower-case words that join the parts of a name ("Kementerian Pemuda dan Olahraga", "University of California",
@@ -248,7 +255,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
     spans = [piece for span in spans for piece in _company_and_office_holder(text, span)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
-            if not _in_credit(text, span) and not _common_word(span, table) and not _office_alone(span)
+            if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = [_with_the(text, _with_balinese_article(text, _ap_state(text, edged, table)))
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
@@ -260,7 +267,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = [part for piece in pieces
               for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
-    pieces = _retyped([piece for piece in pieces if not _common_word(piece, table)], table, people)
+    pieces = _retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people)
     return sorted(pieces, key=lambda span: span.start)
 
 
@@ -488,11 +495,16 @@ def _with_the(text: str, span: EntitySpan) -> EntitySpan:
     return _span(text, start, span.end, span.label)
 
 
-def _common_word(span: EntitySpan, table: NameTable) -> bool:
+def _common_word(text: str, span: EntitySpan, table: NameTable) -> bool:
     """A span without a capital letter or a digit ("kota", the word for city, tagged a place) names nothing,
     unless it is an outlet or app written in lower case ("detikcom"). Places are written with a capital: "kota"
-    is also a city in India. Nor does a day of the week ("Khamis", Malay for Thursday, tagged a person)."""
-    if span.text.lower() in WEEKDAYS or span.text.lower() in MONTHS:
+    is also a city in India. Nor does a day of the week ("Khamis", Malay for Thursday, tagged a person), a month,
+    or a month that is also a name where it stands in a date ("11 Mac 2020")."""
+    lower = span.text.lower()
+    if lower in WEEKDAYS or lower in MONTHS:
+        return True
+    if lower in NAME_LIKE_MONTHS and (_DAY_BEFORE.search(text, max(0, span.start - 16), span.start)
+                                      or _YEAR_AFTER.match(text, span.end)):
         return True
     return not any(char.isupper() or char.isdigit() for char in span.text) and table.organisation(span.text) is None
 
