@@ -293,3 +293,17 @@ def test_a_bare_name_is_not_an_unknown_longer_place_ending_in_it() -> None:
     assert canon(("Kantor Balai Konservasi Borobudur", "LOC"), ("Borobudur", "LOC"), ("Kabupaten Banyumas", "LOC"),
                  ("Banyumas", "LOC")) == [("LOC", "Kantor Balai Konservasi Borobudur"), ("LOC", "Borobudur"),
                                           ("LOC", "Kabupaten Banyumas"), ("LOC", "Banyumas")]
+
+
+def test_a_province_or_a_kingdom_is_its_place() -> None:
+    # Malay "Wilayah Hubei" and Indonesian "Provinsi Hubei" are Hubei, known to the tables or not; a kingdom or
+    # (Malay) a government tagged a place is the place, and a government tagged an organisation stays one.
+    assert canon(("Provinsi Hubei", "LOC"), ("Wilayah Hubei", "LOC"), ("Hubei", "LOC")) == [("LOC", "Hubei")] * 3
+    assert canon(("Kerajaan Belanda", "LOC"), ("Kerajaan China", "LOC"), ("Republik Czech", "LOC")) \
+        == [("LOC", "Netherlands"), ("LOC", "China"), ("LOC", "Czechia")]
+    assert canon(("Kerajaan Negeri", "ORG")) == [("ORG", "Kerajaan Negeri")]
+
+
+def test_a_large_place_one_letter_from_a_country_is_not_that_country() -> None:
+    # Columbia, South Carolina, and British Columbia's "Columbia": not Colombia. Small namesakes do not count.
+    assert canon(("Columbia", "LOC"), ("Kolumbia", "LOC")) == [("LOC", "Columbia"), ("LOC", "Colombia")]

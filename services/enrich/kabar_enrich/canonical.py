@@ -356,7 +356,7 @@ def _surface(span: EntitySpan, table: NameTable, text: str | None,
     label = _label(span.label)
     surface = tidy(span.text) or span.text
     if table.place(surface, fuzzy=False) is None:  # "blok Barat" is a name as written, "kota pesisir Wonsan" not
-        surface = _without_unit_word(_proper_part(surface), table)
+        surface = _without_unit_word(_proper_part(surface), table, label)
     inside = _ABBREVIATION_INSIDE.search(surface)
     if inside is not None:
         full = tidy(surface[: inside.start()] + " " + surface[inside.end():])
@@ -465,17 +465,24 @@ def _proper_part(name: str) -> str:
     return " ".join(words)
 
 
-# Words before a place's name that say what kind of place it is: "Kota Solo" is Solo (Surakarta), "Provinsi Riau"
-# Riau, "Pulau Jawa" Java. Not "Kabupaten": a regency is not the city of its name (Kabupaten Bogor, Kota Bogor), and
-# not "Kecamatan": districts' names are often foreign cities' ("Kecamatan Tempe").
-_UNIT_WORDS = frozenset({"kota", "provinsi", "pulau"})
+# Words before a place's name that say what kind of place it is: "Kota Solo" is Solo (Surakarta), "Pulau Jawa" Java,
+# where the rest is a known place. Not "Kabupaten": a regency is not the city of its name (Kabupaten Bogor, Kota
+# Bogor), and not "Kecamatan": districts' names are often foreign cities' ("Kecamatan Tempe").
+_UNIT_WORDS = frozenset({"kota", "pulau"})
+# A province is its place, known or not: "Provinsi Hubei" and Malay "Wilayah Hubei" are Hubei.
+_PROVINCE_WORDS = frozenset({"provinsi", "wilayah"})
+# A kingdom (Indonesian "Kerajaan") or a government (Malay "Kerajaan") tagged a place is that place: "Kerajaan
+# Belanda" is the Netherlands, "Kerajaan China" China. Tagged an organisation, it stays one ("Pemerintah Daerah").
+_STATE_WORDS = frozenset({"kerajaan"})
 
 
-def _without_unit_word(name: str, table: NameTable) -> str:
-    """ "Kota Solo" -> "Solo", where the rest is a known place; "Kota Bharu", a city's own name, is looked up whole
+def _without_unit_word(name: str, table: NameTable, label: EntityLabel) -> str:
+    """ "Kota Solo" -> "Solo", "Provinsi Hubei" -> "Hubei"; "Kota Bharu", a city's own name, is looked up whole
     before this."""
     first, _, rest = name.partition(" ")
-    if first.lower() in _UNIT_WORDS and rest and table.place(rest, fuzzy=False) is not None:
+    first = first.lower()
+    if rest and (first in _PROVINCE_WORDS or (first in _STATE_WORDS and label == "LOC")
+                 or (first in _UNIT_WORDS and table.place(rest, fuzzy=False) is not None)):
         return rest
     return name
 

