@@ -160,6 +160,17 @@ def test_a_month_that_is_also_a_name_is_a_name_elsewhere() -> None:
     assert [span.text for span in spans] == ["Mac Ali", "June Carter"]
 
 
+@pytest.mark.parametrize(("name", "label", "expected"), [
+    ("Real Madrid", "LOC", "ORG"), ("AS Roma", "LOC", "ORG"), ("Tottenham Hotspur", "LOC", "ORG"),
+    ("Bhayangkara FC", "PER", "ORG"), ("Leicester City", "LOC", "ORG"), ("Dynamo Kiev", "PER", "ORG"),
+    # Not clubs: Indonesian "AS" is the United States, a mall is a place, and so is a city named "... City".
+    ("AS Terbuka", "LOC", "LOC"), ("Senayan City", "LOC", "LOC"), ("Mexico City", "LOC", "LOC"),
+])
+def test_a_club_is_an_organisation_whatever_it_was_tagged(name: str, label: str, expected: str) -> None:
+    text = f"Laga melawan {name} berlangsung malam ini."
+    assert [(span.text, span.label) for span in refine(text, spans_of(text, (name, label)))] == [(name, expected)]
+
+
 def test_a_place_and_a_common_word_that_is_a_citys_other_name_stay_one_place() -> None:
     # "Aceh Besar" is a regency: GeoNames gives Bechar, in Algeria, the alternate name "Besar" ("big").
     text = "Banjir melanda Aceh Besar dan Jawa Barat Bogor pekan lalu."

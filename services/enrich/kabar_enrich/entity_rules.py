@@ -42,7 +42,8 @@ countries, large cities, agencies, media, apps, ministries) and from the rest of
    "Telegram"), and so are the institutions the press names by their seat ("Kremlin",
    "Pentagon"), a name ending in an outlet's word ("… Times", "… TV"), a site
    ("DailySocial.id"), and a person or a work holding an institution's word ("Clinical
-   Hospital Mostar", "Bulgarian Academy of Sciences"). A name the article tags as a person
+   Hospital Mostar", "Bulgarian Academy of Sciences"), and so is a sports club ("Real Madrid", "AS Roma",
+   "Tottenham Hotspur" tagged a place). A name the article tags as a person
    elsewhere is a person, never a place ("Vladimir Putin"); a one-word place name it tags as a
    place elsewhere, and which is no part of a person's name there, is a place ("Pyongjang", a
    misspelt Pyongyang, tagged once as a person). An English adjective of nationality is MISC
@@ -201,6 +202,13 @@ PARTY_WORDS = _words("republican democrat democratic labour conservative tory")
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # "The X government", "the X regime": the name after them is the person the article names.
 GOVERNMENT_OF = _words("pemerintahan pemerintah rezim kabinet kubu administrasi administration government regime")
+# Words that make a name a sports club's, as clubs write them (case matters: "real" is a word): "Real Madrid",
+# "Borussia Dortmund", "Bhayangkara FC", "Tottenham Hotspur" (IndoSum had "Real Madrid" as a place 50 times).
+CLUB_FIRST_WORDS = frozenset({"FC", "SSC", "CF", "Real", "Atletico", "Atlético", "Inter", "Sporting", "Olympique",
+                              "Borussia", "Dinamo", "Dynamo"})
+CLUB_LAST_WORDS = frozenset({"FC", "CF", "AFC", "United", "Hotspur", "Rovers", "Wanderers", "Athletic", "Albion"})
+# Prefixes that are a club's before a place only: Indonesian "AS" is also the United States ("AS Terbuka").
+CLUB_PREFIXES_BEFORE_A_PLACE = frozenset({"AS", "AC", "SC", "SS"})
 # Last words of the names of news outlets.
 OUTLET_WORDS = _words("""
     agency news times post tribune herald journal gazette tv television radio press daily network channel
@@ -870,8 +878,23 @@ def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
         return True  # "Clinical Hospital Mostar" (a person), "Bulgarian Academy of Sciences" (a nationality)
     if span.label == "LOC" and len(words) > 1 and words[0].lower() in GOVERNING_BODY_WORDS:
         return True  # "Parlimen Wales", "Kementerian Luar Negeri Rusia" tagged a place
+    if span.label in ("PER", "LOC") and len(words) > 1 and _a_club(words, table):
+        return True  # "Real Madrid", "AS Roma", "Tottenham Hotspur" tagged a place or a person
     # "DailySocial.id", "Tribunnews.com": a site is its outlet, never a place or a person.
     return _SITE.fullmatch(span.text) is not None
+
+
+def _a_club(words: Sequence[str], table: NameTable) -> bool:
+    """A sports club's name, by a word only clubs' names hold ("Real Madrid", "Bhayangkara FC", "Leeds United"), or
+    by a prefix or "City" around a known place ("AS Roma", "AC Milan", "Leicester City"; not "AS Terbuka", the US
+    Open, nor "Senayan City", a mall). A known place's own name is not a club's ("Mexico City")."""
+    if table.place(" ".join(words), fuzzy=False) is not None:
+        return False
+    if words[0] in CLUB_FIRST_WORDS or words[-1] in CLUB_LAST_WORDS:
+        return True
+    if words[0] in CLUB_PREFIXES_BEFORE_A_PLACE:
+        return table.place(" ".join(words[1:]), fuzzy=False) is not None
+    return words[-1] == "City" and table.place(" ".join(words[:-1]), fuzzy=False) is not None
 
 
 @cache
