@@ -845,7 +845,8 @@ def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) ->
 def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
     """A name of two words or more tagged both a person and an organisation in one article is what it is
     tagged most often; on a tie, a person if it reads as a person's name ("After Rachel Reeves' first
-    speech", tagged an organisation, and "Rachel Reeves has pledged", a person)."""
+    speech", tagged an organisation, and "Rachel Reeves has pledged", a person). A name tagged an organisation
+    more often than a place is an organisation (see ``_organisations_not_places``)."""
     counts = Counter((name_key(span.text), span.label) for span in spans
                      if span.label in ("PER", "ORG") and " " in span.text.strip())
     surfaces = {name_key(span.text): span.text for span in spans}
@@ -859,11 +860,24 @@ def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[En
         elif _looks_like_a_name([_Word(word, 0, 0) for word in surfaces[key].split()], table) \
                 and surfaces[key].split()[-1].lower() not in OUTLET_WORDS:
             decided[key] = "PER"
-    if not decided:
+    places = _organisations_not_places(spans, table)
+    if not decided and not places:
         return list(spans)
     return [EntitySpan(span.text, decided[key], span.start, span.end)
-            if span.label in ("PER", "ORG") and (key := name_key(span.text)) in decided else span
+            if span.label in ("PER", "ORG") and (key := name_key(span.text)) in decided
+            else EntitySpan(span.text, "ORG", span.start, span.end)
+            if span.label == "LOC" and name_key(span.text) in places else span
             for span in spans]
+
+
+def _organisations_not_places(spans: Sequence[EntitySpan], table: NameTable) -> set[str]:
+    """Names the article tags an organisation more often than a place, and which the tables do not know as a
+    place: "Juventus" and "Bayern" tagged a place once beside three times a club. A place's name stays a place where
+    it is tagged so ("Barcelona", the city and the club)."""
+    counts = Counter((name_key(span.text), span.label) for span in spans if span.label in ("ORG", "LOC"))
+    surfaces = {name_key(span.text): span.text for span in spans}
+    return {key for (key, label), places in counts.items()
+            if label == "LOC" and counts[key, "ORG"] > places and table.place(surfaces[key], fuzzy=False) is None}
 
 
 def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
