@@ -307,3 +307,12 @@ def test_a_province_or_a_kingdom_is_its_place() -> None:
 def test_a_large_place_one_letter_from_a_country_is_not_that_country() -> None:
     # Columbia, South Carolina, and British Columbia's "Columbia": not Colombia. Small namesakes do not count.
     assert canon(("Columbia", "LOC"), ("Kolumbia", "LOC")) == [("LOC", "Columbia"), ("LOC", "Colombia")]
+
+
+@pytest.mark.parametrize(("surface", "label", "canonical"), [
+    ("Soccerway", "LOC", "Soccerway"), ("Antaranews", "LOC", "Antara"), ("Huffington Post", "ORG", "HuffPost"),
+    ("JUARA.net", "ORG", "Juara.net"), ("Lonely Planet", "LOC", "Lonely Planet"),
+])
+def test_outlets_the_press_cites_are_organisations(surface: str, label: str, canonical: str) -> None:
+    # "dilansir Soccerway", "melansir Lonely Planet": IndoSum had them as places.
+    assert canon((surface, label)) == [("ORG", canonical)]
