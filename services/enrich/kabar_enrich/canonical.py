@@ -320,7 +320,7 @@ def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
     places = {mention.name for mention in mentions
               if mention.label == "LOC" and table.place(mention.name, fuzzy=False) is not None}
     for mention in mentions:
-        if mention.label != "LOC" or " " in mention.name or table.place(mention.name, fuzzy=False) is not None:
+        if mention.label != "LOC" or " " in mention.name or mention.name in places:  # known: a place of its own
             continue
         containing = {place for place in places if place.endswith(f" {mention.name}")}
         if len(containing) == 1:

@@ -860,7 +860,7 @@ def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[En
         elif _looks_like_a_name([_Word(word, 0, 0) for word in surfaces[key].split()], table) \
                 and surfaces[key].split()[-1].lower() not in OUTLET_WORDS:
             decided[key] = "PER"
-    places = _organisations_not_places(spans, table)
+    places = _organisations_not_places(spans, surfaces, table)
     if not decided and not places:
         return list(spans)
     return [EntitySpan(span.text, decided[key], span.start, span.end)
@@ -870,12 +870,11 @@ def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[En
             for span in spans]
 
 
-def _organisations_not_places(spans: Sequence[EntitySpan], table: NameTable) -> set[str]:
+def _organisations_not_places(spans: Sequence[EntitySpan], surfaces: dict[str, str], table: NameTable) -> set[str]:
     """Names the article tags an organisation more often than a place, and which the tables do not know as a
     place: "Juventus" and "Bayern" tagged a place once beside three times a club. A place's name stays a place where
     it is tagged so ("Barcelona", the city and the club)."""
     counts = Counter((name_key(span.text), span.label) for span in spans if span.label in ("ORG", "LOC"))
-    surfaces = {name_key(span.text): span.text for span in spans}
     return {key for (key, label), places in counts.items()
             if label == "LOC" and counts[key, "ORG"] > places and table.place(surfaces[key], fuzzy=False) is None}
 
@@ -902,13 +901,15 @@ def _a_club(words: Sequence[str], table: NameTable) -> bool:
     """A sports club's name, by a word only clubs' names hold ("Real Madrid", "Bhayangkara FC", "Leeds United"), or
     by a prefix or "City" around a known place ("AS Roma", "AC Milan", "Leicester City"; not "AS Terbuka", the US
     Open, nor "Senayan City", a mall). A known place's own name is not a club's ("Mexico City")."""
-    if table.place(" ".join(words), fuzzy=False) is not None:
-        return False
-    if words[0] in CLUB_FIRST_WORDS or words[-1] in CLUB_LAST_WORDS:
+    first, last = words[0], words[-1]
+    if not (first in CLUB_FIRST_WORDS or last in CLUB_LAST_WORDS or first in CLUB_PREFIXES_BEFORE_A_PLACE
+            or last == "City") or table.place(" ".join(words), fuzzy=False) is not None:
+        return False  # the cheap word checks first: this runs for every name of two words or more
+    if first in CLUB_FIRST_WORDS or last in CLUB_LAST_WORDS:
         return True
-    if words[0] in CLUB_PREFIXES_BEFORE_A_PLACE:
+    if first in CLUB_PREFIXES_BEFORE_A_PLACE:
         return table.place(" ".join(words[1:]), fuzzy=False) is not None
-    return words[-1] == "City" and table.place(" ".join(words[:-1]), fuzzy=False) is not None
+    return table.place(" ".join(words[:-1]), fuzzy=False) is not None
 
 
 @cache
