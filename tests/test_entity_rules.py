@@ -145,6 +145,29 @@ def test_a_company_office_is_neither_the_company_nor_its_holder(text: str, label
     assert [(span.text, span.label) for span in spans] == found
 
 
+@pytest.mark.parametrize(("text", "label", "found"), [
+    ("Chief Executive Officer Indofood Anthoni Salim", "PER", [("Indofood", "ORG"), ("Anthoni Salim", "PER")]),
+    ("Corporate Secretary Bank BRI Hari Siaga Amijarso", "LOC", [("Bank BRI", "ORG"), ("Hari Siaga Amijarso", "PER")]),
+    ("Co-Founder Modalku Reynold Wijaya", "PER", [("Modalku", "ORG"), ("Reynold Wijaya", "PER")]),
+    ("Chief Executive Takeshi Idezawa", "PER", [("Takeshi Idezawa", "PER")]),
+    ("Managing Director GrabPay", "PER", [("GrabPay", "ORG")]),
+    ("General Manager Arema FC", "ORG", [("Arema FC", "ORG")]),
+    ("Head of Corporate Communication BMW Group Indonesia", "ORG", [("BMW Group Indonesia", "ORG")]),
+    ("Vice President Legal Relation Pertamina EP", "ORG", [("Pertamina EP", "ORG")]),
+    ("Chief Operating Officer (COO) PT Liga Indonesia Baru", "ORG", [("PT Liga Indonesia Baru", "ORG")]),
+    ("Chief Executive Officer", "ORG", []),
+    # Not a company's office: a country's vice president, a rank, a company named "General ...".
+    ("Vice President Jusuf Kalla", "PER", [("Jusuf Kalla", "PER")]),
+    ("Chief Inspector Lee", "PER", [("Chief Inspector Lee", "PER")]),
+    ("General Electric", "ORG", [("General Electric", "ORG")]),
+])
+def test_a_company_office_spelt_out_in_english_is_neither_the_company_nor_its_holder(
+        text: str, label: str, found: list[tuple[str, str]]) -> None:
+    sentence = f"Hal itu disampaikan {text} di Jakarta."
+    spans = refine(sentence, spans_of(sentence, (text, label)))
+    assert [(span.text, span.label) for span in spans] == found
+
+
 @pytest.mark.parametrize("text", [
     "Kes pertama dilaporkan pada 11 Mac 2020.", "Pada awal Mac, sekolah ditutup.", "Sehingga Mac, bekalan kurang.",
     "Sekolah ditutup pada bulan Mac dan April.", "Mac 2020 menjadi bulan yang sukar.",

@@ -182,6 +182,22 @@ ABBREVIATED_OFFICES = OFFICES_WITH_UNIT | SELF_NAMED_OFFICES
 # name: "CEO Go-Jek Nadiem Makarim", "Founder Otenta Anton Liu" (IndoSum: 49 articles, each a person's name run
 # together with a company and an office).
 COMPANY_OFFICES = _words("ceo coo cto cfo cmo founder pendiri")
+# The same offices spelt out in English, as technology and business news writes them: "Chief Technology Officer
+# Jeremy King", "Head of Corporate Communication BMW Group Indonesia", "Country Manager MyNurz Yudha Tirtadani"
+# (IndoSum: 60 names run together with such a title). A field a title may name (``_FIELD``); a country's "Vice
+# President" is a company's only with a field after it ("Vice President Legal Relation Pertamina EP", not "Vice
+# President Jusuf Kalla"), and neither "Chief Inspector", a rank, nor a bare "Manager" is one.
+_FIELD = (r"(?:General|Country|Regional|Product|Marketing|Sales|Brand|Business|Development|Public|Relations?|"
+          r"Corporate|Communications?|Legal|Strategic|Partnerships?|Operations?|Technical|Digital|Finance|Financial|"
+          r"Human|Resources|Research|Engineering|Creative|Content|Customer|Growth|Technology|Investor|External|"
+          r"Government|Affairs|Program|Programme|Project|Account|Commercial|Innovation|Strategy)")
+_ENGLISH_COMPANY_OFFICE = re.compile(rf"""
+    (?:(?:Senior|Executive|Group|Global|Deputy|Assistant|Associate)\s+)*
+    (?:Chief\s+(?:[A-Z][a-z]+\s+){{1,2}}Officer|Chief\s+(?:Executive|Representative|Engineer)
+      |Head\s+of(?:\s+(?:and\s+|&\s+)?{_FIELD}){{1,3}}|(?:Vice\s+)?President(?:\s+{_FIELD}){{1,3}}
+      |(?:{_FIELD}\s+){{1,3}}(?:Manager|Director|Executive|Secretary|Head|Lead)|Managing\s+(?:Director|Partner)
+      |President\s+Director|(?:Vice\s+)?Chairman|Co-?[Ff]ounder|[ES]?VP)
+    (?:\s*\(\s*[A-Z]{{2,5}}\s*\))?(?:\s+(?=[A-Z\d])|$)""", re.VERBOSE)
 # Units such an office heads, written with a capital ("Kabid Humas", "Kanit Reskrim", "Menko Polhukam"). A field
 # named by a pe-/ke-...-an noun ("Menko Perekonomian", "Kabid Penindakan") is one too (see ``_OFFICE_FIELD``).
 OFFICE_UNITS = _words("""
@@ -261,7 +277,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
-    spans = [piece for span in spans for piece in _company_and_office_holder(text, span)]
+    spans = [piece for span in spans for piece in _company_and_office_holder(text, span, table)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
@@ -290,8 +306,9 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
         return span
     words = _words_of(text, span.start, span.end)
     first = 0
-    while len(words) - first > 2 and words[first].text.lower() in OFFICE_TITLES | PARTY_WORDS:
-        first += 1
+    while len(words) - first > 2 and (words[first].text.lower() in OFFICE_TITLES | PARTY_WORDS or (
+            words[first].text.lower() in DEPUTY_WORDS and words[first + 1].text.lower() in OFFICE_TITLES)):
+        first += 1  # "Vice President Jusuf Kalla": "vice" is no office by itself, only before one
     # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
     first = max([first, *(i + 1 for i in range(first, len(words) - 1) if words[i].text.lower() in RANKS)])
     while len(words) - first > 1 and _address(text, words, first):
@@ -342,22 +359,56 @@ def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozens
     return found
 
 
-def _company_and_office_holder(text: str, span: EntitySpan) -> list[EntitySpan]:
+def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
     """ "CEO Go-Jek Nadiem Makarim" is the company Go-Jek and Nadiem Makarim; "Founder Ralali" is Ralali. The company
     is the word after the office, and the words after it written as companies write their names, not as people do
-    ("CEO Freeport McMoran Richard Adkerson", "COO Jurnal.id Anthony Kosasih"); two words of a name at least stay."""
+    ("CEO Freeport McMoran Richard Adkerson", "COO Jurnal.id Anthony Kosasih"); two words of a name at least stay.
+    An office spelt out in English (``_ENGLISH_COMPANY_OFFICE``) is cut off too (see ``_after_spelt_out_office``)."""
+    if span.label not in ("PER", "ORG", "LOC"):
+        return [span]
     words = _words_of(text, span.start, span.end)
-    if len(words) < 2 or words[0].text.lower() not in COMPANY_OFFICES or span.label not in ("PER", "ORG") \
+    spelt_out = _ENGLISH_COMPANY_OFFICE.match(span.text)
+    if spelt_out is not None:
+        after = span.start + spelt_out.end()
+        return _after_spelt_out_office(text, span, [word for word in words if word.start >= after], table)
+    if len(words) < 2 or words[0].text.lower() not in COMPANY_OFFICES or span.label == "LOC" \
             or words[1].text.lower() in INSTITUTION_WORDS:  # "Founder Institute" is an organisation's name
         return [span]
-    end = 2
+    return _company_then_holder(text, words[1:]) or [span]
+
+
+def _company_then_holder(text: str, words: Sequence[_Word]) -> list[EntitySpan] | None:
+    """The company (its first word, and the company-shaped words after it) and the holder's name after it; None when
+    what follows the company is no name."""
+    end = 1
     while len(words) - end > 2 and _COMPANY_SHAPED.search(words[end].text):
         end += 1
-    company = [_span(text, words[1].start, words[end - 1].end, "ORG")]
+    company = [_span(text, words[0].start, words[end - 1].end, "ORG")]
     rest = words[end:]
     if len(rest) < 2 or not all(word.text[:1].isupper() for word in rest):
-        return company if not rest else [span]
+        return company if not rest else None
     return [*company, _span(text, rest[0].start, rest[-1].end, "PER")]
+
+
+def _after_spelt_out_office(text: str, span: EntitySpan, rest: Sequence[_Word], table: NameTable) -> list[EntitySpan]:
+    """What follows an office spelt out in English: nothing ("Chief Executive Officer" alone names no one); the
+    company alone, where the recogniser tagged it all an organisation ("General Manager Arema FC"); the holder's
+    two-word name after a title tagged a person ("Chief Executive Takeshi Idezawa"); or the company and its holder
+    ("Chief Executive Officer Indofood Anthoni Salim"), unless the company's name runs on ("BMW Group Indonesia")."""
+    if not rest:
+        return []
+    whole = _span(text, rest[0].start, rest[-1].end, "ORG")
+    if span.label == "ORG" or len(rest) == 1:
+        return [whole]
+    if span.label == "PER" and len(rest) == 2 and not _COMPANY_SHAPED.search(rest[0].text):
+        return [_span(text, rest[0].start, rest[-1].end, "PER")]
+    split = _company_then_holder(text, rest)
+    if split is None or len(split) == 1:
+        return [whole]
+    holder = _words_of(text, split[-1].start, split[-1].end)
+    if not _looks_like_a_name(holder, table) or any(word.text.lower() in INSTITUTION_WORDS for word in holder):
+        return [whole]
+    return split
 
 
 def _unit_end(text: str, words: Sequence[_Word], table: NameTable) -> int:
