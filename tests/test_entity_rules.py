@@ -168,6 +168,35 @@ def test_a_company_office_spelt_out_in_english_is_neither_the_company_nor_its_ho
     assert [(span.text, span.label) for span in spans] == found
 
 
+@pytest.mark.parametrize(("text", "label", "expected"), [
+    ("Menlu Korut", "PER", [("Korut", "LOC")]),  # "Menlu Korut, Choe Son Hui" (seed 000): the holder follows
+    ("Presiden Rusia", "PER", [("Rusia", "LOC")]),
+    ("Menlu Retno Marsudi", "PER", [("Retno Marsudi", "PER")]),
+])
+def test_an_office_and_its_country_name_the_country_not_a_person(text: str, label: str,
+                                                                 expected: list[tuple[str, str]]) -> None:
+    sentence = f"Lavrov telah berjumpa dengan {text} di Jakarta."
+    assert [(span.text, span.label) for span in refine(sentence, spans_of(sentence, (text, label)))] == expected
+
+
+def test_a_ministry_tagged_with_its_abbreviation_keeps_the_country_after_it() -> None:
+    # Seed 004: "Kementerian Luar Negeri (Kemlu) Rusia" tagged as the ministry and the country apart.
+    text = "pernyataan yang dikeluarkan Kementerian Luar Negeri (Kemlu) Rusia, Kamis."
+    spans = refine(text, spans_of(text, ("Kementerian Luar Negeri (Kemlu)", "ORG"), ("Rusia", "LOC")))
+    assert [(entity.label, entity.canonical) for entity in canonicalise(spans, text=text)] \
+        == [("ORG", "Ministry of Foreign Affairs of Russia")]
+
+
+@pytest.mark.parametrize("dash", ["-", "–", "—"])
+def test_an_outlet_in_a_dateline_is_cut_at_its_dash(dash: str) -> None:
+    # Seed 003: "Jakarta, IDN Times – Rusia menyebut ..." tagged "IDN Times – Rusia".
+    name = f"IDN Times {dash} Rusia"
+    text = f"Jakarta, {name} menyebut ketegangan meningkat."
+    spans = refine(text, spans_of(text, ("Jakarta", "LOC"), (name, "ORG")))
+    assert [(entity.text, entity.label, entity.canonical) for entity in canonicalise(spans, text=text)] \
+        == [("Jakarta", "LOC", "Jakarta"), ("IDN Times", "ORG", "IDN Times"), ("Rusia", "LOC", "Russia")]
+
+
 @pytest.mark.parametrize("text", [
     "Kes pertama dilaporkan pada 11 Mac 2020.", "Pada awal Mac, sekolah ditutup.", "Sehingga Mac, bekalan kurang.",
     "Sekolah ditutup pada bulan Mac dan April.", "Mac 2020 menjadi bulan yang sukar.",

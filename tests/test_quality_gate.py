@@ -72,20 +72,20 @@ def test_language_identification_floors() -> None:
 
 def test_named_entity_floors() -> None:
     scores = section("ner")
-    # Measured on the dev sets: 0.834 / 0.759 / 0.635, Wikigold one sentence at a time 0.636
+    # Measured on the dev sets: 0.844 / 0.770 / 0.635, Wikigold one sentence at a time 0.636
     # (benchmarks/ner.py). The targets on the held-out test sets (0.90 / 0.76 / 0.65) are not
     # reached; see docs/enrichment.md.
-    assert scores["id_idner-news-2k_dev"]["ALL"]["f1"] >= 0.825, scores
-    assert scores["id_nergrit_valid"]["ALL"]["f1"] >= 0.75, scores
+    assert scores["id_idner-news-2k_dev"]["ALL"]["f1"] >= 0.84, scores
+    assert scores["id_nergrit_valid"]["ALL"]["f1"] >= 0.765, scores
     assert scores["en_wikigold_dev"]["ALL"]["f1"] >= 0.63, scores
     assert scores["en_wikigold_dev_sentences"]["ALL"]["f1"] >= 0.63, scores
     assert scores["id_idner-news-2k_dev"]["PER"]["f1"] >= 0.92, scores
-    assert scores["id_idner-news-2k_dev"]["ORG"]["f1"] >= 0.79, scores
+    assert scores["id_idner-news-2k_dev"]["ORG"]["f1"] >= 0.80, scores
     assert scores["en_wikigold_dev"]["PER"]["f1"] >= 0.77, scores
     # Through the entity rules and canonical names, one sentence at a time, as `kabar enrich --jsonl` (the held-out
-    # sets' path) gives them; measured 0.844 / 0.764 / 0.653 (benchmarks/entity_rules.py).
-    assert scores["id_idner-news-2k_dev_through_rules"]["ALL"]["f1"] >= 0.841, scores
-    assert scores["id_nergrit_valid_through_rules"]["ALL"]["f1"] >= 0.760, scores
+    # sets' path) gives them; measured 0.848 / 0.770 / 0.653 (benchmarks/entity_rules.py).
+    assert scores["id_idner-news-2k_dev_through_rules"]["ALL"]["f1"] >= 0.845, scores
+    assert scores["id_nergrit_valid_through_rules"]["ALL"]["f1"] >= 0.765, scores
     assert scores["en_wikigold_dev_through_rules"]["ALL"]["f1"] >= 0.648, scores
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -311,7 +312,8 @@ def _datelines_as_written_elsewhere(mentions: Sequence[_Mention], text: str) -> 
 
 
 def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
-    """A bare "Korea" is the one Korea the article names ("Korea Utara" -> North Korea).
+    """A bare "Korea" is the one Korea the article names ("Korea Utara" -> North Korea), or the one it names most
+    often: an article on North Korea that names South Korea once means the North by "Rekan-rekan Korea kami".
 
     Only for a one-word name the tables do not know as a place of its own: "Sudan" is a
     country beside South Sudan, and stays one. And only for a longer name the tables know: "Banyumas" is not
@@ -322,9 +324,11 @@ def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
     for mention in mentions:
         if mention.label != "LOC" or " " in mention.name or mention.name in places:  # known: a place of its own
             continue
-        containing = {place for place in places if place.endswith(f" {mention.name}")}
-        if len(containing) == 1:
-            mention.name = containing.pop()
+        containing = Counter(other.name for other in mentions if other.label == "LOC" and other.name in places
+                             and other.name.endswith(f" {mention.name}"))
+        ranked = containing.most_common(2)
+        if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            mention.name = ranked[0][0]
 
 
 def _us_states_named_as_countries(mentions: Sequence[_Mention], table: NameTable, text: str | None) -> None:

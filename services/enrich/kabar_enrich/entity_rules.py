@@ -253,12 +253,14 @@ _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
 # ("Rusia - Ukraina").
-_SPACED_DASH = re.compile(r" - ")
+_SPACED_DASH = re.compile(r" [-–—] ")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _LOWER_WORD = re.compile(r"\s[a-z]")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
+_ENDS_WITH_ABBREVIATION = re.compile(r"\(\s*[A-Z][\w.&-]{0,15}\s*\)\Z")
+_PLACE_AFTER = re.compile(r"\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 _MAX_PLACE_WORDS = 3
 _PERSON_WORDS = (2, 4)
 
@@ -305,6 +307,9 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
     if span.label != "PER":
         return span
     words = _words_of(text, span.start, span.end)
+    office = next((i for i, word in enumerate(words) if word.text.lower() not in OFFICE_TITLES | DEPUTY_WORDS), 0)
+    if office and table.country(_join(text, words[office:])) is not None:
+        return _span(text, words[office].start, span.end, "LOC")  # "Menlu Korut": the office's country, no name
     first = 0
     while len(words) - first > 2 and (words[first].text.lower() in OFFICE_TITLES | PARTY_WORDS or (
             words[first].text.lower() in DEPUTY_WORDS and words[first + 1].text.lower() in OFFICE_TITLES)):
@@ -618,13 +623,17 @@ def _in_credit(text: str, span: EntitySpan) -> bool:
 
 
 def _with_abbreviation_and_place(text: str, spans: list[EntitySpan], table: NameTable) -> list[EntitySpan]:
-    """"Kementerian Luar Negeri" + " (Kemlu) Rusia" is one organisation's name."""
+    """"Kementerian Luar Negeri" + " (Kemlu) Rusia" is one organisation's name, and so is "Kementerian Luar Negeri
+    (Kemlu)" + " Rusia"."""
     result: list[EntitySpan] = []
     swallowed_until = -1
     for span in spans:
         if span.start < swallowed_until:
             continue
-        found = _ABBREVIATION_THEN_PLACE.match(text, span.end) if span.label == "ORG" else None
+        found = None
+        if span.label == "ORG":
+            pattern = _PLACE_AFTER if _ENDS_WITH_ABBREVIATION.search(span.text) else _ABBREVIATION_THEN_PLACE
+            found = pattern.match(text, span.end)
         if found is not None:
             place = found.group(1)
             if table.country(place) is None and " " in place:
@@ -692,8 +701,11 @@ def _at_spaced_dash(text: str, span: EntitySpan, table: NameTable) -> list[Entit
         return None
     left, right = span.text[:dash.start()].strip(), span.text[dash.end():].strip()
     left_end, right_start = span.start + dash.start(), span.start + dash.end()
-    if left and right and _SITE.fullmatch(left):
-        return [_span(text, span.start, left_end, "ORG"), _span(text, right_start, span.end, span.label)]
+    outlet = table.organisation(left) if left else None
+    if left and right and (_SITE.fullmatch(left) or (outlet is not None and outlet.kind in ("media", "agency"))):
+        # a dateline's outlet and the story's first words: "Jakarta, IDN Times – Rusia menyebut ..."
+        label = "LOC" if table.country(right) is not None else span.label
+        return [_span(text, span.start, left_end, "ORG"), _span(text, right_start, span.end, label)]
     city = table.place(left, fuzzy=False) if left.isupper() else None
     if left and right and city is not None and city.kind == "city":  # a dateline: "KUALA LUMPUR - Tim ..."
         return [_span(text, span.start, left_end, "LOC"), _span(text, right_start, span.end, span.label)]

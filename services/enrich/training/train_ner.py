@@ -96,6 +96,11 @@ WIKIGOLD_TRAIN_FRACTION = 0.8
 SENTENCE_OPENERS = frozenset({".", "!", "?", ":", '"', "“", "”", "'", "‘", "(", "[", "-", "–", "—"})
 CLUSTER_SIZES = (64, 256, 1024)  # coarse to fine, like Brown-cluster bit-string prefixes
 CONTEXT_WORDS = 3000
+# Neighbours up to two words away on each side, each distance its own feature. With the next word alone, names
+# the legal news writes as subjects fell in one cluster with KPK, Polri and Golkar ("kasus Ahok", "kasus KPK"), and
+# the recogniser tagged "Ahok" an organisation 139 times in IndoSum (now once). Dev F1 through the rules, fitted on
+# the same data with 1 / 2 / 3 words: idner-news-2k 0.853 / 0.848 / 0.844, NERGrit 0.755 / 0.770 / 0.752.
+CONTEXT_WINDOW = 2
 SVD_DIMS = 100
 FREQUENCY_WORDS = 100_000
 
@@ -458,8 +463,9 @@ def build_clusters(
     """Distributional word clusters (a fast stand-in for Brown clusters).
 
     Each lower-cased word with >= ``min_count`` occurrences is described by PPMI-weighted counts of
-    its left and right neighbours (among the most frequent words), reduced by SVD and clustered by
-    k-means at several granularities. Deterministic: fixed random_state everywhere.
+    its neighbours up to ``CONTEXT_WINDOW`` words away on either side (among the most frequent words;
+    each side and distance its own column), reduced by SVD and clustered by k-means at several
+    granularities. Deterministic: fixed random_state everywhere.
     """
     import numpy as np  # noqa: PLC0415  (training-only dependencies, see build_gazetteer)
     from scipy import sparse  # noqa: PLC0415
@@ -475,15 +481,17 @@ def build_clusters(
     cols: list[int] = []
     for sentence in sentences:
         ids = [index.get(w.lower(), -1) for w in sentence]
-        for a, b in itertools.pairwise(ids):
-            if a >= 0 and 0 <= b < n_context:  # b is a right neighbour of a
-                rows.append(a)
-                cols.append(n_context + b)
-            if b >= 0 and 0 <= a < n_context:  # a is a left neighbour of b
-                rows.append(b)
-                cols.append(a)
+        for gap in range(1, CONTEXT_WINDOW + 1):
+            left, right = 2 * (gap - 1) * n_context, (2 * gap - 1) * n_context  # column blocks of this distance
+            for a, b in zip(ids, ids[gap:], strict=False):
+                if a >= 0 and 0 <= b < n_context:  # b stands ``gap`` words right of a
+                    rows.append(a)
+                    cols.append(right + b)
+                if b >= 0 and 0 <= a < n_context:  # a stands ``gap`` words left of b
+                    rows.append(b)
+                    cols.append(left + a)
     matrix = sparse.coo_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), 2 * n_context)
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), 2 * CONTEXT_WINDOW * n_context)
     ).tocsr()
     matrix.sum_duplicates()
     total = matrix.sum()
