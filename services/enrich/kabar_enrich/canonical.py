@@ -397,7 +397,10 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
     label, name = mention.label, mention.surface
     single = " " not in name
     organisation = table.organisation(name)
-    if organisation is not None and organisation.kind in ORGANISATION_KINDS:
+    # "gedung KPK" tagged a place is the building, a place, not the commission
+    building = label == "LOC" and mention.span.text[:1].islower() and organisation is not None \
+        and organisation.kind == "institution"
+    if organisation is not None and organisation.kind in ORGANISATION_KINDS and not building:
         return "ORG", organisation.name
     named_as_organisation = label == "ORG" or organisation is not None
     if named_as_organisation or not single:

@@ -14,7 +14,9 @@ Sources (maintained data, credited in models/NOTICE):
 - real places' names one edit from a known place's (GeoNames places of 500+ people, ISO 3166-2
   subdivisions from pycountry), marked never to be read as a misspelling of it;
 - training/aliases.tsv: abbreviations and transliterations no data set carries, news
-  agencies, media and apps, and ministries (see the comments there).
+  agencies, media and apps, and ministries (see the comments there);
+- training/acronyms.tsv: Indonesian institutions' acronyms as the news defines them ("KPK" ->
+  "Komisi Pemberantasan Korupsi"), built by build_acronyms.py; a hand-kept alias or a place wins.
 
 Writes kabar_enrich/models/names.tsv: key<TAB>canonical<TAB>kind, where key is the alias
 folded as kabar_enrich.canonical.name_key folds a mention. Needs `pip install babel
@@ -39,6 +41,7 @@ from babel import Locale
 ROOT = Path(__file__).resolve().parents[3]
 OUTPUT = ROOT / "services" / "enrich" / "kabar_enrich" / "models" / "names.tsv"
 ALIASES = Path(__file__).with_name("aliases.tsv")
+ACRONYMS = Path(__file__).with_name("acronyms.tsv")
 MIN_POPULATION = 150_000
 LANGUAGES = ("en", "id", "ms")
 
@@ -216,12 +219,16 @@ def write(rows: dict[str, tuple[str, str]]) -> None:
                       encoding="utf-8")
 
 
+def table_rows(path: Path) -> list[list[str]]:
+    """alias, canonical, kind of each line of a hand-kept or built table; comments and blank lines skipped."""
+    return [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
 def main() -> None:
     rows: dict[str, tuple[str, str]] = {}
-    for line in ALIASES.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            alias, canonical, kind = line.split("\t")
-            rows[name_key(alias)] = (canonical, kind)
+    for alias, canonical, kind in table_rows(ALIASES):
+        rows[name_key(alias)] = (canonical, kind)
     for key, canonical in country_names().items():
         rows.setdefault(key, (canonical, "country"))
     cities = city_names()
@@ -232,6 +239,8 @@ def main() -> None:
         rows.setdefault(key, (canonical, "city"))
     for key, canonical in us_state_names().items():
         rows.setdefault(key, (canonical, "us-state"))
+    for alias, canonical, kind in table_rows(ACRONYMS):
+        rows.setdefault(name_key(alias), (canonical, kind))
     write(rows)
     for key in not_misspelt(NameTable(OUTPUT), set(rows)):
         rows[key] = (key, NOT_MISSPELT_KIND)
