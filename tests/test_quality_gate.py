@@ -95,10 +95,8 @@ def test_story_grouping_floors() -> None:
     crossed = scores["kabar (5-fold cross-validated)"]
     baseline = scores["plain TF-IDF >= 0.3 within 4 days"]
     # The target is 0.85 for each on the held-out pairs: missed (docs/enrichment.md gives the gap).
-    # These floors guard the measured figures: fitted 0.759 / 0.788 / 0.774, cross-validated 0.755 / 0.769 / 0.762.
-    # Cross-validated recall was 0.788 until a "Yerusalem" tagged as a person became the place Jerusalem (a right
-    # fix upstream): one pair, two reactions to one announcement two days apart, no longer joins, so its floor went
-    # from 0.77 to 0.76.
-    assert fitted["precision"] >= 0.74 and fitted["recall"] >= 0.78 and fitted["f1"] >= 0.76, fitted
-    assert crossed["precision"] >= 0.74 and crossed["recall"] >= 0.76 and crossed["f1"] >= 0.76, crossed
+    # These floors guard the measured figures: fitted 0.768 / 0.827 / 0.796, cross-validated 0.768 / 0.827 / 0.796
+    # (0.785-0.796 over five fold seeds), since the entities' retrained recogniser and institutions' acronyms.
+    assert fitted["precision"] >= 0.75 and fitted["recall"] >= 0.81 and fitted["f1"] >= 0.78, fitted
+    assert crossed["precision"] >= 0.75 and crossed["recall"] >= 0.80 and crossed["f1"] >= 0.78, crossed
     assert crossed["f1"] >= baseline["f1"] + 0.2, (crossed, baseline)
