@@ -65,7 +65,7 @@ def main() -> None:
         with step("entities"):
             spans = recognizer.extract(text, guess.code)
         with step("entity rules"):
-            spans = refine(text, spans)
+            spans = refine(text, spans, language=guess.code)
         with step("canonical names"):
             entities = canonicalise(spans, text=text)
         with step("date"):

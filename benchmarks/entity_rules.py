@@ -59,7 +59,7 @@ def score_through_rules(recognizer: EntityRecognizer, language: str,
         text, gold = gold_spans([w for w, _ in sentence], [t for _, t in sentence])
         spans = recognizer.extract(text, language)
         started = time.process_time()
-        entities = canonicalise(refine(text, spans), text=text)
+        entities = canonicalise(refine(text, spans, language=language), text=text)
         cpu_ms += (time.process_time() - started) * 1000
         for counts, found in ((plain, as_set(spans)), (ruled, {(e.label, e.start, e.end) for e in entities})):
             counts.update(tp=len(found & gold), fp=len(found - gold), fn=len(gold - found))

@@ -517,6 +517,28 @@ def test_an_acronym_and_its_spelt_out_name_are_one_entity_across_articles() -> N
         refine(building, spans_of(building, ("gedung KPK", "LOC"))))] == [("LOC", "KPK")]
 
 
+@pytest.mark.parametrize(("language", "tagged", "expected"), [
+    # Indonesian and Malay news (and idner-news-2k) count the abbreviation a name defines in its mention.
+    ("id", [("Bursa Efek Indonesia", "ORG"), ("BEI", "ORG")], [("Bursa Efek Indonesia (BEI)", "ORG")]),
+    ("ms", [("Bursa Efek Indonesia", "ORG")], [("Bursa Efek Indonesia (BEI)", "ORG")]),
+    # English news (and Wikigold) does not; nor is one word a name an abbreviation is made of, nor a place one.
+    ("en", [("Bursa Efek Indonesia", "ORG"), ("BEI", "ORG")], [("Bursa Efek Indonesia", "ORG"), ("BEI", "ORG")]),
+    ("id", [("Bursa", "ORG")], [("Bursa", "ORG"), ("BEI", "ORG")]),  # BEI: a known institution's acronym
+])
+def test_an_abbreviation_a_name_defines_is_part_of_its_mention_in_indonesian_and_malay(
+        language: str, tagged: list[tuple[str, str]], expected: list[tuple[str, str]]) -> None:
+    text = "Bursa Efek Indonesia (BEI) menggelar sekolah pasar modal."
+    spans = refine(text, spans_of(text, *tagged), language=language)
+    assert [(span.text, span.label) for span in spans] == expected
+    assert {entity.canonical for entity in canonicalise(spans, text=text)} <= {"Bursa Efek Indonesia", "Bursa"}
+
+
+def test_a_place_in_brackets_is_no_part_of_a_name() -> None:
+    text = "Tim Piala Thomas (Malaysia) menang."
+    spans = refine(text, spans_of(text, ("Tim Piala Thomas", "ORG"), ("Malaysia", "LOC")), language="id")
+    assert [(span.text, span.label) for span in spans] == [("Tim Piala Thomas", "ORG"), ("Malaysia", "LOC")]
+
+
 def test_a_bracket_the_name_opened_is_closed() -> None:
     text = "Komisi Pemberantasan Korupsi (KPK) memeriksa saksi. KPK menahannya."
     found = canonicalise(refine(text, spans_of(text, ("Komisi Pemberantasan Korupsi (KPK", "ORG"))), text=text)

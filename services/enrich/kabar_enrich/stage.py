@@ -50,7 +50,7 @@ class Enricher:
         text = article.text[:MAX_ANALYSED_CHARS]
         found = self._detector.detect_article(text)
         guess = found.guess
-        spans = refine(text, self._recognizer.extract(text, guess.code))
+        spans = refine(text, self._recognizer.extract(text, guess.code), language=guess.code)
         entities = canonicalise(spans, text=text)
         published_at = article.published_at or date_from_text(text, not_after=article.received_at)
         prints = fingerprint(article.title, text, self._num_perm)
