@@ -206,6 +206,20 @@ def test_a_month_that_is_also_a_name_is_no_one_in_a_date(text: str) -> None:
     assert refine(text, spans_of(text, ("Mac", "PER"))) == []
 
 
+@pytest.mark.parametrize(("text", "tagged"), [
+    ("Setakat 28 Mac 2020, sebanyak 100 kes dilaporkan.", "Setakat 28 Mac 2020"),  # Malay "as of": TICO-19
+    ("Setakat 19 Mac, sekolah ditutup.", "Setakat 19 Mac"),
+])
+def test_a_date_after_one_word_is_no_organisation(text: str, tagged: str) -> None:
+    assert refine(text, spans_of(text, (tagged, "ORG")), language="ms") == []
+
+
+def test_malay_setakat_ends_a_name() -> None:
+    text = "Menurut CDC setakat 28 Mac, kes meningkat."
+    spans = refine(text, spans_of(text, ("CDC setakat 28 Mac", "ORG")), language="ms")
+    assert [(span.text, span.label) for span in spans] == [("CDC", "ORG")]
+
+
 def test_a_month_that_is_also_a_name_is_a_name_elsewhere() -> None:
     text = "Menurut Mac Ali dan June Carter, harga naik."
     spans = refine(text, spans_of(text, ("Mac Ali", "PER"), ("June Carter", "PER")))

@@ -125,8 +125,9 @@ NAME_LIKE_MONTHS = _words("april mei jun june august mac")
 _DAY_BEFORE = re.compile(r"""(?:\b\d{1,2}|\b(?:bulan|awal|pertengahan|akhir|penghujung|hujung|pada|sejak|sehingga|hingga
                              |sampai|early|mid|late|since|until|month\ of))\s+\Z""", re.IGNORECASE | re.VERBOSE)
 _YEAR_AFTER = re.compile(r"\s+\d{2,4}\b")
+_DATED = re.compile(r"(?:\w+\s+)?\d{1,2}\s+(\w+)(?:\s+\d{4})?")
 # Malay function words that IndoSum's lexicon does not know, and no name holds ("Palu iaitu" tagged a place).
-MALAY_FUNCTION_WORDS = _words("iaitu ialah kerana bahawa manakala sahaja semalam")
+MALAY_FUNCTION_WORDS = _words("iaitu ialah kerana bahawa manakala sahaja semalam setakat")
 # Lower-case words that join the parts of a name ("Kementerian Pemuda dan Olahraga", "University of California",
 # "Minamoto no Yoritomo", "Hotel Baur au Lac").
 NAME_JOINERS = _words("""
@@ -574,9 +575,13 @@ def _common_word(text: str, span: EntitySpan, table: NameTable) -> bool:
     """A span without a capital letter or a digit ("kota", the word for city, tagged a place) names nothing,
     unless it is an outlet or app written in lower case ("detikcom"). Places are written with a capital: "kota"
     is also a city in India. Nor does a day of the week ("Khamis", Malay for Thursday, tagged a person), a month,
-    or a month that is also a name where it stands in a date ("11 Mac 2020")."""
+    or a month that is also a name where it stands in a date ("11 Mac 2020"), nor a date after one word
+    ("Setakat 28 Mac", Malay for "as of 28 March", tagged an organisation)."""
     lower = span.text.lower()
     if lower in WEEKDAYS or lower in MONTHS:
+        return True
+    dated = _DATED.fullmatch(lower)
+    if dated is not None and dated.group(1) in MONTHS | NAME_LIKE_MONTHS:
         return True
     if lower in NAME_LIKE_MONTHS and (_DAY_BEFORE.search(text, max(0, span.start - 16), span.start)
                                       or _YEAR_AFTER.match(text, span.end)):
