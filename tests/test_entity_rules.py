@@ -214,6 +214,15 @@ def test_a_date_after_one_word_is_no_organisation(text: str, tagged: str) -> Non
     assert refine(text, spans_of(text, (tagged, "ORG")), language="ms") == []
 
 
+@pytest.mark.parametrize(("text", "tagged", "language"), [
+    ("Setiausaha Agung Parti Komunis China Xi Jinping berkata begitu.", "Parti Komunis China Xi Jinping", "ms"),
+    ("Sekjen Partai Komunis China Xi Jinping berkata begitu.", "Partai Komunis China Xi Jinping", "id"),
+])
+def test_a_body_named_after_its_country_then_a_person_is_two_entities(text: str, tagged: str, language: str) -> None:
+    spans = refine(text, spans_of(text, (tagged, "PER")), language=language)
+    assert [(span.label, span.text) for span in spans] == [("ORG", tagged.rsplit(" Xi", 1)[0]), ("PER", "Xi Jinping")]
+
+
 def test_malay_setakat_ends_a_name() -> None:
     text = "Menurut CDC setakat 28 Mac, kes meningkat."
     spans = refine(text, spans_of(text, ("CDC setakat 28 Mac", "ORG")), language="ms")

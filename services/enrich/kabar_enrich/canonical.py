@@ -72,7 +72,7 @@ ORGANISATION_WORDS = frozenset({
     "senat", "bank", "perusahaan", "pt", "kantor", "dinas", "departemen", "agensi", "jabatan", "persatuan",
     "ministry", "council", "agency", "committee", "commission", "party", "university", "court", "army", "navy",
     "force", "forces", "parliament", "congress", "senate", "company", "office", "department", "union",
-    "parlimen", "suruhanjaya", "majlis", "jawatankuasa", "syarikat", "pertubuhan", "kesatuan", "tentera",
+    "parlimen", "suruhanjaya", "majlis", "jawatankuasa", "syarikat", "pertubuhan", "kesatuan", "tentera", "parti",
     "universiti", "perbadanan", "polis",
 })
 # Words that no person's name holds: a "person" with one is an institution, and so is a "work or event" (MISC) with

@@ -844,11 +844,13 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
         if not rest:
             return None
         place = _span(text, words[index].start, words[index + size - 1].end, "LOC")
-        head = [_span(text, span.start, place.end, span.label)] if index else [place]
+        # "Parti Komunis China Xi Jinping" tagged a person: a body named after its country, then the person
+        named_body = not INSTITUTION_WORDS.isdisjoint(word.text.lower() for word in words[:index])
+        head = [_span(text, span.start, place.end, "ORG" if named_body else span.label)] if index else [place]
         # Not a city by an alternate name: "Aceh Besar" is one regency, though GeoNames gives Bechar "Besar".
         if index == 0 and span.label == "LOC" and table.own_place(_join(text, rest)) is not None:
             return [place, _span(text, rest[0].start, rest[-1].end, "LOC")]
-        if _person_follows(text, span, rest, table, people) and (index == 0 or span.label == "ORG"):
+        if _person_follows(text, span, rest, table, people) and (index == 0 or span.label == "ORG" or named_body):
             return [*head, _span(text, rest[0].start, rest[-1].end, "PER")]
     return None
 
