@@ -223,6 +223,20 @@ def test_a_body_named_after_its_country_then_a_person_is_two_entities(text: str,
     assert [(span.label, span.text) for span in spans] == [("ORG", tagged.rsplit(" Xi", 1)[0]), ("PER", "Xi Jinping")]
 
 
+@pytest.mark.parametrize(("text", "word", "language", "kept"), [
+    ("Haiwan itu dijangkiti virus.", "Haiwan", "ms", False),  # animal: FLORES-200 and TICO-19 tagged it a person
+    ("“Kebimbangan kami ialah kos,” katanya.", "Kebimbangan", "ms", False),
+    ("Undi dikira semalam.", "Undi", "ms", False),  # vote: NTREX-128 Malay, not read to build the word list
+    ("Haiwan itu dijangkiti virus.", "Haiwan", "id", True),  # an Indonesian article: IndoSum's lexicon decides
+    ("Polis berkata dua orang ditahan.", "Polis", "ms", True),  # the police
+    ("Cuba menolak tuduhan itu.", "Cuba", "ms", True),  # a country, though "cuba" (try) is a common word
+    ("Menurut Haiwan, harga naik.", "Haiwan", "ms", True),  # not opening a sentence
+])
+def test_a_malay_common_word_opening_a_sentence_is_no_person(text: str, word: str, language: str, kept: bool) -> None:
+    spans = refine(text, spans_of(text, (word, "PER")), language=language)
+    assert bool(spans) is kept
+
+
 def test_malay_setakat_ends_a_name() -> None:
     text = "Menurut CDC setakat 28 Mac, kes meningkat."
     spans = refine(text, spans_of(text, ("CDC setakat 28 Mac", "ORG")), language="ms")

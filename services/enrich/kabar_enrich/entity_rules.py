@@ -260,6 +260,7 @@ _LOWER_WORD = re.compile(r"\s[a-z]")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
+MALAY_LOWER_CASE_FILE = "lowercase_ms.txt"
 _DEFINED_BY = re.compile(r"[ \t]*\([ \t]*([A-Z][\w.&-]{0,15})[ \t]*\)")
 # Languages whose news (and NER data: idner-news-2k) count an organisation's bracketed abbreviation in its name.
 ABBREVIATION_INSIDE_LANGUAGES = frozenset({"id", "ms"})
@@ -291,6 +292,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     spans = [piece for span in spans for piece in _company_and_office_holder(text, span, table)]
     kept = [_without_leading_titles(text, trimmed, table) for span in spans
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
+            and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = [_with_the(text, _with_balinese_article(text, _ap_state(text, edged, table)))
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
@@ -474,6 +476,26 @@ def _capital_habits() -> dict[str, str]:
     IndoSum): "cap" always with a capital, as names are; "mostcap", "somecap" or "low" (only in lower case)."""
     lines = read_lines(DEFAULT_MODEL_DIR / lexicon_file("id"))
     return {word: habit for word, habit, *_ in (line.split("\t") for line in lines)}
+
+
+@cache
+def _malay_lower_case_words() -> frozenset[str]:
+    """Words Malay writes in lower case inside a sentence (models/lowercase_ms.txt, built by
+    training/build_malay_lexicon.py from TICO-19, TALPCo and FLORES-200 Malay)."""
+    lines = (DEFAULT_MODEL_DIR / MALAY_LOWER_CASE_FILE).read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _malay_common_word_opening_a_sentence(text: str, span: EntitySpan, table: NameTable) -> bool:
+    """"Haiwan", "Kebimbangan", "Simptom" (animal, concern, symptom) opening a Malay sentence, tagged a person: a
+    common word Indonesian writes otherwise, so IndoSum's lexicon does not know it. Not a known place ("Cuba"), nor
+    a body ("Polis")."""
+    word = span.text.strip()
+    if span.label != "PER" or " " in word or word.lower() not in _malay_lower_case_words() \
+            or word.lower() in INSTITUTION_WORDS:  # "Polis berkata": the police, an organisation
+        return False
+    before = text[:span.start].rstrip(" \t\"“‘'([")
+    return (not before or before[-1] in ".!?:\n") and table.place(word, fuzzy=False) is None
 
 
 def _written_in_lower_case(word: str) -> bool:
