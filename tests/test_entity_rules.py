@@ -371,7 +371,7 @@ def test_forms_of_address_and_ranks_are_not_part_of_a_name(tagged: str, name: st
 def test_an_abbreviated_office_is_neither_its_unit_nor_its_holder(tagged: str, label: str,
                                                                   found: list[tuple[str, str]]) -> None:
     text = f"Menurut {tagged}, semuanya aman."
-    spans = refine(text, spans_of(text, (tagged, label)))
+    spans = refine(text, spans_of(text, (tagged, label)), language="id")
     assert [(span.text, span.label) for span in spans] == found
 
 
@@ -531,15 +531,20 @@ def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     ("Dia ingin bergabung dengan ISIS di Suriah.", [("ISIS", "ORG", "ISIS")]),
     # Not the acronym in the brackets that define it, nor one in a photo credit, nor a party's board ("DPD").
     ("Bursa Efek Indonesia (BEI) Medan menggelar sekolah pasar modal.",
-     [("Bursa Efek Indonesia", "ORG", "Bursa Efek Indonesia")]),
+     [("Bursa Efek Indonesia (BEI)", "ORG", "Bursa Efek Indonesia")]),
     ("Gedung itu terbakar. (Foto: ANTARA/KPK)", []),
     ("Ada permintaan dari 2/3 DPD provinsi.", []),
 ])
 def test_a_known_institution_the_recogniser_passed_by_is_one(text: str,
                                                              expected: list[tuple[str, str, str]]) -> None:
     tagged = [("Bursa Efek Indonesia", "ORG")] if "Bursa" in text else []
-    found = canonicalise(refine(text, spans_of(text, *tagged)), text=text)
+    found = canonicalise(refine(text, spans_of(text, *tagged), language="id"), text=text)
     assert [(entity.text, entity.label, entity.canonical) for entity in found] == expected
+
+
+def test_the_indonesian_press_acronyms_are_not_looked_for_in_english_text() -> None:
+    text = "PSSI said so, and KPK agreed."
+    assert refine(text, [], language="en") == []
 
 
 def test_an_acronym_and_its_spelt_out_name_are_one_entity_across_articles() -> None:
@@ -578,7 +583,8 @@ def test_a_place_in_brackets_is_no_part_of_a_name() -> None:
 
 def test_a_bracket_the_name_opened_is_closed() -> None:
     text = "Komisi Pemberantasan Korupsi (KPK) memeriksa saksi. KPK menahannya."
-    found = canonicalise(refine(text, spans_of(text, ("Komisi Pemberantasan Korupsi (KPK", "ORG"))), text=text)
+    found = canonicalise(refine(text, spans_of(text, ("Komisi Pemberantasan Korupsi (KPK", "ORG")), language="id"),
+                         text=text)
     assert [(entity.text, entity.canonical) for entity in found] == [
         ("Komisi Pemberantasan Korupsi (KPK)", "Komisi Pemberantasan Korupsi"), ("KPK", "Komisi Pemberantasan Korupsi")]
 

@@ -262,8 +262,9 @@ _CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 MALAY_LOWER_CASE_FILE = "lowercase_ms.txt"
 _DEFINED_BY = re.compile(r"[ \t]*\([ \t]*([A-Z][\w.&-]{0,15})[ \t]*\)")
-# Languages whose news (and NER data: idner-news-2k) count an organisation's bracketed abbreviation in its name.
-ABBREVIATION_INSIDE_LANGUAGES = frozenset({"id", "ms"})
+# Languages whose news follows the Indonesian press's conventions: an organisation's bracketed abbreviation is part
+# of its name (as idner-news-2k tags it), and training/acronyms.tsv's acronyms are its institutions'.
+INDONESIAN_PRESS_LANGUAGES = frozenset({"id", "ms"})
 _ENDS_WITH_ABBREVIATION = re.compile(r"\(\s*[A-Z][\w.&-]{0,15}\s*\)\Z")
 _PLACE_AFTER = re.compile(r"\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 _MAX_PLACE_WORDS = 3
@@ -304,9 +305,10 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = [part for piece in pieces
               for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
-    pieces += _missed_institutions(text, pieces, table)
+    if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
+        pieces += _missed_institutions(text, pieces, table)
     pieces = _retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people)
-    if language in ABBREVIATION_INSIDE_LANGUAGES:
+    if language in INDONESIAN_PRESS_LANGUAGES:
         pieces = _with_defined_abbreviation(text, sorted(pieces, key=lambda span: span.start), table)
     return sorted(pieces, key=lambda span: span.start)
 

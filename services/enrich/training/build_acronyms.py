@@ -8,7 +8,8 @@ read, never copied) with the Schwartz-Hearst algorithm (the ``abbreviations`` pa
 acronym where:
 
 - it is written in capitals, 3 to 6 letters (two-letter ones, "MA" or "MK", are too often something else),
-  and is not one of ``AMBIGUOUS``;
+  is not one of ``AMBIGUOUS``, and does not spell a common English word (wordfreq Zipf >= ``ENGLISH_WORD_ZIPF``:
+  "BIG", Badan Informasi Geospasial, is a headline's "BIG" too);
 - at least ``MIN_ARTICLES`` articles define it, and ``MIN_SHARE`` of its definitions agree;
 - its definition names an organisation: it holds an organisation's word ("Komisi", "Badan", "Partai",
   "Bank"; ``ORGANISATION_HEADS``), so "Anggaran Pendapatan dan Belanja Negara (APBN)" or
@@ -30,6 +31,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import wordfreq
 from abbreviations import schwartz_hearst
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,6 +42,7 @@ MIN_ARTICLES = 3
 # though three articles spell "DPD" out as the regional senate.
 AMBIGUOUS = frozenset({"DPD", "DPP", "DPW", "DPC"})
 MIN_SHARE = 0.6
+ENGLISH_WORD_ZIPF = 5.0
 KIND = "institution"
 _ACRONYM = re.compile(r"[A-Z]{3,6}")
 
@@ -80,7 +83,9 @@ def institutions(found: dict[str, Counter[str]], articles: Counter[str]) -> dict
         key, count = min(by_key.items(), key=lambda item: (-item[1], item[0]))
         name = written[key]
         agreed = count >= MIN_SHARE * sum(by_key.values())
-        if acronym not in AMBIGUOUS and articles[acronym] >= MIN_ARTICLES and agreed and name[:1].isupper() \
+        english_word = wordfreq.zipf_frequency(acronym.lower(), "en") >= ENGLISH_WORD_ZIPF
+        if acronym not in AMBIGUOUS and not english_word and articles[acronym] >= MIN_ARTICLES and agreed \
+                and name[:1].isupper() \
                 and not ORGANISATION_HEADS.isdisjoint(name.lower().split()):
             kept[acronym] = name
     return kept
