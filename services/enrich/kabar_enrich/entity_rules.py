@@ -188,10 +188,17 @@ COMPANY_OFFICES = _words("ceo coo cto cfo cmo founder pendiri")
 # (IndoSum: 60 names run together with such a title). A field a title may name (``_FIELD``); a country's "Vice
 # President" is a company's only with a field after it ("Vice President Legal Relation Pertamina EP", not "Vice
 # President Jusuf Kalla"), and neither "Chief Inspector", a rank, nor a bare "Manager" is one.
-_FIELD = (r"(?:General|Country|Regional|Product|Marketing|Sales|Brand|Business|Development|Public|Relations?|"
-          r"Corporate|Communications?|Legal|Strategic|Partnerships?|Operations?|Technical|Digital|Finance|Financial|"
-          r"Human|Resources|Research|Engineering|Creative|Content|Customer|Growth|Technology|Investor|External|"
-          r"Government|Affairs|Program|Programme|Project|Account|Commercial|Innovation|Strategy)")
+_FIELD_WORDS = (
+    "General", "Country", "Regional", "Product", "Marketing", "Sales", "Brand", "Business", "Development", "Public",
+    "Relation", "Relations", "Corporate", "Communication", "Communications", "Legal", "Strategic", "Partnership",
+    "Partnerships", "Operation", "Operations", "Technical", "Digital", "Finance", "Financial", "Human", "Resources",
+    "Research", "Engineering", "Creative", "Content", "Customer", "Growth", "Technology", "Investor", "External",
+    "Government", "Affairs", "Program", "Programme", "Project", "Account", "Commercial", "Innovation", "Strategy")
+_FIELD = "(?:" + "|".join(_FIELD_WORDS) + ")"
+# The words such an office opens with: a cheap check before the pattern, which runs for every span.
+_ENGLISH_OFFICE_OPENERS = frozenset(_FIELD_WORDS) | frozenset({
+    "Senior", "Executive", "Group", "Global", "Deputy", "Assistant", "Associate", "Chief", "Head", "Vice", "President",
+    "Managing", "Chairman", "Co-Founder", "Co-founder", "Cofounder", "EVP", "SVP", "VP"})
 _ENGLISH_COMPANY_OFFICE = re.compile(rf"""
     (?:(?:Senior|Executive|Group|Global|Deputy|Assistant|Associate)\s+)*
     (?:Chief\s+(?:[A-Z][a-z]+\s+){{1,2}}Officer|Chief\s+(?:Executive|Representative|Engineer)
@@ -385,10 +392,12 @@ def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) ->
     is the word after the office, and the words after it written as companies write their names, not as people do
     ("CEO Freeport McMoran Richard Adkerson", "COO Jurnal.id Anthony Kosasih"); two words of a name at least stay.
     An office spelt out in English (``_ENGLISH_COMPANY_OFFICE``) is cut off too (see ``_after_spelt_out_office``)."""
-    if span.label not in ("PER", "ORG", "LOC"):
-        return [span]
+    first = span.text.split(maxsplit=1)[0] if span.text.strip() else ""
+    if span.label not in ("PER", "ORG", "LOC") or (first not in _ENGLISH_OFFICE_OPENERS
+                                                     and first.lower() not in COMPANY_OFFICES):
+        return [span]  # the cheap check first: this runs for every span
     words = _words_of(text, span.start, span.end)
-    spelt_out = _ENGLISH_COMPANY_OFFICE.match(span.text)
+    spelt_out = _ENGLISH_COMPANY_OFFICE.match(span.text) if first in _ENGLISH_OFFICE_OPENERS else None
     if spelt_out is not None:
         after = span.start + spelt_out.end()
         return _after_spelt_out_office(text, span, [word for word in words if word.start >= after], table)
@@ -692,15 +701,15 @@ def _with_defined_abbreviation(text: str, spans: list[EntitySpan], table: NameTa
     is part of its mention, as idner-news-2k tags it (and kabar_enrich.canonical reads it); the abbreviation is
     no second mention. Not a place in brackets ("Chan Peng Soon (Malaysia)")."""
     result: list[EntitySpan] = []
-    for span in spans:
+    for span in spans:  # in text order
+        if result and span.end <= result[-1].end:
+            continue  # the abbreviation, tagged too, is inside the name's mention now
         # one word is no name an abbreviation is made of: "RI (KBRI)" tagged from "Kedutaan Besar RI (KBRI)"
         defines = span.label == "ORG" and not {"(", ")"} & set(span.text) and len(span.text.split()) > 1
         found = _DEFINED_BY.match(text, span.end) if defines else None
         defined = found is not None and table.place(found.group(1), fuzzy=False) is None
         result.append(_span(text, span.start, found.end(), "ORG") if found is not None and defined else span)
-    # the abbreviation, if tagged too, is inside the name's mention now
-    return [span for span in result if not any(other is not span and other.start <= span.start
-                                               and span.end <= other.end for other in result)]
+    return result
 
 
 def _people(spans: Sequence[EntitySpan]) -> set[str]:
