@@ -126,6 +126,7 @@ _DAY_BEFORE = re.compile(r"""(?:\b\d{1,2}|\b(?:bulan|awal|pertengahan|akhir|peng
                              |sampai|early|mid|late|since|until|month\ of))\s+\Z""", re.IGNORECASE | re.VERBOSE)
 _YEAR_AFTER = re.compile(r"\s+\d{2,4}\b")
 _DATED = re.compile(r"(?:\w+\s+)?\d{1,2}\s+(\w+)(?:\s+\d{4})?")
+_ALL_MONTHS = MONTHS | NAME_LIKE_MONTHS
 # Malay function words that IndoSum's lexicon does not know, and no name holds ("Palu iaitu" tagged a place).
 MALAY_FUNCTION_WORDS = _words("iaitu ialah kerana bahawa manakala sahaja semalam setakat")
 # Lower-case words that join the parts of a name ("Kementerian Pemuda dan Olahraga", "University of California",
@@ -222,6 +223,8 @@ _ROMAN = re.compile(r"[IVX]+")
 # A party's adjective before a politician's name, as English news writes it ("Republican Phil Bryant", "Democrat
 # Andy Beshear"): not part of the name.
 PARTY_WORDS = _words("republican democrat democratic labour conservative tory")
+_OFFICE_OR_PARTY = OFFICE_TITLES | PARTY_WORDS
+_OFFICE_OR_DEPUTY = OFFICE_TITLES | DEPUTY_WORDS
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
 # "The X government", "the X regime": the name after them is the person the article names.
@@ -314,10 +317,9 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces += _missed_people(text, pieces, table)
     if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
         pieces += _missed_institutions(text, pieces, table)
-    pieces = _retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people)
-    if language in INDONESIAN_PRESS_LANGUAGES:
-        pieces = _with_defined_abbreviation(text, sorted(pieces, key=lambda span: span.start), table)
-    return sorted(pieces, key=lambda span: span.start)
+    pieces = sorted(_retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people),
+                    key=lambda span: span.start)
+    return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
 
 
 def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
@@ -330,11 +332,11 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
     if span.label != "PER":
         return span
     words = _words_of(text, span.start, span.end)
-    office = next((i for i, word in enumerate(words) if word.text.lower() not in OFFICE_TITLES | DEPUTY_WORDS), 0)
+    office = next((i for i, word in enumerate(words) if word.text.lower() not in _OFFICE_OR_DEPUTY), 0)
     if office and table.country(_join(text, words[office:])) is not None:
         return _span(text, words[office].start, span.end, "LOC")  # "Menlu Korut": the office's country, no name
     first = 0
-    while len(words) - first > 2 and (words[first].text.lower() in OFFICE_TITLES | PARTY_WORDS or (
+    while len(words) - first > 2 and (words[first].text.lower() in _OFFICE_OR_PARTY or (
             words[first].text.lower() in DEPUTY_WORDS and words[first + 1].text.lower() in OFFICE_TITLES)):
         first += 1  # "Vice President Jusuf Kalla": "vice" is no office by itself, only before one
     # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
@@ -614,7 +616,7 @@ def _common_word(text: str, span: EntitySpan, table: NameTable) -> bool:
     if lower in WEEKDAYS or lower in MONTHS:
         return True
     dated = _DATED.fullmatch(lower)
-    if dated is not None and dated.group(1) in MONTHS | NAME_LIKE_MONTHS:
+    if dated is not None and dated.group(1) in _ALL_MONTHS:
         return True
     if lower in NAME_LIKE_MONTHS and (_DAY_BEFORE.search(text, max(0, span.start - 16), span.start)
                                       or _YEAR_AFTER.match(text, span.end)):
