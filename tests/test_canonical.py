@@ -268,6 +268,11 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
     (["Madura", "Pulau Madura"], "Madura"),  # the island, not Madurai, in India
     (["Kabupaten Poso", "Poso"], "Poso"),  # not Palu, the next city
     (["Kota Solo", "Solo", "Surakarta"], "Surakarta"),  # "Kota" says that it is a city
+    # China's provinces and regions: "Hubei" had no entry, and "Henan" was a city's alternate name (Hengyang).
+    (["Hubei", "Provinsi Hubei", "Hubei Province"], "Hubei"),
+    (["Henan", "Provinsi Henan"], "Henan"),
+    (["Xizang", "Tibet"], "Tibet"),
+    (["Nei Mongol", "Inner Mongolia"], "Inner Mongolia"),
 ])
 def test_the_regions_provinces_states_and_islands_have_one_name_in_every_language(names: list[str],
                                                                                    canonical: str) -> None:
@@ -279,6 +284,9 @@ def test_a_region_keeps_a_city_of_its_name_and_a_regency_is_not_its_city() -> No
     # Jakarta and Bengkulu are cities and provinces of one name; Jambi the province (the city is Jambi City).
     assert canon(("Jakarta", "LOC"), ("Bengkulu", "LOC"), ("Jambi", "LOC")) \
         == [("LOC", "Jakarta"), ("LOC", "Bengkulu"), ("LOC", "Jambi")]
+    # Beijing and Shanghai are cities, as China's municipalities of their names are; Taiwan is a country.
+    assert canon(("Beijing", "LOC"), ("Shanghai", "LOC"), ("Taiwan", "LOC")) \
+        == [("LOC", "Beijing"), ("LOC", "Shanghai"), ("LOC", "Taiwan")]
     assert canon(("Kabupaten Bogor", "LOC"), ("Kecamatan Tempe", "LOC")) \
         == [("LOC", "Kabupaten Bogor"), ("LOC", "Kecamatan Tempe")]
 

@@ -237,6 +237,13 @@ def test_a_malay_common_word_opening_a_sentence_is_no_person(text: str, word: st
     assert bool(spans) is kept
 
 
+def test_a_chinese_province_tagged_a_person_is_a_place() -> None:
+    # FLORES-200 and TICO-19 Malay: "Hubei" tagged a person 7 times, a place 4.
+    text = "Hubei melaporkan 200 kes baharu semalam."
+    spans = refine(text, spans_of(text, ("Hubei", "PER")), language="ms")
+    assert [(entity.label, entity.canonical) for entity in canonicalise(spans, text=text)] == [("LOC", "Hubei")]
+
+
 def test_malay_setakat_ends_a_name() -> None:
     text = "Menurut CDC setakat 28 Mac, kes meningkat."
     spans = refine(text, spans_of(text, ("CDC setakat 28 Mac", "ORG")), language="ms")
