@@ -64,7 +64,8 @@ _PERSON_KINDS = {"given_name", "surname"}
 # Thailand; "Linares", Spain, is not Linhares, Brazil): never read as a misspelling. build_names.py lists them.
 NOT_MISSPELT_KIND = "not-misspelt"
 # Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
-ORGANISATION_KINDS = frozenset({"agency", "media", "app", "institution", "company"})
+INSTITUTION_KIND = "institution"  # a public body, known by its seat or acronym ("Kremlin", "KPK")
+ORGANISATION_KINDS = frozenset({"agency", "media", "app", INSTITUTION_KIND, "company"})
 # Words that make a capitalised run an organisation's name, not a person's.
 ORGANISATION_WORDS = frozenset({
     "kementerian", "kemenlu", "dewan", "badan", "lembaga", "komisi", "partai", "universitas", "mahkamah",
@@ -399,7 +400,7 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
     organisation = table.organisation(name)
     # "gedung KPK" tagged a place is the building, a place, not the commission
     building = label == "LOC" and mention.span.text[:1].islower() and organisation is not None \
-        and organisation.kind == "institution"
+        and organisation.kind == INSTITUTION_KIND
     if organisation is not None and organisation.kind in ORGANISATION_KINDS and not building:
         return "ORG", organisation.name
     named_as_organisation = label == "ORG" or organisation is not None

@@ -66,6 +66,7 @@ from functools import cache, lru_cache
 
 from kabar_enrich.canonical import (
     BALINESE_BIRTH_ORDER,
+    INSTITUTION_KIND,
     INSTITUTION_WORDS,
     ORGANISATION_KINDS,
     ORGANISATION_WORDS,
@@ -280,7 +281,6 @@ _PLACE_AFTER = re.compile(r"\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 _MAX_PLACE_WORDS = 3
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z]{3,6}(?![\w-])")
 _DEFINING_BRACKET = re.compile(r"[ \t]*\([ \t]*\Z")
-INSTITUTION_KIND = "institution"
 _PERSON_WORDS = (2, 4)
 
 

@@ -162,8 +162,8 @@ ISO_MISSPELLINGS = {"Papua Pengunungan": "Papua Pegunungan"}  # as ISO 3166-2 (a
 # China's provinces and autonomous regions, which the region's news names often ("Wilayah Hubei", and bare "Hubei",
 # tagged a person 7 times in the FLORES-200 and TICO-19 Malay sentences). ISO 3166-2 names them in pinyin with the
 # kind of division after the name ("Hubei Sheng"), which is their English name without it. Not Taiwan, Hong Kong and
-# Macau, which CLDR lists as countries, nor the four municipalities, which are cities by the same name.
-CHINESE_DIVISION_WORDS = re.compile(r"(?: (?:Zhuangzu|Huizu|Uygur))? (?:Sheng|Zizhiqu|Shi)$")
+# Macau, which CLDR lists as countries, nor the four municipalities ("Beijing Shi"), which are cities by their names.
+CHINESE_DIVISION_WORDS = re.compile(r"(?: (?:Zhuangzu|Huizu|Uygur))? (?:Sheng|Zizhiqu)$")
 CHINESE_ENGLISH_NAMES = {"Xizang": "Tibet", "Nei Mongol": "Inner Mongolia"}
 CHINESE_LEFT_OUT = frozenset({"CN-TW", "CN-HK", "CN-MO"})
 
