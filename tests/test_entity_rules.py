@@ -438,6 +438,14 @@ def test_the_malay_police_are_an_organisation() -> None:
     assert refine(text, spans_of(text, ("Polis New Zealand", "PER"))) == [EntitySpan("Polis New Zealand", "ORG", 0, 17)]
 
 
+def test_a_name_opened_or_closed_by_a_place_word_is_a_place_a_surname_is_not() -> None:
+    text = "They met at Davis Gym, then climbed Mount Kinabalu with Michael Bay and Diane Lane."
+    spans = refine(text, spans_of(text, ("Davis Gym", "PER"), ("Mount Kinabalu", "PER"), ("Michael Bay", "PER"),
+                                  ("Diane Lane", "PER")), language="en")
+    assert [(span.text, span.label) for span in spans] == [
+        ("Davis Gym", "LOC"), ("Mount Kinabalu", "LOC"), ("Michael Bay", "PER"), ("Diane Lane", "PER")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

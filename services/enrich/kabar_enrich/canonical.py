@@ -82,7 +82,7 @@ ORGANISATION_WORDS = frozenset({
 INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
     "hospital", "academy", "institute", "institut", "society", "museum", "laboratory", "college", "school",
     "foundation", "association", "corporation", "inc", "ltd", "records", "club", "rumah", "sakit", "akademi",
-    "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium",
+    "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium", "orchestra", "orkestra",
 })
 MINISTRY_KIND = "ministry"
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.

@@ -111,8 +111,14 @@ GOVERNING_BODY_WORDS = _words("""
 """)
 # Kinds of place in the name tables whose names are seldom people's: not cities or US states.
 ABOVE_CITIES = frozenset({"country", "country-alias", "region", SUBDIVISION_KIND})
-# The last word of a street's English name.
-STREET_WORDS = _words("street road avenue boulevard")  # not "Lane", a surname (Diane Lane)
+# The last or first word of a place's English name: a street, a facility, a feature of the land. Not those that
+# are also surnames ("Lane", "Park", "Hall", "Bay", "Lake", "Church", "Tower": Diane Lane, Michael Bay), as a last
+# word. Wikigold dev: 6 places tagged people ("Davis Gym", "Clarence Dock", "Circuit Zandvoort"), 0 people lost.
+PLACE_LAST_WORDS = _words("""
+street road avenue boulevard highway square gym dock docks corner harbor harbour station airport stadium arena
+valley canal peninsula strait county island islands
+""")
+PLACE_FIRST_WORDS = _words("mount lake fort cape circuit")
 # Months (Indonesian, Malay, English), never an entity ("Julai" tagged a person); not those that are also
 # given names or surnames (April, Mei, Jun, June, August, Mac).
 MONTHS = _words("""
@@ -1091,12 +1097,13 @@ def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str]
 def _a_place_not_a_person(span: EntitySpan, table: NameTable, key: str, places: set[str],
                           people_words: set[str]) -> bool:
     """Is ``span``, tagged a person, a place? "Pyongjang" tagged a place elsewhere in the article and no one's name;
-    "Evelyn Street"; "Macedonia", a country, or "Eropah" (Europe), unless part of a name the article gives
-    ("Jordan", "Michael Jordan"). Not a city or a US state, whose names are often people's ("Vladimir", "Georgia")."""
-    one_word = " " not in span.text.strip()
-    if one_word and key in places and key not in people_words and table.place(span.text, fuzzy=True) is not None:
+    "Evelyn Street" or "Mount Kinabalu", named as places are; "Macedonia", a country, or "Eropah" (Europe), unless
+    part of a name the article gives ("Jordan", "Michael Jordan"). Not a city or a US state, whose names are often
+    people's ("Vladimir", "Georgia")."""
+    words = span.text.lower().split()
+    if len(words) == 1 and key in places and key not in people_words and table.place(span.text, fuzzy=True) is not None:
         return True
-    if not one_word and span.text.split()[-1].lower() in STREET_WORDS:
+    if len(words) > 1 and (words[-1] in PLACE_LAST_WORDS or words[0] in PLACE_FIRST_WORDS):
         return True
     place = table.place(span.text, fuzzy=False)
     return key not in people_words and place is not None and place.kind in ABOVE_CITIES
