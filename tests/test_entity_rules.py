@@ -446,6 +446,14 @@ def test_a_name_opened_or_closed_by_a_place_word_is_a_place_a_surname_is_not() -
         ("Davis Gym", "LOC"), ("Mount Kinabalu", "LOC"), ("Michael Bay", "PER"), ("Diane Lane", "PER")]
 
 
+def test_an_english_event_or_award_is_misc_in_english_text_only() -> None:
+    text = "After the Reading Festival, Skin Games won the Mercury Prize."
+    spans = spans_of(text, ("Reading Festival", "LOC"), ("Skin Games", "ORG"), ("Mercury Prize", "PER"))
+    assert [(span.text, span.label) for span in refine(text, spans, language="en")] == [
+        ("Reading Festival", "MISC"), ("Skin Games", "ORG"), ("Mercury Prize", "MISC")]
+    assert [span.label for span in refine(text, spans, language="id")] == ["LOC", "ORG", "PER"]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),
