@@ -28,6 +28,14 @@ RELATED_LINES = [
     "Berita Terkait",
     "Berita Lainnya: Prabowo Kunjungi Surabaya",
     "Baca artikel detiknews lainnya di sini",
+    "Simak Video Pilihan di Bawah Ini:",
+    "Tonton Video: Kebakaran Hebat di Pasar Senen",
+    "Baca Artikel Sumber",
+    "Baca berita selengkapnya di sini",
+    "Pilihan Editor: Gempa Guncang Cianjur",
+    "Dapatkan update berita pilihan dan breaking news setiap hari dari Kompas.com",
+    "Ikuti kami di WhatsApp Channel",
+    'Artikel ini telah tayang di Kompas.com dengan judul "Gempa Guncang Cianjur"',
     "[Gambas:Video 20detik]",
     "[Baca Juga: Mereka, Para Penampil Terbaik Juventus di Liga Champions Musim Ini]",
     "(Baca: Jusuf Kalla ingin prestasi di Asian Games 2018 meningkat)",
@@ -35,6 +43,7 @@ RELATED_LINES = [
     "Baca lagi: Anwar Umum Bajet 2026",
     "Berita Berkaitan: Polis Tahan Tiga Suspek di Johor Bahru",
     "Artikel berkaitan",
+    "Anda mungkin juga berminat: Banjir Kilat Landa Kuala Lumpur",
     # English
     "Read Next : Indonesia Kerja Sama dengan Rusia, Bikin Kapal Cepat Ramah Lingkungan",
     "Read more: Ukraine war latest",
@@ -54,6 +63,8 @@ PROSE = [
     "Related parties must disclose the transactions, the regulator said.",
     "Berkaitan dengan itu, menteri meminta semua pihak tenang.",
     "(Lihat saja hasilnya nanti, kata dia.)",
+    "Pilihan editor jatuh pada foto seorang nelayan di Cilacap.",
+    "Artikel ini menjelaskan cara kerja vaksin.",
 ]
 LINKED = ("Timnas Indonesia Kalahkan Vietnam", "Perbatasan Gaza", "Harga Beras Naik", "Anwar Umum Bajet",
           "Floods hit Jakarta", "KPK Periksa Bupati", "Banjir Rendam")

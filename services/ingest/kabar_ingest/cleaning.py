@@ -31,7 +31,11 @@ _FURNITURE_PATTERNS = {
     "app promo": r"(get|download|unduh) .{0,40}\b(app|aplikasi)\b.*",
     "share widget": r"(share|bagikan|shares?) ?:?|aa text|font size|ukuran (huruf|teks)",
     "trending bar": r"(sedang )?trending\b.{0,40}",
-    "call to action": r".{0,160}\b(klik|click) (di sini|here|lebih lanjut|untuk)\b.*",
+    "call to action": r".{0,160}\b(klik|click) (di sini|here|lebih lanjut|untuk)\b.*"
+                      r"|dapatkan (update|info(rmasi)?|berita|notifikasi)\b.*",
+    "follow prompt": r"(ikuti|follow) (kami|us|berita \w+) (di|on|lewat|melalui|via)\b.*",
+    # The Kompas and Tribun networks end a syndicated copy with where it first ran.
+    "syndication note": r"artikel ini (telah|sudah)? ?(tayang|terbit|dimuat|diterbitkan|ditayangkan) di\b.*",
 }
 _FOOTER_PATTERNS = (
     r"(editor|penulis|pewarta|reporter|redaktur|penyunting|sumber)\s*:.{1,80}",
@@ -40,13 +44,17 @@ _FOOTER_PATTERNS = (
     r"(copyright|hak cipta)\b.*|©.*",
     r"follow (whatsapp|telegram|google news|instagram|us)\b.*|ikuti (kami|berita|saluran)\b.*",
     r"this article (is|was) written by\b.*|editorial team",
+    r"(tags?|topik|topics?|kata kunci|keywords?)\s*:.{1,200}",
 )
 # "Baca Juga: <another article's headline>" and its kin in Indonesian, Malay and English. These
 # phrases announce a link to another article whatever follows them, so the whole line goes.
 _RELATED_PHRASES = (
     r"(baca|simak|lihat|tonton|saksikan|cek|dengarkan|klik) (juga|pula|lagi|selengkapnya)( (video|berita|artikel))?",
+    r"(simak|tonton|saksikan|lihat) video( pilihan)?( (berikut|di bawah)( ini)?)?",
     r"(artikel|berita|bacaan|konten|topik|video|pautan) (terkait|berkaitan|lainnya|lain|pilihan|menarik|populer)",
-    r"baca (berita|artikel) (lainnya|lain|terkait|menarik)|jangan lewatkan",
+    r"(baca|simak) (berita|artikel) (lainnya|lain|terkait|menarik|sumber|selengkapnya)|jangan lewatkan",
+    # Words that open prose too ("Pilihan editor jatuh pada …"): a link only before a separator or alone.
+    r"(anda (mungkin )?(juga )?(berminat|suka|tertarik)|pilihan (editor|redaksi))(?=\s*(?:[:|»>›]|$))",
     r"(read|see|watch) (next|more|also)|also (read|see|watch)|related( (articles?|stories|news|content|posts?))?",
     r"more (stories|news) (from|on)\b.*|you (may|might) also like|recommended( (for you|reading|stories))?",
     r"further reading|editor'?s picks?|most read|popular (now|stories)",
