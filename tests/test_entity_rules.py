@@ -454,6 +454,14 @@ def test_an_english_event_or_award_is_misc_in_english_text_only() -> None:
     assert [span.label for span in refine(text, spans, language="id")] == ["LOC", "ORG", "PER"]
 
 
+def test_a_quoted_title_in_english_is_misc_a_quoted_sentence_is_not() -> None:
+    text = 'The band played "Time Has Taken Its Toll On You" after Bono said "we love this city" in Dublin.'
+    spans = refine(text, spans_of(text, ("Bono", "PER"), ("Dublin", "LOC")), language="en")
+    assert [(span.text, span.label) for span in spans] == [
+        ("Time Has Taken Its Toll On You", "MISC"), ("Bono", "PER"), ("Dublin", "LOC")]
+    assert [span.text for span in refine(text, spans_of(text, ("Bono", "PER")), language="id")] == ["Bono"]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

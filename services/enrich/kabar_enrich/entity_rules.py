@@ -125,6 +125,10 @@ PLACE_FIRST_WORDS = _words("mount lake fort cape circuit")
 EVENT_LAST_WORDS = _words("""
 festival prix cup championship championships open tournament olympics award awards prize trophy chart act war
 """)
+# A work's title in quotes, in English: title case, its short words aside ("Time Has Taken Its Toll On You"), where a
+# quoted sentence is in sentence case. Wikigold train: 36 of 57 such quotes are MISC, 16 untagged, 5 others.
+_QUOTED = re.compile(r"[\"“]\s*([^\"”\n]{3,120}?)\s*[\"”]")
+TITLE_CASE_MINOR_WORDS = _words("a an the of in on at to for and or as by with from but nor is are 's n't 're")
 # Months (Indonesian, Malay, English), never an entity ("Julai" tagged a person); not those that are also
 # given names or surnames (April, Mei, Jun, June, August, Mac).
 MONTHS = _words("""
@@ -332,7 +336,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = sorted(_retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people),
                     key=lambda span: span.start)
     if language == "en":  # the Indonesian recogniser and corpora have no MISC
-        pieces = [_as_event(span) for span in pieces]
+        pieces = sorted([*map(_as_event, pieces), *_quoted_titles(text, pieces)], key=lambda span: span.start)
     return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
 
 
@@ -1100,6 +1104,21 @@ def _type(span: EntitySpan, table: NameTable, people: set[str], places: set[str]
     if span.label == "PER" and _a_place_not_a_person(span, table, key, places, people_words):
         return "LOC"
     return span.label
+
+
+def _quoted_titles(text: str, spans: Sequence[EntitySpan]) -> list[EntitySpan]:
+    """Titles of works in quotes that no entity overlaps, as MISC (see ``_QUOTED``)."""
+    found = []
+    for quote in _QUOTED.finditer(text):
+        title = quote.group(1).rstrip(" .,")
+        start, end = quote.start(1), quote.start(1) + len(title)
+        words = title.split()
+        if (len(words) > 1 and words[0][:1].isupper()
+                and all(word[:1].isupper() or not word[:1].isalpha() or word.lower() in TITLE_CASE_MINOR_WORDS
+                        for word in words)
+                and not any(span.start < end and start < span.end for span in spans)):
+            found.append(_span(text, start, end, "MISC"))
+    return found
 
 
 def _as_event(span: EntitySpan) -> EntitySpan:
