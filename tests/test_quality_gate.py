@@ -83,10 +83,10 @@ def test_named_entity_floors() -> None:
     assert scores["id_idner-news-2k_dev"]["ORG"]["f1"] >= 0.80, scores
     assert scores["en_wikigold_dev"]["PER"]["f1"] >= 0.77, scores
     # Through the entity rules and canonical names, one sentence at a time, as `kabar enrich --jsonl` (the held-out
-    # sets' path) gives them; measured 0.860 / 0.770 / 0.674 (benchmarks/entity_rules.py).
+    # sets' path) gives them; measured 0.860 / 0.770 / 0.678 (benchmarks/entity_rules.py).
     assert scores["id_idner-news-2k_dev_through_rules"]["ALL"]["f1"] >= 0.855, scores
     assert scores["id_nergrit_valid_through_rules"]["ALL"]["f1"] >= 0.765, scores
-    assert scores["en_wikigold_dev_through_rules"]["ALL"]["f1"] >= 0.668, scores
+    assert scores["en_wikigold_dev_through_rules"]["ALL"]["f1"] >= 0.67, scores
 
 
 def test_story_grouping_floors() -> None:
