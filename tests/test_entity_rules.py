@@ -462,6 +462,29 @@ def test_a_quoted_title_in_english_is_misc_a_quoted_sentence_is_not() -> None:
     assert [span.text for span in refine(text, spans_of(text, ("Bono", "PER")), language="id")] == ["Bono"]
 
 
+def test_a_malaysian_body_named_as_a_description_is_one_organisation_in_malay() -> None:
+    text = ("Menurut Jabatan Bomba dan Penyelamat Malaysia (JBPM), Polis Diraja Malaysia dan Kesatuan Eropah hadir. "
+            "Hakim Mahkamah Agong Brett Kavanaugh dan Tan Sri Razarudin Husain dari Kementerian Dalam Negeri dan "
+            "Jabatan Imigresen menolak.")
+    spans = refine(text, spans_of(text, ("Malaysia", "LOC"), ("Malaysia", "LOC"), ("Sri Razarudin Husain", "PER")),
+                   language="ms")
+    assert [(span.text, span.label) for span in spans] == [
+        ("Jabatan Bomba dan Penyelamat Malaysia (JBPM)", "ORG"), ("Polis Diraja Malaysia", "ORG"),
+        ("Kesatuan Eropah", "ORG"), ("Mahkamah Agong", "ORG"), ("Brett Kavanaugh", "PER"),
+        ("Tan Sri Razarudin Husain", "PER"), ("Kementerian Dalam Negeri", "ORG"), ("Jabatan Imigresen", "ORG")]
+    assert [span.text for span in canonicalise(spans, text=text)][2:3] == ["Kesatuan Eropah"]
+    assert canonicalise(spans, text=text)[2].canonical == "European Union"
+
+
+def test_a_body_tagged_with_the_person_after_it_is_the_two_and_indonesian_text_is_left_alone() -> None:
+    text = "Hakim Mahkamah Persekutuan Brett Kavanaugh menolak. Jabatan Gubernur Jawa Barat kosong."
+    tagged = spans_of(text, ("Mahkamah Persekutuan Brett Kavanaugh", "ORG"), ("Jawa Barat", "LOC"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="ms")][:2] == [
+        ("Mahkamah Persekutuan", "ORG"), ("Brett Kavanaugh", "PER")]
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Mahkamah Persekutuan Brett Kavanaugh", "ORG"), ("Jawa Barat", "LOC")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

@@ -109,6 +109,18 @@ GOVERNING_BODY_WORDS = _words("""
     kementerian dewan komisi parlemen parlimen suruhanjaya majlis jawatankuasa kongres senat mahkamah kejaksaan
     kepolisian ministry parliament council commission congress senate
 """)
+# The first word of a Malaysian body's name, which Malay writes as a description: "Jabatan Bomba dan Penyelamat
+# Malaysia", "Suruhanjaya Pencegahan Rasuah Malaysia", "Kesatuan Eropah". The Indonesian recogniser, trained on no
+# Malay, passes most by: in the Malay sentences of TICO-19, TALPCo, FLORES-200 and NTREX-128, 75 of 227 such names
+# got no entity and many more only their place ("Malaysia") or a "person" ("Olimpik Antarabangsa").
+MALAY_BODY_OPENERS = _words("""
+    jabatan suruhanjaya majlis perbadanan lembaga jawatankuasa persatuan kesatuan dewan polis kementerian parti
+    pertubuhan agensi angkatan tabung badan mahkamah
+""")
+# After "dan", one of these starts another body or centre ("Pertubuhan Kesihatan Sedunia dan Pusat Kawalan ...").
+_SECOND_BODY_OPENERS = MALAY_BODY_OPENERS | _words("pusat institut universiti bank syarikat")
+_MALAY_NAME_JOINERS = _words("dan")
+_MALAY_BODY_MAX_WORDS = 9
 # Kinds of place in the name tables whose names are seldom people's: not cities or US states.
 ABOVE_CITIES = frozenset({"country", "country-alias", "region", SUBDIVISION_KIND})
 # The last or first word of a place's English name: a street, a facility, a feature of the land. Not those that
@@ -277,6 +289,7 @@ _DEFINED_ABBREVIATION = re.compile(r"\(\s*([A-Z][\w-]{1,15})\s*\)")
 # Balinese names: "I" (men) or "Ni" (women), then the birth-order name, are part of the name.
 _BALINESE_BIRTH_ORDER = re.compile(BALINESE_BIRTH_ORDER)
 _BALINESE_ARTICLE = re.compile(r"(?:^|(?<=\s))(Ni|I) \Z")
+_HONORIFIC_FIRST_WORD = re.compile(r"(?:^|(?<=\s))(Tan|Puan|Datuk|Dato'?|Datin) \Z")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
@@ -312,6 +325,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     """The recogniser's spans of ``text`` with the rules above applied, in text order. ``language`` (the
     article's) picks the conventions that differ between languages (see ``_with_defined_abbreviation``)."""
     table = names or shared(NameTable)
+    if language == "ms":
+        spans = _with_malay_bodies(text, spans, table)
     if any(_opens_with_office(span) for span in spans):
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
@@ -321,7 +336,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, _with_balinese_article(text, _ap_state(text, edged, table)))
+    kept = [_with_the(text, _with_whole_honorific(text, _with_balinese_article(text, _ap_state(text, edged, table))))
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
@@ -517,6 +532,92 @@ def _malay_lower_case_words() -> frozenset[str]:
     return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
+def _with_malay_bodies(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """``spans`` with each Malaysian body's name (see ``MALAY_BODY_OPENERS``) one organisation, the spans inside it
+    ("Malaysia") dropped. Left alone where a span crosses the name's edge."""
+    words = _words_of(text, 0, len(text))
+    people = frozenset(span.start for span in spans if span.label == "PER")
+    out = list(spans)
+    index = 0
+    while index < len(words):
+        last = _malay_body_end(text, words, index, people, table)
+        if last is None:
+            index += 1
+            continue
+        start, end = words[index].start, words[last].end
+        out = [piece for span in out for piece in _body_then_person(text, span, start, end, table)]
+        if not any(span.start < end and start < span.end and (span.start < start or span.end > end) for span in out):
+            out = [span for span in out if not start <= span.start < end] + [_span(text, start, end, "ORG")]
+            out += _person_after_body(text, words[last + 1:last + 1 + _PERSON_WORDS[1]], end, out, table)
+        index = last + 1
+    return sorted(out, key=lambda span: span.start)
+
+
+def _body_then_person(text: str, span: EntitySpan, start: int, end: int, table: NameTable) -> list[EntitySpan]:
+    """A span opening with the body's name (``start``-``end``) and running on into a person's name is the two:
+    "Mahkamah Persekutuan Brett Kavanaugh" tagged one organisation."""
+    if span.start != start or span.end <= end:
+        return [span]
+    rest = _words_of(text, end, span.end)
+    if len(rest) > _PERSON_WORDS[1] or not all(word.text[0].isupper() for word in rest) \
+            or not _reads_as_a_name(rest, table):
+        return [span]
+    return [_span(text, start, end, "ORG"), _span(text, rest[0].start, span.end, "PER")]
+
+
+def _person_after_body(text: str, after: Sequence[_Word], end: int, spans: Sequence[EntitySpan],
+                       table: NameTable) -> list[EntitySpan]:
+    """The person's name right after a body's name that the recogniser passed by ("Hakim Mahkamah Agong Brett
+    Kavanaugh"), where nothing else was found."""
+    run = list(itertools.takewhile(lambda word: word.text[:1].isupper(), after))
+    if not run or text[end:run[0].start] != " " or not _reads_as_a_name(run, table) \
+            or any(span.start < run[-1].end and run[0].start < span.end for span in spans):
+        return []
+    return [_span(text, run[0].start, run[-1].end, "PER")]
+
+
+def _malay_body_end(text: str, words: Sequence[_Word], index: int, people: frozenset[int],
+                    table: NameTable) -> int | None:
+    """The index of the last word of the body's name opening at ``words[index]``, or None: capitalised words, and
+    "dan" between two, until a title, a person the recogniser found, or a run that reads as a person's name
+    ("Mahkamah Agong Brett Kavanaugh")."""
+    first = words[index]
+    if first.text.lower() not in MALAY_BODY_OPENERS or not first.text[0].isupper():
+        return None
+    last = index
+    position = index + 1
+    while position < len(words) and position - index < _MALAY_BODY_MAX_WORDS:
+        word = words[position]
+        if text[words[position - 1].end:word.start] != " ":
+            break
+        if word.text in _MALAY_NAME_JOINERS and position + 1 < len(words):
+            after = words[position + 1]
+            if (text[word.end:after.start] != " " or not after.text[0].isupper()
+                    or after.text.lower() in _SECOND_BODY_OPENERS):
+                break
+            position += 1
+            continue
+        if (not word.text[0].isupper() or len(word.text) == 1 or word.text.lower() in TITLES  # "D K Arya"
+                or word.text.lower() in HONORIFICS
+                or word.start in people or _reads_as_a_name(words[position:position + _PERSON_WORDS[1]], table)):
+            break
+        last = position
+        position += 1
+    return last if last > index else None
+
+
+def _reads_as_a_name(words: Sequence[_Word], table: NameTable) -> bool:
+    """Two or more capitalised words that read as a person's name ("Brett Kavanaugh"), not as a body's description
+    ("Kesihatan Sedunia", "Republik Florida"): the first one news writes with a capital (IndoSum), none one it writes
+    otherwise or Malay writes in lower case, none a place or an institution's word."""
+    run = list(itertools.takewhile(lambda word: word.text[:1].isupper(), words))
+    if len(run) < _PERSON_WORDS[0] or _capital_habits().get(run[0].text.lower()) != "cap":
+        return False
+    return _looks_like_a_name(run, table) and all(
+        _capital_habits().get(word.text.lower(), "cap") == "cap" and word.text.lower() not in _malay_lower_case_words()
+        and table.place(word.text, fuzzy=False) is None for word in run)
+
+
 def _malay_common_word_opening_a_sentence(text: str, span: EntitySpan, table: NameTable) -> bool:
     """"Haiwan", "Kebimbangan", "Simptom" (animal, concern, symptom) opening a Malay sentence, tagged a person: a
     common word Indonesian writes otherwise, so IndoSum's lexicon does not know it. Not a known place ("Cuba"), nor
@@ -598,6 +699,15 @@ def _ap_state(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
     if table.ap_state(dotted) is None:
         return span
     return _span(text, span.start, span.start + len(dotted), "LOC")
+
+
+def _with_whole_honorific(text: str, span: EntitySpan) -> EntitySpan:
+    """A Malaysian honorific is kept whole, as the titles before a name are ("Tan Sri Muhyiddin Yassin"): a person's
+    span that opens with its second word takes in its first ("Tan Sri Razarudin Husain" tagged from "Sri")."""
+    if span.label != "PER" or not span.text.startswith(("Sri ", "Seri ")):
+        return span
+    before = _HONORIFIC_FIRST_WORD.search(text, max(0, span.start - 8), span.start)
+    return _span(text, before.start(1), span.end, span.label) if before is not None else span
 
 
 def _with_balinese_article(text: str, span: EntitySpan) -> EntitySpan:
@@ -970,15 +1080,30 @@ def _missed_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> 
     return found
 
 
+def _acronyms_defined_by_organisations(text: str, spans: Sequence[EntitySpan]) -> frozenset[str]:
+    """The acronyms the article defines in brackets right after an organisation's name: "Jabatan Bomba dan Penyelamat
+    Malaysia (JBPM)" makes every later "JBPM" that organisation. Each letter of the acronym must open a word of the
+    name, in any order since names are translated ("Badan Investigasi Federal (FBI)"): "Bantuan Likuiditas Bank
+    Indonesia (BLBI)", a bail-out tagged from "Bank", defines no bank."""
+    if "(" not in text:
+        return frozenset()
+    return frozenset(acronym for span in spans if span.label == "ORG"
+                     if (defined := _DEFINED_BY.match(text, span.end)) is not None
+                     if set(acronym := defined.group(1)) <= {word[0] for word in re.findall(r"\w+", span.text)})
+
+
 def _missed_institutions(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
-    """An institution's acronym the tables know ("KPK", "PSSI", "ISIS"; training/acronyms.tsv and aliases.tsv) is an
-    organisation where the recogniser passed it by: in IndoSum it missed "PSSI" 157 times of 192 and "ISIS" 140 of
-    147 (it shares its word cluster with the countries of the news it appears in). Not in a photo credit, nor in the
-    brackets that define a name's acronym ("Bursa Efek Indonesia (BEI)"), which the name's mention holds."""
+    """An institution's acronym the tables know ("KPK", "PSSI", "ISIS"; training/acronyms.tsv and aliases.tsv), or one
+    the article defines after an organisation's name, is an organisation where the recogniser passed it by: in
+    IndoSum it missed "PSSI" 157 times of 192 and "ISIS" 140 of 147 (it shares its word cluster with the countries
+    of the news it appears in), and 159 mentions of acronyms the articles define ("IPB", "HTI", "BRI"...). Not in a
+    photo credit, nor in the brackets that define a name's acronym ("Bursa Efek Indonesia (BEI)"), which the name's
+    mention holds."""
     found: list[EntitySpan] = []
+    defined = _acronyms_defined_by_organisations(text, spans)
     for match in _ACRONYM.finditer(text):
         institution = table.organisation(match.group())
-        if institution is None or institution.kind != INSTITUTION_KIND:
+        if match.group() not in defined and (institution is None or institution.kind != INSTITUTION_KIND):
             continue
         if any(span.start < match.end() and match.start() < span.end for span in spans):
             continue
