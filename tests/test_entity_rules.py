@@ -485,6 +485,15 @@ def test_a_body_tagged_with_the_person_after_it_is_the_two_and_indonesian_text_i
         ("Mahkamah Persekutuan Brett Kavanaugh", "ORG"), ("Jawa Barat", "LOC")]
 
 
+def test_a_place_in_a_datelines_capitals_is_a_place_whatever_it_was_tagged() -> None:
+    text = "JAKARTA (Reuters) - Floods.\nBARCELONA, Jawapos.com - Barcelona won. PSSI (the federation) met."
+    spans = spans_of(text, ("JAKARTA", "ORG"), ("Reuters", "ORG"), ("BARCELONA", "ORG"), ("Barcelona", "ORG"),
+                     ("PSSI", "ORG"))
+    assert [(entity.label, entity.canonical) for entity in canonicalise(refine(text, spans), text=text)] == [
+        ("LOC", "Jakarta"), ("ORG", "Reuters"), ("LOC", "Barcelona"), ("ORG", "Barcelona"),
+        ("ORG", "Persatuan Sepak Bola Seluruh Indonesia")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

@@ -289,6 +289,7 @@ _DEFINED_ABBREVIATION = re.compile(r"\(\s*([A-Z][\w-]{1,15})\s*\)")
 # Balinese names: "I" (men) or "Ni" (women), then the birth-order name, are part of the name.
 _BALINESE_BIRTH_ORDER = re.compile(BALINESE_BIRTH_ORDER)
 _BALINESE_ARTICLE = re.compile(r"(?:^|(?<=\s))(Ni|I) \Z")
+_DATELINE_AFTER = re.compile(r"\s*(?:,|\(|[-–—:]\s)")
 _HONORIFIC_FIRST_WORD = re.compile(r"(?:^|(?<=\s))(Tan|Puan|Datuk|Dato'?|Datin) \Z")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
@@ -336,7 +337,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, _with_whole_honorific(text, _with_balinese_article(text, _ap_state(text, edged, table))))
+    kept = [_with_the(text, _with_whole_honorific(text, _with_balinese_article(
+                text, _dateline_place(text, _ap_state(text, edged, table), table))))
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
@@ -688,6 +690,16 @@ def _ranked_person(text: str, words: Sequence[_Word], table: NameTable) -> Entit
             and not all(word.text.lower() in FORCE_MARKS for word in name):  # "Polda Jabar Kombes Pol"
         return person
     return None
+
+
+def _dateline_place(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """A place in a dateline's capitals is a place, whatever else the name may be: "JAKARTA (Reuters) -" tagged an
+    organisation, "BARCELONA, Jawapos.com -" a club."""
+    if span.label == "LOC" or not span.text.isupper() or not _DATELINE_AFTER.match(text, span.end):
+        return span
+    if (span.start and text[span.start - 1] != "\n") or table.place(span.text, fuzzy=False) is None:
+        return span
+    return _span(text, span.start, span.end, "LOC")
 
 
 def _ap_state(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
