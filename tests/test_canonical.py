@@ -107,8 +107,8 @@ def test_unknown_names_are_kept_tidy() -> None:
     assert canon(("  Badan Antariksa  Rusia ", "ORG")) == [("ORG", "Badan Antariksa Rusia")]
     # A bracket that closes inside the name is not cut off: a corpus article had "PT Pertamina (Persero" as a
     # name; the bracketed part is now read as the bracket after a name always is.
-    assert canon(("PT Pertamina (Persero)", "ORG"), ("(Walhi)", "ORG"), ("Golkar)", "ORG")) \
-        == [("ORG", "PT Pertamina"), ("ORG", "Walhi"), ("ORG", "Golkar")]
+    assert canon(("PT Sumber Alfaria (Persero)", "ORG"), ("(Walhi)", "ORG"), ("Golkar)", "ORG")) \
+        == [("ORG", "PT Sumber Alfaria"), ("ORG", "Walhi"), ("ORG", "Golkar")]
 
 
 @pytest.mark.parametrize("surface", ["Kementerian Luar Negeri Rusia", "Kemenlu Rusia", "Kemlu Rusia",
@@ -327,3 +327,17 @@ def test_a_large_place_one_letter_from_a_country_is_not_that_country() -> None:
 def test_outlets_the_press_cites_are_organisations(surface: str, label: str, canonical: str) -> None:
     # "dilansir Soccerway", "melansir Lonely Planet": IndoSum had them as places.
     assert canon((surface, label)) == [("ORG", canonical)]
+
+
+def test_a_company_is_one_name_with_or_without_its_legal_form_an_acronym_with_pt_is_no_institution() -> None:
+    assert canon(("PT Pertamina (Persero) Tbk", "ORG"), ("Pertamina", "ORG"), ("PT PLN (Persero)", "ORG"),
+                 ("Perusahaan Listrik Negara", "ORG"), ("Maybank Berhad", "ORG"), ("PT PBB", "ORG")) == [
+        ("ORG", "Pertamina"), ("ORG", "Pertamina"), ("ORG", "PLN"), ("ORG", "PLN"), ("ORG", "Maybank"),
+        ("ORG", "PT PBB")]
+
+
+def test_international_bodies_have_one_name_in_indonesian_malay_and_english() -> None:
+    assert canon(("Organisasi Kesehatan Dunia", "ORG"), ("Pertubuhan Kesihatan Sedunia", "ORG"), ("WHO", "ORG"),
+                 ("Bank Dunia", "ORG"), ("Tabung Kewangan Antarabangsa", "ORG"), ("IMF", "ORG")) == [
+        ("ORG", "World Health Organization")] * 3 + [("ORG", "World Bank")] + [
+        ("ORG", "International Monetary Fund")] * 2

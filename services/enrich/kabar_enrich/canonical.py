@@ -103,6 +103,10 @@ UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": 
                               "ʼ": "'", "’": "'", "‘": "'"})
 
 
+# A company's legal form, around its name in a name key: Indonesian "PT ... Tbk (Persero)", Malaysian "Berhad".
+_LEGAL_FORM = re.compile(r"^pt |(?: (?:tbk|persero|berhad|bhd|sdn bhd))+$")
+
+
 @lru_cache(maxsize=65536)  # names repeat across articles: the fold is the rules' main cost otherwise
 def name_key(text: str) -> str:
     """Case, accents, punctuation and spacing do not make another name."""
@@ -220,8 +224,16 @@ class NameTable:
         return place if place is not None and place.kind in _COUNTRY_KINDS else None
 
     def organisation(self, surface: str) -> Organisation | None:
-        """A news agency, medium, app or ministry portfolio known by this name."""
-        return _as_written(surface, self._organisations.get(name_key(surface)))
+        """A news agency, medium, app or ministry portfolio known by this name, a company also with its legal form
+        ("PT Pertamina (Persero)", "Maybank Berhad"). An acronym with "PT" is some company's, not an institution's
+        ("PT PBB" is not the United Nations)."""
+        key = name_key(surface)
+        found = self._organisations.get(key)
+        if found is None and (bare := _LEGAL_FORM.sub("", key)) != key:
+            found = self._organisations.get(bare)
+            if found is not None and found.kind != "company" and " " not in bare:
+                found = None
+        return _as_written(surface, found)
 
     def person(self, surface: str) -> str:
         """A person's name with transliterations folded; a Balinese name without its "I" or "Ni", which not every
