@@ -494,6 +494,12 @@ def test_a_place_in_a_datelines_capitals_is_a_place_whatever_it_was_tagged() -> 
         ("ORG", "Persatuan Sepak Bola Seluruh Indonesia")]
 
 
+def test_a_known_outlet_in_a_datelines_brackets_is_found_where_the_recogniser_missed_it() -> None:
+    text = "KUALA LUMPUR, 5 Dis (Bernama) -- Kerajaan akan memperkenalkan subsidi (Antara lain RON95)."
+    spans = refine(text, spans_of(text, ("KUALA LUMPUR", "LOC")), language="ms")
+    assert [(span.text, span.label) for span in spans] == [("KUALA LUMPUR", "LOC"), ("Bernama", "ORG")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),
@@ -561,8 +567,8 @@ def test_a_us_state_as_ap_style_abbreviates_it_is_that_state() -> None:
     found = canonicalise(refine(text, spans_of(text, ("LA CROSSE", "LOC"), ("Wis", "PER"), ("Ga", "PER"),
                                                ("Pa Ubu", "PER"))), text=text)
     assert [(entity.text, entity.label, entity.canonical) for entity in found] == [
-        ("LA CROSSE", "LOC", "La Crosse"), ("Wis.", "LOC", "Wisconsin"), ("Ga.", "LOC", "Georgia (U.S. state)"),
-        ("Pa Ubu", "PER", "Pa Ubu")]
+        ("LA CROSSE", "LOC", "La Crosse"), ("Wis.", "LOC", "Wisconsin"), ("AP", "ORG", "Associated Press"),
+        ("Ga.", "LOC", "Georgia (U.S. state)"), ("Pa Ubu", "PER", "Pa Ubu")]
 
 
 def test_places_joined_by_a_hyphen_are_each_a_place() -> None:

@@ -289,6 +289,10 @@ _DEFINED_ABBREVIATION = re.compile(r"\(\s*([A-Z][\w-]{1,15})\s*\)")
 # Balinese names: "I" (men) or "Ni" (women), then the birth-order name, are part of the name.
 _BALINESE_BIRTH_ORDER = re.compile(BALINESE_BIRTH_ORDER)
 _BALINESE_ARTICLE = re.compile(r"(?:^|(?<=\s))(Ni|I) \Z")
+# "KUALA LUMPUR, 5 Dis (Bernama) --": the outlet in brackets in a dateline, which opens a line.
+OUTLET_KINDS = frozenset({"agency", "media"})
+_DATELINE_REACH = 800  # characters: a dateline opens the article (or its first lines, after a headline)
+_DATELINE_OUTLET = re.compile(r"(?m)^[^\n()]{1,60}?\(\s*([^\W\d_][\w. ]{1,30}?)\s*\)\s*(?:[-–—]|$)")
 _DATELINE_AFTER = re.compile(r"\s*(?:,|\(|[-–—:]\s)")
 _HONORIFIC_FIRST_WORD = re.compile(r"(?:^|(?<=\s))(Tan|Puan|Datuk|Dato'?|Datin) \Z")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
@@ -348,6 +352,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = [part for piece in pieces
               for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
+    pieces += _dateline_outlets(text, pieces, table)
     if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
         pieces += _missed_institutions(text, pieces, table)
     pieces = sorted(_retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people),
@@ -1102,6 +1107,21 @@ def _acronyms_defined_by_organisations(text: str, spans: Sequence[EntitySpan]) -
     return frozenset(acronym for span in spans if span.label == "ORG"
                      if (defined := _DEFINED_BY.match(text, span.end)) is not None
                      if set(acronym := defined.group(1)) <= {word[0] for word in re.findall(r"\w+", span.text)})
+
+
+def _dateline_outlets(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """A news agency or medium the tables know, in a dateline's brackets, is an organisation where the recogniser
+    passed it by ("KUALA LUMPUR, 5 Dis (Bernama) --")."""
+    found: list[EntitySpan] = []
+    if "(" not in text:
+        return found
+    for dateline in _DATELINE_OUTLET.finditer(text, 0, _DATELINE_REACH):
+        start, end = dateline.span(1)
+        outlet = table.organisation(dateline.group(1))
+        if (outlet is not None and outlet.kind in OUTLET_KINDS
+                and not any(span.start < end and start < span.end for span in spans)):
+            found.append(_span(text, start, end, "ORG"))
+    return found
 
 
 def _missed_institutions(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
