@@ -500,6 +500,14 @@ def test_a_known_outlet_in_a_datelines_brackets_is_found_where_the_recogniser_mi
     assert [(span.text, span.label) for span in spans] == [("KUALA LUMPUR", "LOC"), ("Bernama", "ORG")]
 
 
+def test_spans_a_hyphen_glues_are_one_name_unless_both_are_places() -> None:
+    text = "Di Bandara Soekarno-Hatta, Prabowo-Sandi bicara soal perang dagang China-Rusia."
+    spans = refine(text, spans_of(text, ("Bandara Soekarno", "LOC"), ("Hatta", "PER"), ("Prabowo", "PER"),
+                                  ("Sandi", "PER"), ("China", "LOC"), ("Rusia", "LOC")), language="id")
+    assert [(span.text, span.label) for span in spans] == [
+        ("Bandara Soekarno-Hatta", "LOC"), ("Prabowo-Sandi", "PER"), ("China", "LOC"), ("Rusia", "LOC")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

@@ -355,8 +355,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces += _dateline_outlets(text, pieces, table)
     if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
         pieces += _missed_institutions(text, pieces, table)
-    pieces = sorted(_retyped([piece for piece in pieces if not _common_word(text, piece, table)], table, people),
-                    key=lambda span: span.start)
+    pieces = _joined_by_hyphen(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
+    pieces = sorted(_retyped(pieces, table, people), key=lambda span: span.start)
     if language == "en":  # the Indonesian recogniser and corpora have no MISC
         pieces = sorted([*map(_as_event, pieces), *_quoted_titles(text, pieces)], key=lambda span: span.start)
     return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
@@ -993,6 +993,23 @@ def _unglued(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTab
         label = "LOC" if table.place(text[start:end], fuzzy=False) is not None else span.label
         pieces.append(_span(text, start, end, label))
     return pieces
+
+
+def _joined_by_hyphen(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """Two spans a hyphen glues together are one name ("Bandara Soekarno-Hatta", the airport, tagged a place and a
+    person; "Prabowo-Sandi", a ticket), typed as the longer of the two, unless both are known places, which
+    ``_hyphenated_places`` split ("US-China")."""
+    ordered = sorted(spans, key=lambda span: span.start)
+    out: list[EntitySpan] = []
+    for span in ordered:
+        before = out[-1] if out else None
+        if (before is None or text[before.end:span.start] != "-"
+                or (table.place(before.text, fuzzy=False) and table.place(span.text, fuzzy=False))):
+            out.append(span)
+            continue
+        longer = before if len(before.text.split()) >= len(span.text.split()) else span
+        out[-1] = _span(text, before.start, span.end, longer.label)
+    return out
 
 
 def _hyphenated_places(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan] | None:
