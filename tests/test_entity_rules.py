@@ -508,6 +508,16 @@ def test_spans_a_hyphen_glues_are_one_name_unless_both_are_places() -> None:
         ("Bandara Soekarno-Hatta", "LOC"), ("Prabowo-Sandi", "PER"), ("China", "LOC"), ("Rusia", "LOC")]
 
 
+def test_a_street_and_the_person_it_is_named_after_are_one_street() -> None:
+    text = "Banjir di Jalan Tuanku Abdul Rahman, kata Abdul Rahman."
+    person = text.rindex("Abdul Rahman")
+    tagged = [*spans_of(text, ("Jalan Tuanku", "LOC"), ("Abdul Rahman", "PER")),
+              EntitySpan("Abdul Rahman", "PER", person, person + len("Abdul Rahman"))]
+    spans = refine(text, tagged, language="ms")
+    assert [(span.text, span.label) for span in spans] == [("Jalan Tuanku Abdul Rahman", "LOC"),
+                                                           ("Abdul Rahman", "PER")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

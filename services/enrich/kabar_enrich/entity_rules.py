@@ -131,6 +131,8 @@ street road avenue boulevard highway square gym dock docks corner harbor harbour
 valley canal peninsula strait county island islands
 """)
 PLACE_FIRST_WORDS = _words("mount lake fort cape circuit")
+# The first word of a street's Indonesian or Malay name, which is often a person's ("Jalan Tuanku Abdul Rahman").
+STREET_OPENERS = _words("jalan jl jln lebuh lebuhraya lorong persiaran")
 # The last word of an English name for an event, an award, a chart or a law: MISC, as CoNLL and Wikigold tag them
 # ("Reading Festival", "Zandvoort Grand Prix", "National Origins Act"; Wikigold train: 37 of 37 such names). Not
 # "Games", a band's or a company's name as often ("Skin Games").
@@ -998,11 +1000,16 @@ def _unglued(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTab
 def _joined_by_hyphen(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
     """Two spans a hyphen glues together are one name ("Bandara Soekarno-Hatta", the airport, tagged a place and a
     person; "Prabowo-Sandi", a ticket), typed as the longer of the two, unless both are known places, which
-    ``_hyphenated_places`` split ("US-China")."""
+    ``_hyphenated_places`` split ("US-China"). So are a street and the person it is named after, side by side
+    ("Jalan Tuanku" and "Abdul Rahman": Jalan Tuanku Abdul Rahman), a street."""
     ordered = sorted(spans, key=lambda span: span.start)
     out: list[EntitySpan] = []
     for span in ordered:
         before = out[-1] if out else None
+        if before is not None and text[before.end:span.start] == " " and span.label == "PER" \
+                and before.label == "LOC" and before.text.split()[0].lower() in STREET_OPENERS:
+            out[-1] = _span(text, before.start, span.end, "LOC")
+            continue
         if (before is None or text[before.end:span.start] != "-"
                 or (table.place(before.text, fuzzy=False) and table.place(span.text, fuzzy=False))):
             out.append(span)
