@@ -105,6 +105,7 @@ UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": 
 
 # A company's legal form, around its name in a name key: Indonesian "PT ... Tbk (Persero)", Malaysian "Berhad".
 _LEGAL_FORM = re.compile(r"^pt |(?: (?:tbk|persero|berhad|bhd|sdn bhd))+$")
+_LEGAL_FORM_ENDINGS = (" tbk", " persero", " berhad", " bhd")  # a cheap test first: organisation() runs per span
 
 
 @lru_cache(maxsize=65536)  # names repeat across articles: the fold is the rules' main cost otherwise
@@ -229,7 +230,8 @@ class NameTable:
         ("PT PBB" is not the United Nations)."""
         key = name_key(surface)
         found = self._organisations.get(key)
-        if found is None and (bare := _LEGAL_FORM.sub("", key)) != key:
+        if found is None and (key.startswith("pt ") or key.endswith(_LEGAL_FORM_ENDINGS)) \
+                and (bare := _LEGAL_FORM.sub("", key)) != key:
             found = self._organisations.get(bare)
             if found is not None and found.kind != "company" and " " not in bare:
                 found = None
