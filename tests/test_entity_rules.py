@@ -518,6 +518,13 @@ def test_a_street_and_the_person_it_is_named_after_are_one_street() -> None:
                                                            ("Abdul Rahman", "PER")]
 
 
+def test_a_name_after_an_english_office_is_a_person_not_a_place() -> None:
+    text = "Secretary of State Marco Rubio met the Mayor of London and Governor Kulon Progo."
+    tagged = spans_of(text, ("Marco Rubio", "LOC"), ("London", "LOC"), ("Kulon Progo", "LOC"))
+    assert [span.label for span in refine(text, tagged, language="en")] == ["PER", "LOC", "PER"]
+    assert [span.label for span in refine(text, tagged, language="id")] == ["LOC", "LOC", "LOC"]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

@@ -141,6 +141,10 @@ festival prix cup championship championships open tournament olympics award awar
 """)
 # A work's title in quotes, in English: title case, its short words aside ("Time Has Taken Its Toll On You"), where a
 # quoted sentence is in sentence case. Wikigold train: 36 of 57 such quotes are MISC, 16 untagged, 5 others.
+# An English office right before a name: "Secretary of State", "Foreign Minister", "President".
+_TITLE_OF = re.compile(r"\b(?:(?:Secretary|Minister|Chief|Governor|Mayor|Director|Head) of(?: the)? [A-Z]\w+|"
+                       r"(?:President|Minister|Secretary|Governor|Senator|Mayor|Chancellor|Ambassador|Envoy|General"
+                       r"|Admiral|Spokesman|Spokeswoman|Chairman|Director|Leader|King|Queen|Prince))\s+\Z")
 _QUOTED = re.compile(r"[\"“]\s*([^\"”\n]{3,120}?)\s*[\"”]")
 TITLE_CASE_MINOR_WORDS = _words("a an the of in on at to for and or as by with from but nor is are 's n't 're")
 # Months (Indonesian, Malay, English), never an entity ("Julai" tagged a person); not those that are also
@@ -360,6 +364,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = _joined_by_hyphen(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
     pieces = sorted(_retyped(pieces, table, people), key=lambda span: span.start)
     if language == "en":  # the Indonesian recogniser and corpora have no MISC
+        pieces = [_titled_person(text, span, table) for span in pieces]
         pieces = sorted([*map(_as_event, pieces), *_quoted_titles(text, pieces)], key=lambda span: span.start)
     return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
 
@@ -1300,6 +1305,17 @@ def _quoted_titles(text: str, spans: Sequence[EntitySpan]) -> list[EntitySpan]:
                 and not any(span.start < end and start < span.end for span in spans)):
             found.append(_span(text, start, end, "MISC"))
     return found
+
+
+def _titled_person(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """In English text a name after an office is a person, whatever it was tagged: "Secretary of State Marco Rubio"
+    tagged a place. Not a place the tables know ("Mayor of London"), nor a single word."""
+    if span.label != "LOC" or not _TITLE_OF.search(text, max(0, span.start - 40), span.start):
+        return span
+    words = _words_of(text, span.start, span.end)
+    if not _PERSON_WORDS[0] <= len(words) <= _PERSON_WORDS[1] or not _looks_like_a_name(words, table):
+        return span
+    return EntitySpan(span.text, "PER", span.start, span.end)
 
 
 def _as_event(span: EntitySpan) -> EntitySpan:
