@@ -525,6 +525,11 @@ def test_a_name_after_an_english_office_is_a_person_not_a_place() -> None:
     assert [span.label for span in refine(text, tagged, language="id")] == ["LOC", "LOC", "LOC"]
 
 
+def test_a_known_company_or_outlet_alone_inside_a_sentence_is_found_where_the_recogniser_missed_it() -> None:
+    text = "Shares of Nvidia rose, dilansir kantor berita Antara. Apple fell; Nokia 6 sold, lewat akun Instagram."
+    assert [(span.text, span.label) for span in refine(text, [])] == [("Nvidia", "ORG"), ("Antara", "ORG")]
+
+
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:
     text = "Macedonia menghantar wakil ke Evelyn Street. Jordan dan Diane Lane tersenyum, kata Michael Jordan."
     spans = refine(text, spans_of(text, ("Macedonia", "PER"), ("Evelyn Street", "PER"), ("Jordan", "PER"),

@@ -297,6 +297,11 @@ _BALINESE_BIRTH_ORDER = re.compile(BALINESE_BIRTH_ORDER)
 _BALINESE_ARTICLE = re.compile(r"(?:^|(?<=\s))(Ni|I) \Z")
 # "KUALA LUMPUR, 5 Dis (Bernama) --": the outlet in brackets in a dateline, which opens a line.
 OUTLET_KINDS = frozenset({"agency", "media"})
+# Not apps: "lewat akun Instagram-nya" names a channel, not a party to the story (IndoSum: 350 such mentions).
+COMPANY_AND_OUTLET_KINDS = OUTLET_KINDS | {"company"}
+# A capitalised word of three letters or more, not followed by another capitalised word or a number ("Nokia 6").
+_SINGLE_CAPITALISED_WORD = re.compile(r"(?<![\w.-])[A-Z]\w{2,}(?![\w-])(?![ \t]+[A-Z\d])")
+_WORD_BEFORE = re.compile(r"(\S+)[ \t]+\Z")
 _DATELINE_REACH = 800  # characters: a dateline opens the article (or its first lines, after a headline)
 _DATELINE_OUTLET = re.compile(r"(?m)^[^\n()]{1,60}?\(\s*([^\W\d_][\w. ]{1,30}?)\s*\)\s*(?:[-–—]|$)")
 _DATELINE_AFTER = re.compile(r"\s*(?:,|\(|[-–—:]\s)")
@@ -359,6 +364,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
               for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
     pieces += _dateline_outlets(text, pieces, table)
+    pieces += _missed_companies_and_outlets(text, pieces, table)
     if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
         pieces += _missed_institutions(text, pieces, table)
     pieces = _joined_by_hyphen(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
@@ -1136,6 +1142,28 @@ def _acronyms_defined_by_organisations(text: str, spans: Sequence[EntitySpan]) -
     return frozenset(acronym for span in spans if span.label == "ORG"
                      if (defined := _DEFINED_BY.match(text, span.end)) is not None
                      if set(acronym := defined.group(1)) <= {word[0] for word in re.findall(r"\w+", span.text)})
+
+
+def _missed_companies_and_outlets(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """A company, agency or medium the tables know, written alone as one capitalised word inside a sentence, is an
+    organisation where the recogniser passed it by ("Shares of Nvidia rose", "dikutip TASS", "dilansir kantor berita
+    Antara"; 225 IndoSum articles gain one). Not at a sentence's start, where a capital says nothing ("Apple"), nor
+    inside a longer capitalised name or before a number ("Nokia 6"), nor a two-letter word ("RT", a neighbourhood in
+    Indonesian addresses), nor in a photo credit."""
+    found: list[EntitySpan] = []
+    for match in _SINGLE_CAPITALISED_WORD.finditer(text):
+        outlet = table.organisation(match.group())
+        if outlet is None or outlet.kind not in COMPANY_AND_OUTLET_KINDS:
+            continue
+        start, end = match.span()
+        before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+        if (before is None or before.group(1)[-1] in ".!?:\"“‘'(" or before.group(1)[0].isupper()
+                or any(span.start < end and start < span.end for span in spans)):
+            continue
+        span = _span(text, start, end, "ORG")
+        if not _in_credit(text, span):  # "(Foto: Kemlu Rusia via Reuters)"
+            found.append(span)
+    return found
 
 
 def _dateline_outlets(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
