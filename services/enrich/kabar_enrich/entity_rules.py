@@ -139,12 +139,12 @@ STREET_OPENERS = _words("jalan jl jln lebuh lebuhraya lorong persiaran")
 EVENT_LAST_WORDS = _words("""
 festival prix cup championship championships open tournament olympics award awards prize trophy chart act war
 """)
-# A work's title in quotes, in English: title case, its short words aside ("Time Has Taken Its Toll On You"), where a
-# quoted sentence is in sentence case. Wikigold train: 36 of 57 such quotes are MISC, 16 untagged, 5 others.
 # An English office right before a name: "Secretary of State", "Foreign Minister", "President".
 _TITLE_OF = re.compile(r"\b(?:(?:Secretary|Minister|Chief|Governor|Mayor|Director|Head) of(?: the)? [A-Z]\w+|"
                        r"(?:President|Minister|Secretary|Governor|Senator|Mayor|Chancellor|Ambassador|Envoy|General"
                        r"|Admiral|Spokesman|Spokeswoman|Chairman|Director|Leader|King|Queen|Prince))\s+\Z")
+# A work's title in quotes, in English: title case, its short words aside ("Time Has Taken Its Toll On You"), where a
+# quoted sentence is in sentence case. Wikigold train: 36 of 57 such quotes are MISC, 16 untagged, 5 others.
 _QUOTED = re.compile(r"[\"“]\s*([^\"”\n]{3,120}?)\s*[\"”]")
 TITLE_CASE_MINOR_WORDS = _words("a an the of in on at to for and or as by with from but nor is are 's n't 're")
 # Months (Indonesian, Malay, English), never an entity ("Julai" tagged a person); not those that are also
@@ -367,7 +367,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces += _missed_companies_and_outlets(text, pieces, table)
     if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
         pieces += _missed_institutions(text, pieces, table)
-    pieces = _joined_by_hyphen(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
+    pieces = _joined_names(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
     pieces = sorted(_retyped(pieces, table, people), key=lambda span: span.start)
     if language == "en":  # the Indonesian recogniser and corpora have no MISC
         pieces = [_titled_person(text, span, table) for span in pieces]
@@ -1008,11 +1008,11 @@ def _unglued(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTab
     return pieces
 
 
-def _joined_by_hyphen(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
-    """Two spans a hyphen glues together are one name ("Bandara Soekarno-Hatta", the airport, tagged a place and a
-    person; "Prabowo-Sandi", a ticket), typed as the longer of the two, unless both are known places, which
-    ``_hyphenated_places`` split ("US-China"). So are a street and the person it is named after, side by side
-    ("Jalan Tuanku" and "Abdul Rahman": Jalan Tuanku Abdul Rahman), a street."""
+def _joined_names(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """Side by side, two spans can be one name. Two a hyphen glues together are one ("Bandara Soekarno-Hatta", the
+    airport, tagged a place and a person; "Prabowo-Sandi", a ticket), typed as the longer of the two, unless both are
+    known places, which ``_hyphenated_places`` split ("US-China"). A street and the person it is named after are the
+    street ("Jalan Tuanku" and "Abdul Rahman": Jalan Tuanku Abdul Rahman)."""
     ordered = sorted(spans, key=lambda span: span.start)
     out: list[EntitySpan] = []
     for span in ordered:
