@@ -556,6 +556,14 @@ def test_outlets_indonesian_news_cites_are_organisations(tagged: str, label: str
     assert [(span.text, span.label) for span in refine(text, spans_of(text, (tagged, label)))] == [(tagged, "ORG")]
 
 
+def test_a_word_for_a_kind_of_place_is_no_place_of_its_own() -> None:
+    # "Kota" is also a city in India: "Kota Cilacap" was cut into two places, the first canonically "Kota".
+    text = "Gempa di tenggara Kota Cilacap terasa sampai Polres Jayapura Kota."
+    spans = refine(text, spans_of(text, ("Kota Cilacap", "LOC"), ("Jayapura Kota", "LOC")), language="id")
+    assert [(entity.text, entity.canonical) for entity in canonicalise(spans, text=text)] == [
+        ("Kota Cilacap", "Cilacap"), ("Jayapura Kota", "Jayapura Kota")]
+
+
 def test_a_lower_case_piece_cut_from_a_span_is_no_entity() -> None:
     # "kota" is also a city in India: "kota Basel" was cut into two places.
     text = "Laga digelar di kota Basel."
