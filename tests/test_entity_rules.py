@@ -556,6 +556,13 @@ def test_outlets_indonesian_news_cites_are_organisations(tagged: str, label: str
     assert [(span.text, span.label) for span in refine(text, spans_of(text, (tagged, label)))] == [(tagged, "ORG")]
 
 
+def test_a_police_rank_spelt_out_at_a_units_end_is_left_for_the_person_after_it() -> None:
+    text = "Kabid Humas Polda Metro Jaya Komisaris Besar Argo Yuwono hadir bersama Dewan Komisaris."
+    spans = refine(text, spans_of(text, ("Polda Metro Jaya Komisaris Besar", "ORG"), ("Argo Yuwono", "PER"),
+                                  ("Dewan Komisaris", "ORG")), language="id")
+    assert [span.text for span in spans] == ["Polda Metro Jaya", "Argo Yuwono", "Dewan Komisaris"]
+
+
 def test_a_word_for_a_kind_of_place_is_no_place_of_its_own() -> None:
     # "Kota" is also a city in India: "Kota Cilacap" was cut into two places, the first canonically "Kota".
     text = "Gempa di tenggara Kota Cilacap terasa sampai Polres Jayapura Kota."

@@ -187,6 +187,10 @@ POLICE_RANKS = _words("komjen irjen brigjen kombes akbp akp kompol iptu ipda aip
 # Police ranks as older reports spell them out; only read as a rank after an office ("Kapolsek Taman Sari Komisaris
 # Erick Frendriz"), since "Komisaris Utama" is a company's office.
 SPELT_OUT_RANKS = _words("komisaris")
+# The police's ranks spelt out in full, which end a unit's span only because the person's name follows it.
+_SPELT_OUT_RANK_AT_END = re.compile(
+    r"\s(?:Ajun\s+Komisaris(?:\s+Besar)?|Komisaris\s+(?:Besar|Jenderal)|(?:Inspektur|Brigadir)\s+Jenderal)"
+    r"(?:\s+Polisi)?\Z")  # not "Komisaris" alone: "Dewan Komisaris" is a company's board
 OFFICE_RANKS = RANKS | SPELT_OUT_RANKS
 HONORIFICS = RANKS | _words("""
     pak bapak bu ibu ny nyonya tuan sdr saudara drs ir ustadz ustaz mr mrs ms encik cik en det insp sgt cpl
@@ -678,8 +682,10 @@ def _edges(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
     if span.label == "PER":
         return [span]
     words = _words_of(text, span.start, span.end)
-    if len(words) > 1 and words[-1].text.lower() in RANKS:
-        return [_span(text, span.start, words[-2].end, span.label)]
+    spelt_out = _SPELT_OUT_RANK_AT_END.search(span.text)  # "Polda Metro Jaya Komisaris Besar" before "Argo Yuwono"
+    if len(words) > 1 and (words[-1].text.lower() in RANKS or spelt_out is not None):
+        end = words[-2].end if spelt_out is None else span.start + spelt_out.start()
+        return [_span(text, span.start, end, span.label)]
     opened = _opened_by_rank_or_party(text, span, words, table)
     if opened is not None:
         return opened
