@@ -141,10 +141,9 @@ STREET_OPENERS = _words("jalan jl jln lebuh lebuhraya lorong persiaran")
 EVENT_LAST_WORDS = _words("""
 festival prix cup championship championships open tournament olympics award awards prize trophy chart act war
 """)
-# An English office right before a name: "Secretary of State", "Foreign Minister", "President".
-_TITLE_OF = re.compile(r"\b(?:(?:Secretary|Minister|Chief|Governor|Mayor|Director|Head) of(?: the)? [A-Z]\w+|"
-                       r"(?:President|Minister|Secretary|Governor|Senator|Mayor|Chancellor|Ambassador|Envoy|General"
-                       r"|Admiral|Spokesman|Spokeswoman|Chairman|Director|Leader|King|Queen|Prince))\s+\Z")
+# An English office named with what it heads, right before a name: "Secretary of State", "Minister of Finance" (an
+# office word alone, "President", is ``_titled``'s).
+_OFFICE_OF = re.compile(r"\b(?:Secretary|Minister|Chief|Governor|Mayor|Director|Head) of(?: the)? [A-Z]\w+\s+\Z")
 # A work's title in quotes, in English: title case, its short words aside ("Time Has Taken Its Toll On You"), where a
 # quoted sentence is in sentence case. Wikigold train: 36 of 57 such quotes are MISC, 16 untagged, 5 others.
 _QUOTED = re.compile(r"[\"“]\s*([^\"”\n]{3,120}?)\s*[\"”]")
@@ -1351,7 +1350,8 @@ def _quoted_titles(text: str, spans: Sequence[EntitySpan]) -> list[EntitySpan]:
 def _titled_person(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
     """In English text a name after an office is a person, whatever it was tagged: "Secretary of State Marco Rubio"
     tagged a place. Not a place the tables know ("Mayor of London"), nor a single word."""
-    if span.label != "LOC" or not _TITLE_OF.search(text, max(0, span.start - 40), span.start):
+    if span.label != "LOC" or not (_titled(text, span.start)
+                                   or _OFFICE_OF.search(text, max(0, span.start - 40), span.start)):
         return span
     words = _words_of(text, span.start, span.end)
     if not _PERSON_WORDS[0] <= len(words) <= _PERSON_WORDS[1] or not _looks_like_a_name(words, table):
