@@ -74,13 +74,15 @@ def token_f1(predicted: str, gold: str) -> tuple[float, float, float]:
 
 
 def kabar_extract(html: str, url: str | None) -> tuple[str, str]:
-    """Title and body as the ingest stage produces them from a page."""
-    from kabar_ingest.cleaning import clean_text  # noqa: PLC0415
-    from kabar_ingest.extraction import extract_html  # noqa: PLC0415
+    """Title and body as the ingest stage produces them from a pushed page (none when it finds no article)."""
+    from kabar.contract.messages import RawDocument  # noqa: PLC0415
+    from kabar_ingest.stage import UnusableDocument, prepare  # noqa: PLC0415
 
-    page = extract_html(html, url)
-    cleaned = clean_text(page.text, page.title)
-    return cleaned.title, cleaned.text
+    try:
+        prepared = prepare(RawDocument(source="push", format="html", content=html, url=url))
+    except UnusableDocument:
+        return "", ""
+    return prepared.title, prepared.text
 
 
 def trafilatura_default(html: str, url: str | None) -> tuple[str, str]:

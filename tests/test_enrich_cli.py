@@ -62,15 +62,21 @@ def test_each_run_starts_with_empty_state_unless_a_store_is_named(embedded_env: 
     assert run_jsonl("enrich", [copy], embedded_env, "--store", store)[1][0]["duplicate_of"] == "a"
 
 
-def test_extract_jsonl(embedded_env: dict[str, str]) -> None:
-    html = "<html><body><nav>Menu</nav><article>" + "".join(
-        f"<p>{paragraph}</p>" for paragraph in seed(4).split("\n\n")[5:12]) + "</article></body></html>"
-    status, out = run_jsonl("extract", [json.dumps({"id": 7, "html": html}), json.dumps({"id": 8, "text": "x"})],
-                            embedded_env)
+def test_extract_jsonl_gives_what_ingest_makes_of_the_page(embedded_env: dict[str, str]) -> None:
+    paragraphs = [f"<p>{paragraph}</p>" for paragraph in seed(4).split("\n\n")[5:12]]
+    paragraphs.insert(2, "<p>Baca Juga: Indonesia Kerja Sama dengan Rusia, Bikin Kapal Cepat</p>")
+    html = ("<html><head><title>Rusia Berterima Kasih ke Korut</title></head><body><nav>Menu</nav><article>"
+            + "".join(paragraphs) + "</article></body></html>")
+    empty = "<html><body><p>Menu</p></body></html>"
+    lines = [{"id": 7, "html": html}, {"id": 8, "text": "x"}, {"id": 9, "html": empty}]
+    status, out = run_jsonl("extract", [json.dumps(line) for line in lines], embedded_env)
     assert status == 1
     assert out[0]["id"] == 7 and "Lavrov" in str(out[0]["text"])
+    assert out[0]["title"] == "Rusia Berterima Kasih ke Korut"
     assert "Menu" not in str(out[0]["text"]).splitlines()
+    assert "Baca Juga" not in str(out[0]["text"]) and "Kapal Cepat" not in str(out[0]["text"])
     assert "html" in str(out[1]["error"])
+    assert out[2] == {"id": 9, "title": "", "text": ""}  # no article on the page: nothing, not an error
 
 
 def test_enrich_jsonl_reports_paragraphs_in_another_language(embedded_env: dict[str, str]) -> None:

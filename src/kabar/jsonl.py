@@ -37,8 +37,21 @@ def _write(out: TextIO, record: dict[str, Any]) -> None:
     out.flush()
 
 
+def page_article(html: str) -> tuple[str, str]:
+    """A page's title and text exactly as the ingest stage makes them (extraction, furniture and "Baca juga"
+    cleaning); both empty when it holds no article text. ``UnusableDocument`` for a page ingest refuses."""
+    from kabar.contract.messages import RawDocument  # noqa: PLC0415
+    from kabar_ingest.stage import NoArticleText, prepare  # noqa: PLC0415
+
+    try:
+        prepared = prepare(RawDocument(source="push", format="html", content=html))
+    except NoArticleText:
+        return "", ""
+    return prepared.title, prepared.text
+
+
 def extract_lines(lines: TextIO, out: TextIO) -> int:
-    from kabar_ingest.extraction import extract_html  # noqa: PLC0415
+    from kabar_ingest.stage import UnusableDocument  # noqa: PLC0415
 
     failures = 0
     for number, line in enumerate(lines, 1):
@@ -51,15 +64,20 @@ def extract_lines(lines: TextIO, out: TextIO) -> int:
             failures += 1
             _write(out, {"id": item.get("id") if item else None, "error": error})
             continue
-        _write(out, {"id": item["id"], "text": extract_html(item["html"]).text})
+        try:
+            title, text = page_article(item["html"])
+        except UnusableDocument as exc:
+            failures += 1
+            _write(out, {"id": item["id"], "error": f"line {number}: {exc}"})
+            continue
+        _write(out, {"id": item["id"], "title": title, "text": text})
     return failures
 
 
 def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Path | None) -> int:
     from kabar_enrich.dates import date_from_html  # noqa: PLC0415
     from kabar_enrich.stage import build_enricher  # noqa: PLC0415
-    from kabar_ingest.cleaning import clean_text  # noqa: PLC0415
-    from kabar_ingest.extraction import extract_html  # noqa: PLC0415
+    from kabar_ingest.stage import UnusableDocument  # noqa: PLC0415
 
     enricher = build_enricher(settings, store or MEMORY)
     failures = 0
@@ -72,9 +90,17 @@ def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Pat
             _write(out, {"id": item.get("id") if item else None, "error": error})
             continue
         is_html = isinstance(item.get("html"), str)
-        # A page is cleaned as ingest cleans it (furniture, "Baca juga" links): enrich sees the article.
-        text = clean_text(extract_html(item["html"]).text).text if is_html else item["text"]
-        article = Article(id=str(item["id"]), title=str(item.get("title") or ""), text=text,
+        title = str(item.get("title") or "")
+        text = item.get("text", "")
+        if is_html:  # a page is cleaned as ingest cleans it (furniture, "Baca juga" links): enrich sees the article
+            try:
+                page_title, text = page_article(item["html"])
+            except UnusableDocument as exc:
+                failures += 1
+                _write(out, {"id": item["id"], "error": f"line {number}: {exc}"})
+                continue
+            title = title or page_title
+        article = Article(id=str(item["id"]), title=title, text=text,
                           content_hash=hashlib.sha256(text.encode()).hexdigest(), received_at=utc_now(),
                           published_at=date_from_html(item["html"]) if is_html else None)
         enriched = enricher.enrich(article).model_dump(mode="json")

@@ -27,6 +27,7 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 
+from kabar_ingest.extraction import main_text
 from kabar_ingest.identity import choose_canonical
 
 BIG_PAGE_CHARS: Final = 1_000_000  # after a page this large, memory is handed back (release_memory)
@@ -77,11 +78,7 @@ def release_memory() -> None:
 
 
 def _read_page(html: str, url: str | None, not_after: datetime | None) -> Page:
-    # deduplicate=False: trafilatura's deduplication remembers text across calls in the process, so
-    # the third extraction of the same page (a repeat, a correction check, a push) would find no text.
-    text = trafilatura.extract(
-        html, url=url, include_comments=False, include_tables=False, favor_precision=True, deduplicate=False,
-    ) or ""
+    text = main_text(html, url)
     metadata = trafilatura.extract_metadata(html, default_url=url)
     title = metadata.title if metadata is not None else None
     author = metadata.author if metadata is not None else None
