@@ -5,7 +5,9 @@
 Sections:
 - extraction: token-level P/R/F1 of the main text against gold bodies (scrapinghub and
   fundus pages; upstream scoring), and must/must-not snippet accuracy (trafilatura's
-  pages), for kabar's extraction beside trafilatura's defaults on the same pages;
+  pages), for kabar's extraction (the ingest stage's own) beside trafilatura's defaults on the
+  same pages; and the share of kabar's titles that are the gold headline (fundus' pages, and
+  trafilatura's that give one);
 - dedup: pairwise P/R/F1 of near-duplicate links on the syndication set, articles fed
   in file order and shuffled, beside plain MinHash LSH (word 3-grams, threshold 0.5);
 - language: accuracy by language and length bucket on the test quarter of the
@@ -32,6 +34,7 @@ import random
 import re
 import sys
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -73,6 +76,18 @@ def token_f1(predicted: str, gold: str) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+def same_title(title: str, gold: str) -> bool:
+    """The headline as the gold gives it, whatever the quotes, Unicode form, case and spacing."""
+    def plain(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTE_FORMS).replace("\u00ad", "")
+        return " ".join(text.split()).casefold()
+
+    return plain(title) == plain(gold)
+
+
+_QUOTE_FORMS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+
+
 def kabar_extract(html: str, url: str | None) -> tuple[str, str]:
     """Title and body as the ingest stage produces them from a pushed page (none when it finds no article)."""
     from kabar.contract.messages import RawDocument  # noqa: PLC0415
@@ -110,7 +125,10 @@ def section_extraction(limit: int | None) -> Results:
     scores: dict[str, dict[str, list[float]]] = {}
     for row, outputs in zip(rows, extracted, strict=True):
         for name, (title, text) in outputs.items():
-            bucket = scores.setdefault(f"{row['benchmark']}|{name}", {"p": [], "r": [], "f1": [], "snip": []})
+            bucket = scores.setdefault(f"{row['benchmark']}|{name}", {"p": [], "r": [], "f1": [], "snip": [],
+                                                                       "title": []})
+            if row.get("gold_title") and name == "kabar":  # the baseline gives no title
+                bucket["title"].append(float(same_title(title, row["gold_title"])))
             if row["gold_type"] == "full_body":
                 precision, recall, f1 = token_f1(text, row["gold_body"])
                 bucket["p"].append(precision)

@@ -13,6 +13,7 @@ from kabar_ingest.cleaning import clean_text, clean_title, cut_at_word, is_furni
 from kabar_ingest.identity import InvalidUrl, article_id, canonical_url, content_hash
 from kabar_ingest.reader import MAX_TITLE_CHARS, read_path
 from kabar_ingest.stage import build_article
+from kabar_ingest.titles import site_keys, without_site_name
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 FURNITURE = [
@@ -54,6 +55,46 @@ def test_titles_of_seeds_with_a_headline() -> None:
     assert clean_text((SEEDS / "000_0dc7af725f29fc38.txt").read_text()).title.startswith("Menlu Rusia Bertemu Kim")
     title_004 = clean_text((SEEDS / "004_425ca9fc8973de33.txt").read_text()).title
     assert title_004 == "Rusia Berterima Kasih ke Korut karena Dukung Operasi Militer di Ukraina"
+    # The page's section after a pipe is not the headline, and the headline line leaves the body whole.
+    cleaned_001 = clean_text((SEEDS / "001_546dc01b2ce7994a.txt").read_text())
+    assert cleaned_001.title == "Lavrov Rusia Temui Kim Jong Un di Korea Utara dengan Perang Ukraina di Depan Mata"
+    assert "Berita Perang Rusia-Ukraina" not in cleaned_001.text
+
+
+@pytest.mark.parametrize(("title", "sites", "headline"), [
+    ("Polisi Tangkap Pencuri di Bekasi - Kompas.com", ["Kompas.com", "kompas.com"], "Polisi Tangkap Pencuri di Bekasi"),
+    ("Polisi Tangkap Pencuri di Bekasi | KOMPAS", ["kompas.com"], "Polisi Tangkap Pencuri di Bekasi"),
+    ("Steigende US-Zinsen setzen Dax zu | Börsen-Zeitung", ["boersen-zeitung.de"], "Steigende US-Zinsen setzen Dax zu"),
+    ("Ziele, Chancen, Risiken | DW | 28.04.2023", ["DW", "dw.com"], "Ziele, Chancen, Risiken"),
+    ("Diario HOY | Darán bendición a vehículos", ["Diario HOY", "hoy.com.py"], "Darán bendición a vehículos"),
+    ("南海トラフ、一時調査 巨大地震：中日新聞Web", ["中日新聞Web", "chunichi.co.jp"], "南海トラフ、一時調査 巨大地震"),
+    ("Pferdesport bei Olympia 2028 dabei -", ["reiterrevue.de"], "Pferdesport bei Olympia 2028 dabei"),
+    # A dash or a colon inside the headline stays; so does a pipe segment when the site is known and it is not it.
+    ("Rusia - Ukraina Sepakat Gencatan Senjata", ["Kompas.com", "kompas.com"],
+     "Rusia - Ukraina Sepakat Gencatan Senjata"),
+    ("Jokowi - Prabowo Bertemu di Istana - Kompas.com", ["kompas.com"], "Jokowi - Prabowo Bertemu di Istana"),
+    ("Landtagswahl in Thüringen: Voigt, Höcke und der Vorwurf", ["WELT", "welt.de"],
+     "Landtagswahl in Thüringen: Voigt, Höcke und der Vorwurf"),
+    ("Vierschanzentournee | Beleidigen und beschuldigen", ["sport.orf.at"],
+     "Vierschanzentournee | Beleidigen und beschuldigen"),
+    # Without a site (a text file), a short segment after a pipe is a section; a long one is not taken off.
+    ("Harga Emas Naik Lagi Hari Ini | Ekonomi", [], "Harga Emas Naik Lagi Hari Ini"),
+    ("Banjir | Warga Jakarta Utara Mengungsi ke Masjid dan Sekolah Terdekat", [],
+     "Banjir | Warga Jakarta Utara Mengungsi ke Masjid dan Sekolah Terdekat"),
+    ("Kompas.com", ["kompas.com"], "Kompas.com"),  # nothing but the site's name: kept, not emptied
+])
+def test_titles_lose_the_site_name_section_and_date(title: str, sites: list[str], headline: str) -> None:
+    assert without_site_name(title, site_keys(sites)) == headline
+
+
+def test_a_pushed_page_title_loses_its_site_name() -> None:
+    paragraphs = "".join(f"<p>{paragraph}</p>" for paragraph in (SEEDS / "004_425ca9fc8973de33.txt").read_text()
+                         .split("\n\n")[5:12])
+    html = ('<html><head><title>Rusia Berterima Kasih ke Korut | iNews</title>'
+            '<meta property="og:site_name" content="iNews"></head>'
+            f"<body><article>{paragraphs}</article></body></html>")
+    article = build_article(RawDocument(source="push", format="html", content=html, url="https://www.inews.id/a/1"))
+    assert article.title == "Rusia Berterima Kasih ke Korut"
 
 
 def test_canonical_url_drops_tracking_and_normalises() -> None:

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from kabar_ingest.reader import MAX_TITLE_CHARS, sanitize
+from kabar_ingest.titles import without_site_name
 
 _QUOTES = "\"'“”‘’«»"
 
@@ -164,8 +165,9 @@ def is_footer(line: str) -> bool:
     return bool(_FOOTER.fullmatch(normalise_line(line)))
 
 
-def clean_text(raw: str, title_hint: str | None = None) -> CleanText:
-    """Remove furniture lines and repeats, cut the footer, and pick a title."""
+def clean_text(raw: str, title_hint: str | None = None, sites: frozenset[str] = frozenset()) -> CleanText:
+    """Remove furniture lines and repeats, cut the footer, and pick a title: the headline, without the site's
+    name (``sites``: ``titles.site_keys`` of the page's site names and host; see ``titles``)."""
     lines = [unicodedata.normalize("NFC", line).rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
     kept = _cut_footer(lines)
     kept = [_without_inline_links(line) for line in _without_related_links(kept)]
@@ -174,7 +176,7 @@ def clean_text(raw: str, title_hint: str | None = None) -> CleanText:
     removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
     title = clean_title(title_hint or "") or clean_title(pick_title(kept))
     body = _join_paragraphs(_without_title_line(kept, title))
-    return CleanText(title=title, text=body, removed_lines=removed)
+    return CleanText(title=without_site_name(title, sites) or title, text=body, removed_lines=removed)
 
 
 def clean_title(title: str) -> str:

@@ -54,6 +54,7 @@ _ID: Final = re.compile(r"^[0-9a-f]{16,128}$")
 class Page:
     text: str
     title: str | None
+    site_name: str | None  # og:site_name or the like, as the page gives it
     author: str | None
     published_at: datetime | None
     declared_canonical: str | None  # what the page's <link rel="canonical"> says, as written
@@ -84,7 +85,8 @@ def _read_page(html: str, url: str | None, not_after: datetime | None) -> Page:
     author = metadata.author if metadata is not None else None
     declared = canonical_link(html)
     fallback = url or (metadata.url if metadata is not None else None)
-    return Page(text=text, title=title, author=author, published_at=page_date(html, not_after),
+    site_name = metadata.sitename if metadata is not None else None
+    return Page(text=text, title=title, site_name=site_name, author=author, published_at=page_date(html, not_after),
                 declared_canonical=declared, url=choose_canonical(fallback, declared))
 
 
