@@ -20,7 +20,10 @@ FURNITURE = [
     "ARTICLE AD BOX", "Loading...", "Advertisement . Scroll to see content", "Iklan - Scroll untuk Melanjutkan",
     "Baca Juga: Manfaat Skinbooster", "Simak Juga: Benang Merah Baru", "This website uses cookies.",
     "Read Next : Indonesia Kerja Sama dengan Rusia", "Get iNews App with new looks!", "Share:",
-    "Baca artikel IDN Times lainnya di IDN App",
+    "Baca artikel IDN Times lainnya di IDN App", "Intinya sih...",
+    "Menteri Luar Negeri Rusia, Sergey Lavrov. (twitter.com/@RusEmbJakarta)",
+    "Sergei Lavrov (kanan) berterima kasih kepada Korut (Foto: Kemlu Rusia via Reuters)",
+    "Petugas memadamkan api di Pasar Senen, Jakarta. (ANTARA FOTO/Aprillio Akbar)",
 ]
 
 
@@ -33,6 +36,9 @@ def test_furniture_lines_are_recognised(line: str) -> None:
 @pytest.mark.parametrize("line", [
     "Lavrov berjumpa dengan mitranya di Wonsan, sebuah kota di pesisir timur negara itu.",
     "Intelijen Korea Selatan menyatakan Korut mungkin bersiap mengirim tambahan pasukan.",
+    # A source credited after prose, and a credit inside a sentence, are not a photo's caption.
+    "Tubuh sedang mengembangkan kemampuan untuk mengidentifikasi emosi masing-masing. (Health.com)",
+    "Polisi menyebut foto itu (foto: istimewa) palsu dan pelakunya sudah ditangkap.",
     "Jakarta -",
 ])
 def test_article_prose_is_kept(line: str) -> None:

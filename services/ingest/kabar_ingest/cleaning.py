@@ -37,6 +37,14 @@ _FURNITURE_PATTERNS = {
     "follow prompt": r"(ikuti|follow) (kami|us|berita \w+) (di|on|lewat|melalui|via)\b.*",
     # The Kompas and Tribun networks end a syndicated copy with where it first ran.
     "syndication note": r"artikel ini (telah|sudah)? ?(tayang|terbit|dimuat|diterbitkan|ditayangkan) di\b.*",
+    # A photo's caption ends with its credit: "Sergei Lavrov (kanan) … (Foto: Kemlu Rusia via Reuters)",
+    # "… (twitter.com/@RusEmbJakarta)". A source credited after prose, "(Health.com)", is not a photo's.
+    "photo caption": r"(?:\S+\s+){0,39}\S*\s*\((?:foto|photo|dok|dokumentasi|ilustrasi|illustration|image|gambar"
+                     r"|credit|antara foto)\b[^()]*\)"
+                     r"|(?:\S+\s+){0,39}\S*\s*\((?:https?://)?(?:www\.)?(?:twitter|x|instagram|facebook|youtube|tiktok)"
+                     r"\.com/[^()]*\)",
+    # IDN Times opens an article with a summary under this label.
+    "summary label": r"intinya sih\W*",
 }
 _FOOTER_PATTERNS = (
     r"(editor|penulis|pewarta|reporter|redaktur|penyunting|sumber)\s*:.{1,80}",
