@@ -93,3 +93,22 @@ def test_enrich_jsonl_reports_paragraphs_in_another_language(embedded_env: dict[
     [span] = both["paragraph_languages"]  # type: ignore[misc]
     assert span["language"] == "en" and span["confidence"] >= 0.95
     assert mixed[span["start"]:span["end"]] == quote
+
+
+def test_enrich_jsonl_text_finds_no_entities_in_page_furniture(embedded_env: dict[str, str]) -> None:
+    # Seeds 001, 003 and 004 as scraped: a "MEMBACA …" link to another article, an editor's credit, app
+    # promotions and "Read Next" links. As ingest cleans files and pushes, none of it yields an entity; the
+    # offsets still point into the text as given.
+    texts = {number: seed(number) for number in (1, 3, 4)}
+    status, out = run_jsonl("enrich", [json.dumps({"id": n, "text": t}) for n, t in texts.items()], embedded_env)
+    assert status == 0
+    canonical = {str(entity["canonical"]) for record in out for entity in record["entities"]}  # type: ignore[attr-defined]
+    assert not canonical & {"Gaza", "EditorRama", "IDN App", "Anton Suhartono", "iNews Network"}, canonical
+    for record in out:
+        text = texts[int(str(record["id"]))]
+        for entity in record["entities"]:  # type: ignore[attr-defined]
+            assert text[entity["start"]:entity["end"]] == entity["text"]
+    # A line that is nothing but furniture is still read as it was given.
+    status, [only] = run_jsonl("enrich", [json.dumps({"id": "x", "text": "Jangan lewatkan diskon hingga Rp 10 juta!"})],
+                               embedded_env)
+    assert only["language"] == "id"

@@ -74,9 +74,17 @@ def extract_lines(lines: TextIO, out: TextIO) -> int:
     return failures
 
 
+def _without_furniture(text: str, masked: str) -> str:
+    """The text enrich sees of a ``text`` line: its page furniture, "read also" links and footer blanked out
+    (``masked``), as ingest cleans files and pushes; the text as given when nothing else is left of it (a
+    line that is all "Jangan lewatkan …" is still what was asked about)."""
+    return masked if any(char.isalpha() for char in masked) else text
+
+
 def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Path | None) -> int:
     from kabar_enrich.dates import date_from_html  # noqa: PLC0415
     from kabar_enrich.stage import build_enricher  # noqa: PLC0415
+    from kabar_ingest.cleaning import masked_furniture  # noqa: PLC0415
     from kabar_ingest.stage import UnusableDocument  # noqa: PLC0415
 
     enricher = build_enricher(settings, store or MEMORY)
@@ -92,6 +100,8 @@ def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Pat
         is_html = isinstance(item.get("html"), str)
         title = str(item.get("title") or "")
         text = item.get("text", "")
+        if not is_html:  # furniture blanked where it stands, so the entities' offsets are the input's
+            text = _without_furniture(text, masked_furniture(text))
         if is_html:  # a page is cleaned as ingest cleans it (furniture, "Baca juga" links): enrich sees the article
             try:
                 page_title, text = page_article(item["html"])

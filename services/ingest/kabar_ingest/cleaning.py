@@ -205,46 +205,81 @@ def cut_at_word(text: str, limit: int) -> str:
     return head.rstrip() + "…"
 
 
+def masked_furniture(raw: str) -> str:
+    """``raw`` with what ``clean_text`` removes blanked out, character for character (line breaks kept), so an
+    offset into the result is an offset into ``raw``: furniture and "read also" lines, the headlines listed
+    under a bare marker, links inside paragraphs, and everything from a footer on. For text whose offsets
+    must stay the caller's (``kabar enrich --jsonl``); repeated lines and the title line stay."""
+    lines = raw.split("\n")
+    footer = _footer_start(lines)
+    links = _related_link_lines(lines[:footer])
+    masked = []
+    for index, line in enumerate(lines):
+        if index >= footer or index in links or is_furniture(line):
+            masked.append(" " * len(line))
+        else:
+            masked.append(_without_inline_links(line, blank=True))
+    return "\n".join(masked)
+
+
 def _cut_footer(lines: list[str]) -> list[str]:
+    return lines[: _footer_start(lines)]
+
+
+def _footer_start(lines: list[str]) -> int:
+    """The index of the first footer line in the last part of ``lines`` (their count when there is none)."""
     start_of_zone = int(len(lines) * _FOOTER_ZONE)
     for index in range(start_of_zone, len(lines)):
         if lines[index].strip() and is_footer(lines[index]):
-            return lines[:index]
-    return lines
+            return index
+    return len(lines)
 
 
 def _without_related_links(lines: list[str]) -> list[str]:
     """Drop "read also" lines, and after a bare marker ("Baca Juga:") the headlines listed under it."""
-    kept: list[str] = []
+    links = _related_link_lines(lines)
+    return [line for index, line in enumerate(lines) if index not in links]
+
+
+def _related_link_lines(lines: list[str]) -> set[int]:
+    """The indices of "read also" lines, and after a bare marker ("Baca Juga:") of the headlines listed under it."""
+    links: set[int] = set()
     headlines_to_drop = 0
-    for line in lines:
+    for index, line in enumerate(lines):
         normalised = normalise_line(line)
         if not normalised:
-            kept.append(line)
             continue
         rest = related_link(normalised)
         if rest is not None:
             headlines_to_drop = 0 if rest else _LINKED_HEADLINES_MAX
-            continue
-        if headlines_to_drop and looks_like_linked_headline(normalised):
+            links.add(index)
+        elif headlines_to_drop and looks_like_linked_headline(normalised):
             headlines_to_drop -= 1
-            continue
-        headlines_to_drop = 0
-        kept.append(line)
-    return kept
+            links.add(index)
+        else:
+            headlines_to_drop = 0
+    return links
 
 
-def _without_inline_links(line: str) -> str:
-    """A paragraph without the "read also" links set inside it (see ``_INLINE_MARKER``)."""
+def _without_inline_links(line: str, *, blank: bool = False) -> str:
+    """A paragraph without the "read also" links set inside it (see ``_INLINE_MARKER``); with ``blank``, each
+    link's characters become spaces instead, so the paragraph keeps its length."""
     if not _INLINE_MARKER.search(line) and "[" not in line and "(" not in line:
         return line
-    line = _INLINE_BRACKETED.sub("", line)
-    while (marker := _INLINE_MARKER.search(line)) is not None:
-        headline_words = _linked_headline_words(line[marker.end():])
+    line = _INLINE_BRACKETED.sub((lambda found: " " * len(found.group())) if blank else "", line)
+    searched_to = 0
+    while (marker := _INLINE_MARKER.search(line, searched_to)) is not None:
+        after = line[marker.end():]
+        headline_words = _linked_headline_words(after)
         if headline_words is None:
             break  # no headline that can be told from the prose after it: leave the line as written
-        rest = line[marker.end():].split(" ")[headline_words:]
-        line = (line[: marker.start()] + (" " + " ".join(rest) if rest else "")).rstrip()
+        rest = after.split(" ")[headline_words:]
+        if blank:
+            rest_start = len(line) - len(" ".join(rest)) if rest else len(line)
+            line = line[: marker.start()] + " " * (rest_start - marker.start()) + line[rest_start:]
+            searched_to = rest_start
+        else:
+            line = (line[: marker.start()] + (" " + " ".join(rest) if rest else "")).rstrip()
     return line
 
 
