@@ -476,6 +476,15 @@ def test_a_malaysian_body_named_as_a_description_is_one_organisation_in_malay() 
     assert canonicalise(spans, text=text)[2].canonical == "European Union"
 
 
+def test_a_malay_coach_is_no_part_of_his_name_and_the_national_team_is_an_organisation() -> None:
+    text = "Jurulatih Kim Pan Gon berkata skuad Harimau Malaya bersedia menghadapi Vietnam."
+    spans = refine(text, spans_of(text, ("Jurulatih Kim Pan Gon", "PER"), ("Harimau Malaya", "PER"),
+                                  ("Vietnam", "LOC")), language="ms")
+    assert [(span.text, span.label) for span in spans] == [
+        ("Kim Pan Gon", "PER"), ("Harimau Malaya", "ORG"), ("Vietnam", "LOC")]
+    assert canonicalise(spans, text=text)[1].canonical == "Malaysia national football team"
+
+
 def test_a_body_tagged_with_the_person_after_it_is_the_two_and_indonesian_text_is_left_alone() -> None:
     text = "Hakim Mahkamah Persekutuan Brett Kavanaugh menolak. Jabatan Gubernur Jawa Barat kosong."
     tagged = spans_of(text, ("Mahkamah Persekutuan Brett Kavanaugh", "ORG"), ("Jawa Barat", "LOC"))

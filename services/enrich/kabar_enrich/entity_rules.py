@@ -92,7 +92,7 @@ TITLES = _words("""
     pangeran duta dubes juru jubir pelatih kapten komandan marsekal laksamana senator diktator
     sultan datuk dato tan sri tun president minister secretary chancellor governor mayor leader
     chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
-    gabenor timbalan naib setiausaha pengerusi jurucakap canselor jeneral
+    gabenor timbalan naib setiausaha pengerusi jurucakap canselor jeneral jurulatih
 """)
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
 OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun king queen prince")
