@@ -485,6 +485,13 @@ def test_a_malay_coach_is_no_part_of_his_name_and_the_national_team_is_an_organi
     assert canonicalise(spans, text=text)[1].canonical == "Malaysia national football team"
 
 
+def test_an_office_tagged_with_the_malaysian_body_holding_it_is_the_body() -> None:
+    text = "Pengerusi Suruhanjaya Pilihan Raya (SPR) Tan Sri Ramlan Harun berkata pengundian awal diadakan Selasa."
+    tagged = spans_of(text, ("Pengerusi Suruhanjaya Pilihan Raya", "LOC"), ("Tan Sri Ramlan Harun", "PER"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="ms")] == [
+        ("Suruhanjaya Pilihan Raya (SPR)", "ORG"), ("Tan Sri Ramlan Harun", "PER")]
+
+
 def test_a_body_tagged_with_the_person_after_it_is_the_two_and_indonesian_text_is_left_alone() -> None:
     text = "Hakim Mahkamah Persekutuan Brett Kavanaugh menolak. Jabatan Gubernur Jawa Barat kosong."
     tagged = spans_of(text, ("Mahkamah Persekutuan Brett Kavanaugh", "ORG"), ("Jawa Barat", "LOC"))

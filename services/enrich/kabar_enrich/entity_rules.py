@@ -570,7 +570,8 @@ def _with_malay_bodies(text: str, spans: Sequence[EntitySpan], table: NameTable)
             index += 1
             continue
         start, end = words[index].start, words[last].end
-        out = [piece for span in out for piece in _body_then_person(text, span, start, end, table)]
+        out = [piece for span in out for piece in _body_then_person(text, span, start, end, table)
+               if not _office_before_body(text, piece, start, end)]
         if not any(span.start < end and start < span.end and (span.start < start or span.end > end) for span in out):
             out = [span for span in out if not start <= span.start < end] + [_span(text, start, end, "ORG")]
             out += _person_after_body(text, words[last + 1:last + 1 + _PERSON_WORDS[1]], end, out, table)
@@ -588,6 +589,13 @@ def _body_then_person(text: str, span: EntitySpan, start: int, end: int, table: 
             or not _reads_as_a_name(rest, table):
         return [span]
     return [_span(text, start, end, "ORG"), _span(text, rest[0].start, span.end, "PER")]
+
+
+def _office_before_body(text: str, span: EntitySpan, start: int, end: int) -> bool:
+    """A span of an office and the body's name (``start``-``end``) that holds it, "Pengerusi Suruhanjaya Pilihan
+    Raya" tagged a place: the office is no entity, the body is."""
+    return span.start < start < span.end <= end and all(
+        word.text.lower() in _OFFICE_OR_DEPUTY for word in _words_of(text, span.start, start))
 
 
 def _person_after_body(text: str, after: Sequence[_Word], end: int, spans: Sequence[EntitySpan],
