@@ -492,6 +492,15 @@ def test_an_office_tagged_with_the_malaysian_body_holding_it_is_the_body() -> No
         ("Suruhanjaya Pilihan Raya (SPR)", "ORG"), ("Tan Sri Ramlan Harun", "PER")]
 
 
+def test_the_name_after_malaysian_honours_is_a_person() -> None:
+    text = ("Menteri Besar Johor Datuk Onn Hafiz Ghazi hadir. Ketua Menteri Sarawak Datuk Patinggi Tan Sri Abang "
+            "Johari Tun Openg merasmikan jambatan itu. Datuk Bandar Ithaca menyeru tindakan.")
+    tagged = spans_of(text, ("Sarawak Datuk Patinggi Tan Sri Abang Johari Tun Openg", "PER"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="ms")] == [
+        ("Onn Hafiz Ghazi", "PER"), ("Sarawak", "LOC"), ("Abang Johari Tun Openg", "PER")]
+    assert [span.text for span in refine(text, tagged, language="id")] == [tagged[0].text]  # Malay text only
+
+
 def test_a_body_tagged_with_the_person_after_it_is_the_two_and_indonesian_text_is_left_alone() -> None:
     text = "Hakim Mahkamah Persekutuan Brett Kavanaugh menolak. Jabatan Gubernur Jawa Barat kosong."
     tagged = spans_of(text, ("Mahkamah Persekutuan Brett Kavanaugh", "ORG"), ("Jawa Barat", "LOC"))

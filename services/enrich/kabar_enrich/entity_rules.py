@@ -312,6 +312,12 @@ _DATELINE_OUTLET = re.compile(r"(?m)^[^\n()]{1,60}?\(\s*([^\W\d_][\w. ]{1,30}?)\
 _DATELINE_AFTER = re.compile(r"\s*(?:,|\(|[-–—:]\s)")
 _HONORIFIC_FIRST_WORD = re.compile(r"(?:^|(?<=\s))(Tan|Puan|Datuk|Dato'?|Datin) \Z")
 _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
+# Malaysian honours before a name ("Datuk Seri Amirudin Shari", "Datuk Patinggi Tan Sri Abang Johari Tun Openg"), and
+# the name after them: capitalised words, with the "bin"/"binti"/"a/l" of a patronymic.
+_MALAYSIAN_HONOURS = re.compile(
+    r"\b(?:(?:Tun|Toh Puan|Tan Sri|Puan Sri|Datuk Seri|Datuk Sri|Dato' Seri|Dato' Sri|Dato Sri|Datuk Patinggi"
+    r"|Datuk Amar|Datuk Wira|Datuk|Dato'|Dato|Datin Paduka|Datin Seri|Datin|Dr\.?|Haji|Hajah|Ir\.?) )+"
+    r"(?P<name>[A-Z][\w'-]+(?: (?:[A-Z][\w'-]+|bin|binti|a/l|a/p))*)")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
 # ("Rusia - Ukraina").
@@ -332,6 +338,7 @@ _MAX_PLACE_WORDS = 3
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z]{3,6}(?![\w-])")
 _DEFINING_BRACKET = re.compile(r"[ \t]*\([ \t]*\Z")
 _PERSON_WORDS = (2, 4)
+_MALAY_NAME_MAX_WORDS = 7  # "Abang Johari Tun Openg", "Muhammad Radzi bin Abu Hassan"
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +355,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     table = names or shared(NameTable)
     if language == "ms":
         spans = _with_malay_bodies(text, spans, table)
+        spans = _honoured_people(text, spans, table)
     if any(_opens_with_office(span) for span in spans):
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
@@ -596,6 +604,29 @@ def _office_before_body(text: str, span: EntitySpan, start: int, end: int) -> bo
     Raya" tagged a place: the office is no entity, the body is."""
     return span.start < start < span.end <= end and all(
         word.text.lower() in _OFFICE_OR_DEPUTY for word in _words_of(text, span.start, start))
+
+
+def _honoured_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """In Malay text, the name after Malaysian honours is a person's: found where the recogniser passed it by
+    ("Menteri Besar Johor Datuk Onn Hafiz Ghazi hadir"), and cut from the place run into it ("Sarawak Datuk
+    Patinggi Tan Sri Abang Johari Tun Openg", tagged one person: Sarawak, and the person). "Datuk Bandar" is an
+    office, the mayor's, not an honour ("Datuk Bandar Ithaca")."""
+    out = list(spans)
+    for found in _MALAYSIAN_HONOURS.finditer(text):
+        start, end = found.start("name"), found.end("name")
+        words = _words_of(text, start, end)
+        if not 1 <= len(words) <= _MALAY_NAME_MAX_WORDS or words[-1].text in ("bin", "binti", "a/l", "a/p") \
+                or words[0].text == "Bandar" \
+                or any(word.text.lower() in OFFICE_TITLES for word in words):  # "Tun Openg", a father's honour
+            continue
+        crossing = [span for span in out if span.start < end and start < span.end]
+        if not crossing:
+            out.append(_span(text, start, end, "PER"))
+        elif len(crossing) == 1 and (span := crossing[0]).start < found.start() and span.end == end \
+                and table.place(text[span.start:found.start()].rstrip(), fuzzy=False) is not None:
+            place = _span(text, span.start, span.start + len(text[span.start:found.start()].rstrip()), "LOC")
+            out = [other for other in out if other is not span] + [place, _span(text, start, end, "PER")]
+    return sorted(out, key=lambda span: span.start)
 
 
 def _person_after_body(text: str, after: Sequence[_Word], end: int, spans: Sequence[EntitySpan],
