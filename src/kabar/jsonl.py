@@ -50,9 +50,17 @@ def page_article(html: str) -> tuple[str, str]:
     return prepared.title, prepared.text
 
 
-def extract_lines(lines: TextIO, out: TextIO) -> int:
+def _page(item: dict[str, Any], number: int) -> tuple[str, str] | str:
+    """The page's title and text as ingest makes them, or why it refuses the page (the error line's message)."""
     from kabar_ingest.stage import UnusableDocument  # noqa: PLC0415
 
+    try:
+        return page_article(item["html"])
+    except UnusableDocument as exc:
+        return f"line {number}: {exc}"
+
+
+def extract_lines(lines: TextIO, out: TextIO) -> int:
     failures = 0
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -64,13 +72,12 @@ def extract_lines(lines: TextIO, out: TextIO) -> int:
             failures += 1
             _write(out, {"id": item.get("id") if item else None, "error": error})
             continue
-        try:
-            title, text = page_article(item["html"])
-        except UnusableDocument as exc:
+        page = _page(item, number)
+        if isinstance(page, str):
             failures += 1
-            _write(out, {"id": item["id"], "error": f"line {number}: {exc}"})
+            _write(out, {"id": item["id"], "error": page})
             continue
-        _write(out, {"id": item["id"], "title": title, "text": text})
+        _write(out, {"id": item["id"], "title": page[0], "text": page[1]})
     return failures
 
 
@@ -85,7 +92,6 @@ def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Pat
     from kabar_enrich.dates import date_from_html  # noqa: PLC0415
     from kabar_enrich.stage import build_enricher  # noqa: PLC0415
     from kabar_ingest.cleaning import masked_furniture  # noqa: PLC0415
-    from kabar_ingest.stage import UnusableDocument  # noqa: PLC0415
 
     enricher = build_enricher(settings, store or MEMORY)
     failures = 0
@@ -99,17 +105,15 @@ def enrich_lines(lines: TextIO, out: TextIO, settings: KabarSettings, store: Pat
             continue
         is_html = isinstance(item.get("html"), str)
         title = str(item.get("title") or "")
-        text = item.get("text", "")
-        if not is_html:  # furniture blanked where it stands, so the entities' offsets are the input's
-            text = _without_furniture(text, masked_furniture(text))
         if is_html:  # a page is cleaned as ingest cleans it (furniture, "Baca juga" links): enrich sees the article
-            try:
-                page_title, text = page_article(item["html"])
-            except UnusableDocument as exc:
+            page = _page(item, number)
+            if isinstance(page, str):
                 failures += 1
-                _write(out, {"id": item["id"], "error": f"line {number}: {exc}"})
+                _write(out, {"id": item["id"], "error": page})
                 continue
-            title = title or page_title
+            title, text = title or page[0], page[1]
+        else:  # furniture blanked where it stands, so the entities' offsets are the input's
+            text = _without_furniture(item["text"], masked_furniture(item["text"]))
         article = Article(id=str(item["id"]), title=title, text=text,
                           content_hash=hashlib.sha256(text.encode()).hexdigest(), received_at=utc_now(),
                           published_at=date_from_html(item["html"]) if is_html else None)
