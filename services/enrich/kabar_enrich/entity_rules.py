@@ -622,9 +622,10 @@ def _honoured_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -
         crossing = [span for span in out if span.start < end and start < span.end]
         if not crossing:
             out.append(_span(text, start, end, "PER"))
-        elif len(crossing) == 1 and (span := crossing[0]).start < found.start() and span.end == end \
-                and table.place(text[span.start:found.start()].rstrip(), fuzzy=False) is not None:
-            place = _span(text, span.start, span.start + len(text[span.start:found.start()].rstrip()), "LOC")
+            continue
+        span, before = crossing[0], text[crossing[0].start:found.start()].rstrip()
+        if len(crossing) == 1 and before and span.end == end and table.place(before, fuzzy=False) is not None:
+            place = _span(text, span.start, span.start + len(before), "LOC")
             out = [other for other in out if other is not span] + [place, _span(text, start, end, "PER")]
     return sorted(out, key=lambda span: span.start)
 

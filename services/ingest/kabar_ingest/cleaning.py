@@ -184,7 +184,7 @@ def clean_text(raw: str, title_hint: str | None = None, sites: frozenset[str] = 
     removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
     title = clean_title(title_hint or "") or clean_title(pick_title(kept))
     body = _join_paragraphs(_without_title_line(kept, title))
-    return CleanText(title=without_site_name(title, sites) or title, text=body, removed_lines=removed)
+    return CleanText(title=without_site_name(title, sites), text=body, removed_lines=removed)
 
 
 def clean_title(title: str) -> str:

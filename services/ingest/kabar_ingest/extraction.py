@@ -1,25 +1,15 @@
-"""Main text, title and date of an HTML page, by trafilatura.
+"""The main text of an HTML page, by trafilatura: one function for every path into kabar.
 
 trafilatura's defaults without comments, then kabar's furniture cleaning (cleaning.py):
 on the gold pages in ../shared/eval this beat both trafilatura's plain defaults and its
 favor_precision mode without tables (benchmarks/quality.py --section extraction; token F1
 0.956 / 0.962 against 0.951 / 0.956 on the fundus and Scrapinghub pages, snippets 0.914
-against 0.904).
+against 0.904). The page's title, author and date are read in ``pages.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import trafilatura
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractedPage:
-    text: str
-    title: str | None
-    url: str | None
-    date: str | None
 
 
 def main_text(html: str, url: str | None = None) -> str:
@@ -28,11 +18,3 @@ def main_text(html: str, url: str | None = None) -> str:
     across calls in the process, so the third extraction of one page (a repeat, a correction check, a push)
     would find no text."""
     return trafilatura.extract(html, url=url, include_comments=False, deduplicate=False) or ""
-
-
-def extract_html(html: str, url: str | None = None) -> ExtractedPage:
-    text = main_text(html, url)
-    metadata = trafilatura.extract_metadata(html, default_url=url)
-    if metadata is None:
-        return ExtractedPage(text=text, title=None, url=url, date=None)
-    return ExtractedPage(text=text, title=metadata.title, url=metadata.url or url, date=metadata.date)
