@@ -117,23 +117,14 @@ def prepare(raw: RawDocument) -> Prepared:
         page = read_page(raw.content, url, not_after=raw.received_at)
         body, title_hint, url = page.text, raw.title or page.title, page.url
         published_at = published_at or page.published_at
-        sites = site_keys([page.site_name, _host(url)])
+        sites = site_keys([page.site_name, metrics.domain_of(url)])
     else:
         body, title_hint = raw.content, raw.title
-        sites = site_keys([_host(url)])
+        sites = site_keys([metrics.domain_of(url)])
     cleaned = clean_text(body, title_hint, sites)
     if len(cleaned.text) < MIN_BODY_CHARS:
         raise NoArticleText(f"no article text found ({len(cleaned.text)} characters after cleaning)", url)
     return Prepared(url=url, title=cleaned.title, text=cleaned.text, published_at=published_at)
-
-
-def _host(url: str | None) -> str | None:
-    """The URL's host, for the site's name in titles; None for no URL or one that does not parse (which
-    ``identify`` then refuses with its reason)."""
-    try:
-        return source_domain(url) if url else None
-    except ValueError:
-        return None
 
 
 class UnusableDocument(PermanentError):
