@@ -11,7 +11,7 @@ from kabar.contract.failures import PermanentError
 from kabar.contract.messages import RawDocument
 from kabar_ingest.cleaning import clean_text, clean_title, cut_at_word, is_furniture
 from kabar_ingest.identity import InvalidUrl, article_id, canonical_url, content_hash
-from kabar_ingest.reader import MAX_TITLE_CHARS, read_path
+from kabar_ingest.reader import MAX_TITLE_CHARS, read_path, sanitize, without_unsafe_references
 from kabar_ingest.stage import build_article
 from kabar_ingest.titles import site_keys, without_site_name
 
@@ -229,6 +229,40 @@ def test_the_headline_line_leaves_the_body_even_when_its_title_was_cleaned() -> 
     cleaned = clean_text(f"Banjir  di\u202e Jakarta utara\n\n{STORY}", "Banjir di Jakarta utara")
     assert cleaned.title == "Banjir di Jakarta utara"
     assert "Banjir" not in cleaned.text and cleaned.text.startswith("Pemerintah kota")
+
+
+def test_invisible_marks_inside_words_leave_title_and_text() -> None:
+    # As pasted news has them: a soft hyphen, a zero-width space, a word joiner, a left-to-right mark.
+    dirty = "Pre\u200bsiden Jo\u00adko Wi\u2060dodo di Ja\u200ekarta"
+    article = build_article(queued(dirty, f"{dirty}\n\n{STORY}"))
+    assert article.title == "Presiden Joko Widodo di Jakarta"
+    assert article.text == STORY  # the headline line was found and left the body, marks and all
+
+
+@pytest.mark.parametrize("reference", ["&#11;", "&#x8;", "&#31;", "&#127;", "&#x202E;", "&#8203;", "&shy;"])
+def test_a_character_reference_to_a_control_or_invisible_character_does_not_cost_the_page(reference: str) -> None:
+    # One "&#11;" (a vertical tab from a word processor) made the HTML parser drop the whole page's text.
+    paragraphs = "".join(f"<p>{line}</p>" for line in STORY.split("\n\n")).replace("pompa air", f"pompa{reference}air")
+    html = f"<html><head><title>Banjir</title></head><body><article>{paragraphs}</article></body></html>"
+    article = build_article(queued(None, html, "html"))
+    assert "Relawan menyiapkan posko" in article.text
+    assert all(sanitize(char) for char in article.text), repr(article.text)
+
+
+def test_an_en_dash_by_its_windows_1252_reference_stays() -> None:
+    assert without_unsafe_references("a &#150; b &#x96; c &#11; d &#xD800; e") == "a &#150; b &#x96; c  d &#xD800; e"
+
+
+def test_a_one_sentence_text_is_its_own_title_and_body() -> None:
+    flash = "Gempa bermagnitudo 5,6 mengguncang Cianjur, warga berhamburan ke luar rumah."
+    article = build_article(queued(None, flash))
+    assert article.title == article.text == flash
+    with pytest.raises(PermanentError, match="no article text"):
+        build_article(queued(None, "Judul\n\nok"))  # a title and two letters are still no article
+    headline_only = "<html><head><title>Banjir melanda Jakarta utara pagi ini</title></head><body><article>" \
+                    "<h1>Banjir melanda Jakarta utara pagi ini</h1></article></body></html>"
+    with pytest.raises(PermanentError, match="no article text"):  # a page's headline is not its text
+        build_article(queued(None, headline_only, "html"))
 
 
 def test_an_html_page_with_a_10k_character_title() -> None:

@@ -112,6 +112,7 @@ _DATELINE = re.compile(r"^[\w .,/]{1,40}\s[–—-]\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 _MAX_TITLE_CHARS = 200
 _TITLE_SEARCH_LINES = 8
+_MASTHEAD_SCRAP_WORDS = 3  # a line this short above the headline is the site's, not the story's
 _TITLE_LINE_SCAN = 8 * MAX_TITLE_CHARS
 
 
@@ -176,14 +177,20 @@ def is_footer(line: str) -> bool:
 def clean_text(raw: str, title_hint: str | None = None, sites: frozenset[str] = frozenset()) -> CleanText:
     """Remove furniture lines and repeats, cut the footer, and pick a title: the headline, without the site's
     name (``sites``: ``titles.site_keys`` of the page's site names and host; see ``titles``)."""
-    lines = [unicodedata.normalize("NFC", line).rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
+    # Sanitized again here: a message put straight on the queue was never read by kabar, and the text of a
+    # page holds what its character references decoded to.
+    lines = [sanitize(unicodedata.normalize("NFC", line)).rstrip() for line in raw.replace("\r\n", "\n").split("\n")]
     kept = _cut_footer(lines)
     kept = [_without_inline_links(line) for line in _without_related_links(kept)]
     kept = [line for line in kept if not is_furniture(line)]
     kept = _drop_repeated_lines(kept)
     removed = sum(1 for line in lines if line.strip()) - sum(1 for line in kept if line.strip())
-    title = clean_title(title_hint or "") or clean_title(pick_title(kept))
+    given_title = clean_title(title_hint or "")
+    title = given_title or clean_title(pick_title(kept))
     body = _join_paragraphs(_without_title_line(kept, title))
+    if not body and not given_title:  # one paragraph and no headline: its first sentence is the title, and
+        # the paragraph stays the body (a page or a push whose only text is its given headline has no body)
+        body = _join_paragraphs([line for line in kept if len(line.split()) > _MASTHEAD_SCRAP_WORDS] or kept)
     return CleanText(title=without_site_name(title, sites), text=body, removed_lines=removed)
 
 
@@ -359,7 +366,7 @@ def _without_title_line(lines: list[str], title: str) -> list[str]:
         # The title is cleaned, the line not yet. Its first _TITLE_LINE_SCAN characters are enough
         # to find a (cut) title in it, and a 10 MB one-line text is not cleaned whole here.
         if line.strip() and clean_title(line[:_TITLE_LINE_SCAN]) == title:
-            above = [kept for kept in lines[:index] if len(kept.split()) > 3]
+            above = [kept for kept in lines[:index] if len(kept.split()) > _MASTHEAD_SCRAP_WORDS]
             return above + lines[index + 1:]
     return lines
 

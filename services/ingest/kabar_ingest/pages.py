@@ -29,6 +29,7 @@ from lxml.etree import ParserError
 
 from kabar_ingest.extraction import main_text
 from kabar_ingest.identity import choose_canonical
+from kabar_ingest.reader import without_unsafe_references
 
 BIG_PAGE_CHARS: Final = 1_000_000  # after a page this large, memory is handed back (release_memory)
 
@@ -79,6 +80,7 @@ def release_memory() -> None:
 
 
 def _read_page(html: str, url: str | None, not_after: datetime | None) -> Page:
+    html = without_unsafe_references(html)
     text = main_text(html, url)
     metadata = trafilatura.extract_metadata(html, default_url=url)
     title = metadata.title if metadata is not None else None

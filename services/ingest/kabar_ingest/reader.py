@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,14 @@ FUTURE_TOLERANCE: Final = timedelta(days=1)  # clocks and time zones of sources 
 # (U+2066-9), interlinear annotation marks, and a BOM inside the text.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]")
+# Invisible marks that sit inside words in pasted news text: a soft hyphen ("de\u00admokrasi"), a zero-width
+# space ("e-comme\u200brce"), a word joiner, left-to-right and right-to-left marks ("Syarif\u200e"). They
+# split or disguise a word for search, entities and near-duplicates, and show nothing.
+_INVISIBLE_MARKS = re.compile("[\u00ad\u200b\u200e\u200f\u2060]")
+# A numeric character reference in HTML ("&#11;", "&#x202E;"). C1 code points are left alone: HTML reads
+# "&#150;" as Windows-1252's en dash.
+_CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+_C1_RANGE = range(0x80, 0xA0)
 # Tags for the nesting check: elements that never nest (void) or are often left open (optional end tags).
 # Linear-time patterns only: a tag ends at the next "<" or ">", whatever the input.
 _TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*?(/?)>")
@@ -166,8 +175,26 @@ def looks_binary(data: bytes) -> bool:
 
 
 def sanitize(text: str) -> str:
-    """Without control characters, ANSI escapes and bidi overrides: they hide or disguise text."""
-    return _UNSAFE_CHARS.sub("", _ANSI_ESCAPE.sub("", text))
+    """Without control characters, ANSI escapes, bidi overrides and invisible in-word marks: they hide or
+    disguise text."""
+    return _INVISIBLE_MARKS.sub("", _UNSAFE_CHARS.sub("", _ANSI_ESCAPE.sub("", text)))
+
+
+def without_unsafe_references(html: str) -> str:
+    """``html`` without the character references ``sanitize`` would remove once they are decoded. One
+    reference to a control character ("&#11;", from a word processor) makes the HTML parser drop the whole
+    page's text, and a decoded bidi override or invisible mark would come back after sanitizing."""
+    if "&#" not in html:
+        return html
+    return _CHAR_REFERENCE.sub(_safe_reference, html)
+
+
+def _safe_reference(match: re.Match[str]) -> str:
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    if code > sys.maxunicode or code in _C1_RANGE:
+        return match.group(0)  # the parser's own reading: U+FFFD, or the Windows-1252 character
+    return "" if sanitize(chr(code)) == "" else match.group(0)
 
 
 def decode_utf8(data: bytes) -> str:
