@@ -319,7 +319,8 @@ def enrich(
 def extract(
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines on stdin, write JSON lines.")] = False,
 ) -> None:
-    """Extract the main text of JSON lines {"id","html"} from stdin; writes {"id","text"} per line."""
+    """Extract the article of JSON lines {"id","html"} from stdin, as ingest does; writes {"id","title","text"}
+    per line."""
     if not jsonl:
         raise _fail("only --jsonl input is supported")
     from kabar.jsonl import extract_lines  # noqa: PLC0415

@@ -13,13 +13,18 @@ Interval = Literal["day", "week", "month", "year"]
 IndexStatus = Literal["created", "updated", "unchanged", "rejected", "failed"]
 
 
-class SearchHit(BaseModel):
+class ArticleReference(BaseModel):
+    """What a result list shows of an article; ``GET /articles/{id}`` has the rest."""
+
     id: str
     title: str
     url: str | None = None
     source_domain: str | None = None
     language: str
     published_at: datetime | None = None
+
+
+class SearchHit(ArticleReference):
     story_id: str
     duplicate_of: str | None = None
     score: float
@@ -64,13 +69,7 @@ class SearchResult(BaseModel):
                                                                     "filters and sort, for the next page.")
 
 
-class StoryArticle(BaseModel):
-    id: str
-    title: str
-    url: str | None = None
-    source_domain: str | None = None
-    language: str
-    published_at: datetime | None = None
+class StoryArticle(ArticleReference):
     duplicate_of: str | None = None
     is_duplicate: bool = Field(description="A near-copy of another article in the story.")
 
