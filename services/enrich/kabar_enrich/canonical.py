@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from kabar.contract.messages import Entity, EntityLabel, entity_id
 from kabar_enrich.entities import EntitySpan
@@ -82,7 +82,7 @@ ORGANISATION_WORDS = frozenset({
 INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
     "hospital", "academy", "institute", "institut", "society", "museum", "laboratory", "college", "school",
     "foundation", "association", "corporation", "inc", "ltd", "records", "club", "rumah", "sakit", "akademi",
-    "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium", "orchestra", "orkestra",
+    "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium", "orchestra", "orkestra", "authority",
 })
 MINISTRY_KIND = "ministry"
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.
@@ -94,7 +94,15 @@ _DATELINE_END = re.compile(r"\s*(?:,|\(|-|—|–)")
 BALINESE_BIRTH_ORDER = r"(?:Wayan|Made|Nyoman|Ketut|Putu|Kadek|Komang|Gede|Gde|Gusti|Luh|Nengah)\b"
 _BALINESE_ARTICLE = re.compile(rf"^(?:I|Ni) (?={BALINESE_BIRTH_ORDER})")
 _POSSESSIVE = re.compile(r"['’]s$")
+# Malaysian honours (federal and state), which stand before a name and change as they are conferred.
+MALAYSIAN_HONOURS = (r"Tun|Toh Puan|Tan Sri|Puan Sri|Datuk Seri|Datuk Sri|Dato' Seri|Dato' Sri|Dato Sri"
+                     r"|Datuk Patinggi|Datuk Amar|Datuk Wira|Datuk|Dato'|Dato|Datin Paduka|Datin Seri|Datin")
+# A person is one whichever honours, degree or pilgrim's title an article writes before the name ("Tun Dr Mahathir
+# Mohamad", "Dr Mahathir Mohamad", "Mahathir Mohamad"); a degree stays before one word ("Dr. Dre").
+_HONOURS_BEFORE_NAME = re.compile(rf"^(?:(?:{MALAYSIAN_HONOURS})\s+)+")
+_DEGREE_BEFORE_NAME = re.compile(r"^(?:Prof(?:essor)?\.?(?:\s+Madya)?|Dr|Ir|Haji|Hajah|Hj)\.?\s+(?=\S+\s+\S)")
 _OF = {"of", "of the"}
+_TEAM_WORDS = frozenset({"pasukan", "skuad", "squad", "tim", "team"})
 
 
 # Latin letters that Unicode does not decompose into a base letter and a diacritic.
@@ -103,8 +111,9 @@ UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": 
                               "ʼ": "'", "’": "'", "‘": "'"})
 
 
-# A company's legal form, around its name in a name key: Indonesian "PT ... Tbk (Persero)", Malaysian "Berhad".
-_LEGAL_FORM = re.compile(r"^pt |(?: (?:tbk|persero|berhad|bhd|sdn bhd))+$")
+# A company's legal form around its name, as written or in a name key: Indonesian "PT ... Tbk (Persero)", Malaysian
+# "Berhad". "PT Bank Central Asia Tbk" and "Malayan Banking Bhd" are Bank Central Asia and Malayan Banking.
+_LEGAL_FORM = re.compile(r"^PT\.? +|(?: +(?:Tbk|\(?Persero\)?|Berhad|Sdn\.? Bhd|Bhd)\.?)+$", re.IGNORECASE)
 _LEGAL_FORM_ENDINGS = (" tbk", " persero", " berhad", " bhd")  # a cheap test first: organisation() runs per span
 
 
@@ -295,7 +304,7 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
     """The entities of one article's spans (in text order). ``text``, when given, lets an
     abbreviation written just after a name ("Badan Intelijen Negara (BIN)") be learnt."""
     table = names or shared(NameTable)
-    abbreviations: dict[str, tuple[str, EntityLabel]] = {}
+    abbreviations: dict[str, _Abbreviation] = {}
     mentions = [_Mention(span, *_surface(span, table, text, abbreviations)) for span in spans]
     people = _full_people(mentions, table)
     ministries: dict[str, set[str]] = {}
@@ -368,7 +377,7 @@ def _label(label: str) -> EntityLabel:
 
 
 def _surface(span: EntitySpan, table: NameTable, text: str | None,
-             abbreviations: dict[str, tuple[str, EntityLabel]]) -> tuple[str, EntityLabel]:
+             abbreviations: dict[str, _Abbreviation]) -> tuple[str, EntityLabel]:
     """The name a mention writes, without descriptors or abbreviations, and its type; learns "Name (ABBR)".
     An abbreviation of an institution's name is an organisation wherever it is used alone ("Kemkominfo" tagged a
     person is the ministry). A place in brackets is no abbreviation ("Chan Peng Soon/Cheah Yee See (Malaysia)")."""
@@ -385,20 +394,41 @@ def _surface(span: EntitySpan, table: NameTable, text: str | None,
         after = _ABBREVIATION_AFTER.match(text, span.end)
         if after is not None and len(surface.split()) > 1:
             _learn(abbreviations, after.group(1), surface, label, table)
+    if label == "PER":
+        surface = _without_honours(surface)
     first, _, rest = surface.partition(" ")
-    expansion, expanded_label = abbreviations.get(name_key(first), ("", label))
-    if expansion and table.organisation(surface) is None and name_key(expansion) != name_key(surface):
+    expansion, expanded_label, written = abbreviations.get(name_key(first), ("", label, ""))
+    # An abbreviation in capitals is not the word of a name written in title case: "ADHI" after "PT Adhi Karya Tbk"
+    # does not make a later "Adhi Karya" the company's name run on with "Karya".
+    if expansion and (first.strip("()[]\"'“”‘’.,;:") == written or not written.isupper()) \
+            and table.organisation(surface) is None \
+            and name_key(expansion) != name_key(surface):
         surface = f"{expansion} {rest}".strip()
         if expanded_label == "ORG" and not INSTITUTION_WORDS.isdisjoint(expansion.lower().split()):
             label = "ORG"  # not "Ahok" after "Basuki Tjahaja Purnama (Ahok)" tagged an organisation
     return surface, label
 
 
-def _learn(abbreviations: dict[str, tuple[str, EntityLabel]], abbreviation: str, name: str, label: EntityLabel,
+def _without_honours(name: str) -> str:
+    """A person's name without the honours, degrees and pilgrim's titles before it."""
+    while True:
+        shorter = _DEGREE_BEFORE_NAME.sub("", _HONOURS_BEFORE_NAME.sub("", name))
+        if shorter == name or not shorter:
+            return name
+        name = shorter
+
+
+class _Abbreviation(NamedTuple):
+    name: str  # what it stands for
+    label: EntityLabel
+    written: str  # as the article wrote it in brackets
+
+
+def _learn(abbreviations: dict[str, _Abbreviation], abbreviation: str, name: str, label: EntityLabel,
            table: NameTable) -> None:
     """Remember what an abbreviation in brackets stands for; a place in brackets is no abbreviation."""
     if table.place(abbreviation, fuzzy=False) is None:
-        abbreviations.setdefault(name_key(abbreviation), (name, label))
+        abbreviations.setdefault(name_key(abbreviation), _Abbreviation(name, label, abbreviation))
 
 
 def _full_people(mentions: Sequence[_Mention], table: NameTable) -> list[tuple[int, str]]:
@@ -411,12 +441,12 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
              ministries: dict[str, set[str]]) -> tuple[EntityLabel, str]:
     label, name = mention.label, mention.surface
     single = " " not in name
-    organisation = table.organisation(name)
+    organisation = table.organisation(name) or _team_of(name, table)
     # "gedung KPK" tagged a place is the building, a place, not the commission
     building = label == "LOC" and mention.span.text[:1].islower() and organisation is not None \
         and organisation.kind == INSTITUTION_KIND
     if organisation is not None and organisation.kind in ORGANISATION_KINDS and not building:
-        return "ORG", organisation.name
+        return "ORG", _without_legal_form(organisation.name)
     named_as_organisation = label == "ORG" or organisation is not None
     if named_as_organisation or not single:
         found = ministry(name, table)
@@ -435,7 +465,20 @@ def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],
         return "LOC", place.name
     if label == "PER":
         return label, table.person(_without_leading_places(name, table))
-    return label, name
+    return label, _without_legal_form(name) if label == "ORG" else name
+
+
+def _without_legal_form(name: str) -> str:
+    """A company's name without "PT", "Tbk", "(Persero)", "Berhad" or "Bhd"; a name of one word keeps its form
+    ("Fear Sdn Bhd", "PT PBB")."""
+    bare = _LEGAL_FORM.sub("", name)
+    return bare if " " in bare else name
+
+
+def _team_of(name: str, table: NameTable) -> Organisation | None:
+    """A known organisation named after a word for a team ("Pasukan Harimau Malaya", "Skuad Harimau Malaya")."""
+    first, _, rest = name.partition(" ")
+    return table.organisation(rest) if rest and first.lower() in _TEAM_WORDS else None
 
 
 def _placed_anyway(label: str, name: str, place: Place) -> bool:

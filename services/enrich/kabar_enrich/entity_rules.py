@@ -68,6 +68,8 @@ from kabar_enrich.canonical import (
     BALINESE_BIRTH_ORDER,
     INSTITUTION_KIND,
     INSTITUTION_WORDS,
+    MALAYSIAN_HONOURS,
+    MINISTRY_KIND,
     ORGANISATION_KINDS,
     ORGANISATION_WORDS,
     SUBDIVISION_KIND,
@@ -92,7 +94,7 @@ TITLES = _words("""
     pangeran duta dubes juru jubir pelatih kapten komandan marsekal laksamana senator diktator
     sultan datuk dato tan sri tun president minister secretary chancellor governor mayor leader
     chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
-    gabenor timbalan naib setiausaha pengerusi jurucakap canselor jeneral jurulatih
+    gabenor timbalan naib setiausaha pengerusi jurucakap canselor jeneral jurulatih pensyarah pengarah
 """)
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
 OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun king queen prince")
@@ -130,7 +132,15 @@ PLACE_LAST_WORDS = _words("""
 street road avenue boulevard highway square gym dock docks corner harbor harbour station airport stadium arena
 valley canal peninsula strait county island islands
 """)
-PLACE_FIRST_WORDS = _words("mount lake fort cape circuit")
+# ... and of an Indonesian or Malay name of a feature of the land or water ("Tasik Onega", "Gunung Kidul").
+PLACE_FIRST_WORDS = _words("mount lake fort cape circuit tasik danau gunung sungai teluk selat lautan")
+# The first word of an event's Malay or Indonesian name ("Sukan Olimpik", "Piala Dunia", "Kejohanan Dunia"): the
+# Indonesian corpora, whose conventions Indonesian and Malay text follow, leave events untagged (their training
+# files: "Piala" outside any entity 44 times of 44, "Olimpiade" 3 of 3).
+EVENT_FIRST_WORDS = _words("piala kejohanan kejuaraan temasya olimpiade")
+MALAY_EVENT_FIRST_WORDS = EVENT_FIRST_WORDS | _words("sukan")  # in Indonesian a name: "Sukan Makmuri"
+# The directions that go on a place's name ("Jakarta Utara", "Halmahera Timur", "Sulawesi Tenggara").
+COMPASS_WORDS = _words("utara selatan timur barat tengah tenggara barat daya laut")
 # Indonesian and Malay words for a kind of place, which stand beside its name ("Kota Bogor", "Bekasi Kota").
 PLACE_KIND_WORDS = _words("kota kabupaten provinsi pulau desa kecamatan kelurahan wilayah daerah negeri bandar kampung")
 # The first word of a street's Indonesian or Malay name, which is often a person's ("Jalan Tuanku Abdul Rahman").
@@ -263,7 +273,11 @@ _ROMAN = re.compile(r"[IVX]+")
 # A party's adjective before a politician's name, as English news writes it ("Republican Phil Bryant", "Democrat
 # Andy Beshear"): not part of the name.
 PARTY_WORDS = _words("republican democrat democratic labour conservative tory")
-_OFFICE_OR_PARTY = OFFICE_TITLES | PARTY_WORDS
+# "Agong" (the King, "Yang di-Pertuan Agong") opens a person's span as an office, though it is no title elsewhere
+# ("Mahkamah Agong", the Supreme Court, is one body's name).
+_OFFICE_OR_PARTY = OFFICE_TITLES | PARTY_WORDS | {"agong"}
+# The titles of Malay rulers, which are part of the ruler's name ("Sultan Ibrahim", "Tuanku Syed Sirajuddin").
+RULER_TITLES = _words("sultan raja tuanku")
 _OFFICE_OR_DEPUTY = OFFICE_TITLES | DEPUTY_WORDS
 # Titles as AP style abbreviates them before a name ("Georgia Gov. Brian Kemp", "South Carolina Sen. Lindsey Graham").
 TITLE_ABBREVIATIONS = _words("gov sen rep lt gen col sgt capt cmdr adm maj atty supt pres rev")
@@ -315,9 +329,17 @@ _CLOSING_BRACKET = re.compile(r"[ \t]?\)")
 # Malaysian honours before a name ("Datuk Seri Amirudin Shari", "Datuk Patinggi Tan Sri Abang Johari Tun Openg"), and
 # the name after them: capitalised words, with the "bin"/"binti"/"a/l" of a patronymic.
 _MALAYSIAN_HONOURS = re.compile(
-    r"\b(?:(?:Tun|Toh Puan|Tan Sri|Puan Sri|Datuk Seri|Datuk Sri|Dato' Seri|Dato' Sri|Dato Sri|Datuk Patinggi"
-    r"|Datuk Amar|Datuk Wira|Datuk|Dato'|Dato|Datin Paduka|Datin Seri|Datin|Dr\.?|Haji|Hajah|Ir\.?) )+"
+    rf"\b(?:(?:{MALAYSIAN_HONOURS}|Dr\.?|Haji|Hajah|Ir\.?) )+"
     r"(?P<name>[A-Z][\w'-]+(?: (?:[A-Z][\w'-]+|bin|binti|a/l|a/p))*)")
+# A company's name with its Malaysian or Indonesian legal form after it ("Tenaga Nasional Berhad", "Malayan Banking
+# Bhd", "PT Bank Central Asia Tbk"): capitalised words, "&" between two.
+_LEGAL_FORM_AT_END = re.compile(r"(?:Sdn\.? )?(?:Berhad|Bhd|Tbk)\b\.?")
+_COMPANY_WITH_LEGAL_FORM = re.compile(
+    r"(?<![\w&.'-])(?:[A-Z][\w&.'-]*(?: & | ))+(?:Sdn\.? )?(?:Berhad|Bhd|Tbk)\b")
+# The honours that end a body's or a place's span belong to the person named after it ("Gabenor Bank Negara
+# Malaysia Datuk Seri Abdul Rasheed Ghaffour", the bank tagged up to "Seri").
+_HONOURS_AT_END = re.compile(rf"(?:\s(?:{MALAYSIAN_HONOURS}))+\Z")
+_NAME_AFTER = re.compile(r"[ \t]+[A-Z]")
 # A single dash between spaces is part of a tokenised name ("Al - Qaeda"), but not after a site's name or a city in
 # capitals (datelines: "Suara.com - Komisi Pemberantasan Korupsi", "KUALA LUMPUR - Tim ...") nor between two places
 # ("Rusia - Ukraina").
@@ -335,9 +357,12 @@ INDONESIAN_PRESS_LANGUAGES = frozenset({"id", "ms"})
 _ENDS_WITH_ABBREVIATION = re.compile(r"\(\s*[A-Z][\w.&-]{0,15}\s*\)\Z")
 _PLACE_AFTER = re.compile(r"\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 _MAX_PLACE_WORDS = 3
+_CAPITALISED_RUN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?: [A-Z][\w'-]*)+")
+_KNOWN_NAME_MAX_WORDS = 4
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z]{3,6}(?![\w-])")
 _DEFINING_BRACKET = re.compile(r"[ \t]*\([ \t]*\Z")
 _PERSON_WORDS = (2, 4)
+_PORTFOLIO_MAX_WORDS = 4  # "Pembangunan Wanita, Keluarga dan Masyarakat"
 _MALAY_NAME_MAX_WORDS = 7  # "Abang Johari Tun Openg", "Muhammad Radzi bin Abu Hassan"
 
 
@@ -361,9 +386,10 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
                           for word in name_key(span.text).split())
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
     spans = [piece for span in spans for piece in _company_and_office_holder(text, span, table)]
-    kept = [_without_leading_titles(text, trimmed, table) for span in spans
+    kept = [_without_leading_titles(text, trimmed, table, malay=language == "ms") for span in spans
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
+            and not _an_event(span, language)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
     kept = [_with_the(text, _with_whole_honorific(text, _with_balinese_article(
                 text, _dateline_place(text, _ap_state(text, edged, table), table))))
@@ -378,6 +404,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces += _missed_people(text, pieces, table)
     pieces += _dateline_outlets(text, pieces, table)
     pieces += _missed_companies_and_outlets(text, pieces, table)
+    pieces = _companies_by_legal_form(text, pieces)
+    pieces = _known_organisations(text, pieces, table)
     if language in INDONESIAN_PRESS_LANGUAGES:  # the acronyms are the Indonesian press's
         pieces += _missed_institutions(text, pieces, table)
     pieces = _joined_names(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
@@ -388,7 +416,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
 
 
-def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, malay: bool = False) -> EntitySpan:
     """"Dubes Hasan Kleib" tagged a person is Hasan Kleib: the office before a person's name is not part of it
     (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir").
     Nor are a form of address, a degree or a rank ("Ny Herawati Boediono", "Kadiv Humas Polri Irjen Boy Rafli Amar"
@@ -405,14 +433,35 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable) -> En
     while len(words) - first > 2 and (words[first].text.lower() in _OFFICE_OR_PARTY or (
             words[first].text.lower() in DEPUTY_WORDS and words[first + 1].text.lower() in OFFICE_TITLES)):
         first += 1  # "Vice President Jusuf Kalla": "vice" is no office by itself, only before one
+    # "Menteri Kewangan Lim Guan Eng", with "Menteri" in the span or just before it: the portfolio is no name either
+    if (words[first - 1].text.lower() if first else _word_before(text, span.start).lower()) == "menteri":
+        first += _portfolio_words(text, words[first:], table)
     # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
     first = max([first, *(i + 1 for i in range(first, len(words) - 1) if words[i].text.lower() in RANKS)])
-    while len(words) - first > 1 and _address(text, words, first):
+    while len(words) - first > 1 and _address(text, words, first, malay=malay):
         first += 1
     if (len(words) - first > 2 and words[first].text.lower() in INSTITUTION_WORDS
             and _looks_like_a_name(words[first + 1:], table)):
         first += 1
     return span if first == 0 else _span(text, words[first].start, span.end, span.label)
+
+
+def _word_before(text: str, position: int) -> str:
+    before = _WORD_BEFORE.search(text, max(0, position - 40), position)
+    return before.group(1) if before is not None else ""
+
+
+def _portfolio_words(text: str, words: Sequence[_Word], table: NameTable) -> int:
+    """How many of ``words`` name a minister's portfolio ("Kewangan", "Luar Negeri", "Sumber Manusia": there is a
+    "Kementerian" of that name), leaving two words of a name at least; 0 when they name none."""
+    return next((size for size in range(min(_PORTFOLIO_MAX_WORDS, len(words) - 2), 0, -1)
+                 if _a_portfolio(table, _join(text, words[:size]))), 0)
+
+
+def _a_portfolio(table: NameTable, name: str) -> bool:
+    """Does a ministry of that name exist ("Kewangan": Kementerian Kewangan)?"""
+    found = table.organisation(f"Kementerian {name}")
+    return found is not None and found.kind == MINISTRY_KIND
 
 
 def _office_holder(text: str, span: EntitySpan, table: NameTable, named: frozenset[str]) -> list[EntitySpan]:
@@ -608,7 +657,8 @@ def _office_before_body(text: str, span: EntitySpan, start: int, end: int) -> bo
 
 def _honoured_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
     """In Malay text, the name after Malaysian honours is a person's: found where the recogniser passed it by
-    ("Menteri Besar Johor Datuk Onn Hafiz Ghazi hadir"), and cut from the place run into it ("Sarawak Datuk
+    ("Menteri Besar Johor Datuk Onn Hafiz Ghazi hadir") or found part of it ("Datuk Seri Tajuddin Abdul Rahman"
+    tagged "Abdul Rahman"), and cut from the place run into it ("Sarawak Datuk
     Patinggi Tan Sri Abang Johari Tun Openg", tagged one person: Sarawak, and the person). "Datuk Bandar" is an
     office, the mayor's, not an honour ("Datuk Bandar Ithaca")."""
     out = list(spans)
@@ -624,7 +674,10 @@ def _honoured_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -
             out.append(_span(text, start, end, "PER"))
             continue
         span, before = crossing[0], text[crossing[0].start:found.start()].rstrip()
-        if len(crossing) == 1 and before and span.end == end and table.place(before, fuzzy=False) is not None:
+        if len(crossing) == 1 and span.label == "PER" and start <= span.start and span.end <= end:
+            # part of the name found ("Datuk Seri Tajuddin Abdul Rahman" tagged "Abdul Rahman"): all of it
+            out = [other for other in out if other is not span] + [_span(text, start, end, "PER")]
+        elif len(crossing) == 1 and before and span.end == end and table.place(before, fuzzy=False) is not None:
             place = _span(text, span.start, span.start + len(before), "LOC")
             out = [other for other in out if other is not span] + [place, _span(text, start, end, "PER")]
     return sorted(out, key=lambda span: span.start)
@@ -691,8 +744,13 @@ def _malay_common_word_opening_a_sentence(text: str, span: EntitySpan, table: Na
     if span.label != "PER" or " " in word or word.lower() not in _malay_lower_case_words() \
             or word.lower() in INSTITUTION_WORDS:  # "Polis berkata": the police, an organisation
         return False
-    before = text[:span.start].rstrip(" \t\"“‘'([")
-    return (not before or before[-1] in ".!?:\n") and table.place(word, fuzzy=False) is None
+    return _opens_a_sentence(text, span.start) and table.place(word, fuzzy=False) is None
+
+
+def _opens_a_sentence(text: str, position: int) -> bool:
+    """Does the word at ``position`` open a sentence (where a capital says nothing)?"""
+    before = text[:position].rstrip(" \t\"“‘'([")
+    return not before or before[-1] in ".!?:\n"
 
 
 def _written_in_lower_case(word: str) -> bool:
@@ -700,12 +758,15 @@ def _written_in_lower_case(word: str) -> bool:
     return _capital_habits().get(word, "cap") != "cap"
 
 
-def _address(text: str, words: Sequence[_Word], index: int) -> bool:
-    """Is ``words[index]`` a form of address, a degree or a rank before the rest of a person's name?"""
+def _address(text: str, words: Sequence[_Word], index: int, *, malay: bool = False) -> bool:
+    """Is ``words[index]`` a form of address, a degree or a rank before the rest of a person's name? In Malay text
+    "Puan" (Mrs) is one, though not in "Puan Sri", a wife's honour; in Indonesian it is a name ("Puan Maharani")."""
     word = words[index].text.lower().rstrip(".")
     if word in FORCE_MARKS:  # after a rank, inside the span or just before it
         before = text[max(0, words[index].start - 30):words[index].start].split()
         return index > 0 or (bool(before) and before[-1].lower().rstrip(".") in TITLES | HONORIFICS)
+    if word == "puan":
+        return malay and not text.startswith("Puan Sri", words[index].start)
     return word in HONORIFICS or (word in DEGREES and len(words) - index > 2)
 
 
@@ -721,7 +782,9 @@ def _edges(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
     if span.label == "PER":
         return [span]
     words = _words_of(text, span.start, span.end)
-    spelt_out = _SPELT_OUT_RANK_AT_END.search(span.text)  # "Polda Metro Jaya Komisaris Besar" before "Argo Yuwono"
+    # "Polda Metro Jaya Komisaris Besar" before "Argo Yuwono", "Bank Negara Malaysia Datuk Seri" before a name
+    spelt_out = _SPELT_OUT_RANK_AT_END.search(span.text) or (
+        _HONOURS_AT_END.search(span.text) if _NAME_AFTER.match(text, span.end) else None)  # not "Tanjung Datuk,"
     if len(words) > 1 and (words[-1].text.lower() in RANKS or spelt_out is not None):
         end = words[-2].end if spelt_out is None else span.start + spelt_out.start()
         return [_span(text, span.start, end, span.label)]
@@ -827,6 +890,13 @@ def _common_word(text: str, span: EntitySpan, table: NameTable) -> bool:
                                       or _YEAR_AFTER.match(text, span.end)):
         return True
     return not any(char.isupper() or char.isdigit() for char in span.text) and table.organisation(span.text) is None
+
+
+def _an_event(span: EntitySpan, language: str | None) -> bool:
+    """"Piala Dunia", "Sukan Olimpik" (Malay for the Olympic Games): Indonesian and Malay text tag no events."""
+    first = span.text.split()[0].lower() if span.text.strip() else ""
+    return first in (MALAY_EVENT_FIRST_WORDS if language == "ms" else
+                     EVENT_FIRST_WORDS if language in INDONESIAN_PRESS_LANGUAGES else ())
 
 
 def _office_alone(span: EntitySpan) -> bool:
@@ -941,7 +1011,22 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
         return glued
     if len(words) < 2:
         return [span]
-    return _split_place_and_person(text, span, words, table, people) or [span]
+    return _ruler_and_realm(text, span, words, table) or _split_place_and_person(text, span, words, table, people) \
+        or [span]
+
+
+def _ruler_and_realm(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable) -> list[EntitySpan] | None:
+    """"Sultan Selangor Sultan Sharafuddin Idris Shah" or "(Raja) Perlis Tuanku Syed Sirajuddin" tagged one person:
+    the ruler's state, a place, then the ruler, whose title is part of the name."""
+    if span.label != "PER" or len(words) < 3:
+        return None
+    first = 1 if words[0].text.lower() in RULER_TITLES else 0  # the recogniser may leave the first title out
+    size = _place_at(text, words, first, table)
+    rest = words[first + size:]
+    if not size or len(rest) < 2 or rest[0].text.lower() not in RULER_TITLES:
+        return None
+    return [_span(text, words[first].start, words[first + size - 1].end, "LOC"),
+            _span(text, rest[0].start, rest[-1].end, "PER")]
 
 
 def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
@@ -1100,8 +1185,11 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
         if not size:
             continue
         if table.country(_join(text, words[index:index + size])) is None and index + size < len(words) \
-                and table.place(_join(text, words[index + size:]), fuzzy=False) is None:
-            continue  # only a country stands before a person's name ("Rusia Vladimir Putin")
+                and table.place(_join(text, words[index + size:]), fuzzy=False) is None \
+                and not (index == 0 and _office_place_then_person(text, span, words[size:])):
+            # only a country stands before a person's name ("Rusia Vladimir Putin"), or the place of an office
+            # named before it ("Ketua Menteri Pulau Pinang Chow Kon Yeow", tagged one place)
+            continue
         rest = words[index + size:]
         if not rest:
             return None
@@ -1153,6 +1241,15 @@ def _looks_like_a_name(words: Sequence[_Word], table: NameTable) -> bool:
         and table.country(word.text) is None and table.organisation(word.text) is None for word in words)
 
 
+def _office_place_then_person(text: str, span: EntitySpan, rest: Sequence[_Word]) -> bool:
+    """Does the place that opens ``span`` belong to the office named before it, and the rest to its holder
+    ("Ketua Menteri Pulau Pinang Chow Kon Yeow", "Gubernur Sulawesi Tenggara Nur Alam")? Not when the rest goes on
+    with the place's name ("Jakarta Utara Husein Murad") or names a body ("Madinah Almunawaroh Development
+    Authority")."""
+    return span.label in ("LOC", "PER") and bool(rest) and rest[0].text.lower() not in COMPASS_WORDS \
+        and all(word.text.lower() not in INSTITUTION_WORDS for word in rest) and _titled(text, span.start)
+
+
 def _titled(text: str, start: int) -> bool:
     """Whether a title word ("Presiden", "Pemimpin") stands just before ``start``."""
     before = text[max(0, start - 40): start].rstrip(" ,")
@@ -1197,25 +1294,92 @@ def _acronyms_defined_by_organisations(text: str, spans: Sequence[EntitySpan]) -
 
 
 def _missed_companies_and_outlets(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
-    """A company, agency or medium the tables know, written alone as one capitalised word inside a sentence, is an
-    organisation where the recogniser passed it by ("Shares of Nvidia rose", "dikutip TASS", "dilansir kantor berita
-    Antara"; 225 IndoSum articles gain one). Not at a sentence's start, where a capital says nothing ("Apple"), nor
+    """A company, agency or medium the tables know, or an institution by its own one-word name ("Pentagon",
+    "Kremlin", "Interpol"), written alone as one capitalised word inside a sentence, is an organisation where the
+    recogniser passed it by ("Shares of Nvidia rose", "dikutip TASS", "dilansir kantor berita Antara"; 225 IndoSum
+    articles gain one). Not at a sentence's start, where a capital says nothing ("Apple"), nor
     inside a longer capitalised name or before a number ("Nokia 6"), nor a two-letter word ("RT", a neighbourhood in
     Indonesian addresses), nor in a photo credit."""
     found: list[EntitySpan] = []
     for match in _SINGLE_CAPITALISED_WORD.finditer(text):
         outlet = table.organisation(match.group())
-        if outlet is None or outlet.kind not in COMPANY_AND_OUTLET_KINDS:
-            continue
+        if outlet is None or (outlet.kind not in COMPANY_AND_OUTLET_KINDS
+                              and not (outlet.kind == INSTITUTION_KIND and outlet.name == match.group())):
+            continue  # an institution by its own one-word name only: "di Pentagon", "kata Kremlin"
         start, end = match.span()
-        before = _WORD_BEFORE.search(text, max(0, start - 40), start)
-        if (before is None or before.group(1)[-1] in ".!?:\"“‘'(" or before.group(1)[0].isupper()
+        before = _word_before(text, start)
+        if (not before or before[-1] in ".!?:\"“‘'(" or before[0].isupper()
                 or any(span.start < end and start < span.end for span in spans)):
             continue
         span = _span(text, start, end, "ORG")
         if not _in_credit(text, span):  # "(Foto: Kemlu Rusia via Reuters)"
             found.append(span)
     return found
+
+
+def _companies_by_legal_form(text: str, spans: list[EntitySpan]) -> list[EntitySpan]:
+    """A company named with its legal form is an organisation, all of its name: where the recogniser passed it by
+    ("Tenaga Nasional Berhad (TNB) akan menaikkan tarif") or found part of it ("Top Glove Corporation Bhd" tagged
+    from "Glove"). The name runs back from its legal form to "PT", and not over a title ("Direktur PT Bank Central
+    Asia Tbk"), another acronym ("TOD PT Adhi Karya Tbk"), a word news writes only in lower case, or, where the
+    recogniser found part of the name, a sentence's first word ("Saham Malayan Banking Bhd": shares, or a name?)."""
+    if "Bhd" not in text and "Berhad" not in text and "Tbk" not in text:
+        return spans
+    out = list(spans)
+    for match in _COMPANY_WITH_LEGAL_FORM.finditer(text):
+        words = _words_of(text, match.start(), match.end())
+        crossing = [span for span in out if span.start < match.end() and match.start() < span.end]
+        first = _company_name_start(text, words, bool(crossing))
+        start, end = words[first].start, match.end()
+        if _LEGAL_FORM_AT_END.fullmatch(text[start:end]) is not None:
+            continue  # the legal form alone
+        crossing = [span for span in crossing if span.start < end and start < span.end]
+        if all(start <= span.start and span.end == end for span in crossing):  # none, or the name's tail
+            out = [span for span in out if span not in crossing] + [_span(text, start, end, "ORG")]
+    return out
+
+
+def _known_organisations(text: str, spans: list[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """A name of two to four capitalised words that the tables know as an organisation is one, where the recogniser
+    passed it by ("Perikatan Nasional", a coalition) or found a place inside it ("Bursa Malaysia" tagged
+    "Malaysia")."""
+    out = list(spans)
+    for run in _CAPITALISED_RUN.finditer(text):
+        words = _words_of(text, run.start(), run.end())
+        index = 0
+        while index < len(words) - 1:
+            size = next((size for size in range(min(_KNOWN_NAME_MAX_WORDS, len(words) - index), 1, -1)
+                         if _known_organisation(table, _join(text, words[index:index + size]))), 0)
+            if not size:
+                index += 1
+                continue
+            start, end = words[index].start, words[index + size - 1].end
+            crossing = [span for span in out if span.start < end and start < span.end]
+            if all(start <= span.start and span.end <= end for span in crossing):
+                out = [span for span in out if span not in crossing] + [_span(text, start, end, "ORG")]
+            index += size
+    return out
+
+
+def _known_organisation(table: NameTable, name: str) -> bool:
+    found = table.organisation(name)
+    return found is not None and found.kind in ORGANISATION_KINDS
+
+
+def _company_name_start(text: str, words: Sequence[_Word], found_in_part: bool) -> int:
+    """The index of the first word of the company's name that ``words`` (a capitalised run) ends with."""
+    first = len(words) - 1
+    while first > 0:
+        word = words[first - 1]
+        lower = word.text.lower().rstrip(".")
+        if lower in TITLES or _capital_habits().get(lower) == "low" \
+                or (word.text.isupper() and len(word.text) > 1 and lower != "pt") \
+                or (found_in_part and _opens_a_sentence(text, word.start)):
+            break
+        first -= 1
+        if lower == "pt":
+            break
+    return first
 
 
 def _dateline_outlets(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
@@ -1322,8 +1486,9 @@ def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
     if organisation is not None and organisation.kind in ORGANISATION_KINDS:
         return True
     words = span.text.split()
-    if span.label in ("PER", "LOC") and len(words) > 1 and words[-1].lower() in OUTLET_WORDS:
-        return True
+    if len(words) > 1 and ((span.label in ("PER", "LOC") and words[-1].lower() in OUTLET_WORDS)
+                           or _LEGAL_FORM_AT_END.fullmatch(words[-1]) is not None):
+        return True  # an outlet's word or a company's legal form last ("Malayan Banking Bhd" tagged a person)
     if span.label in ("PER", "MISC") and any(word.lower() in INSTITUTION_WORDS for word in words):
         return True  # "Clinical Hospital Mostar" (a person), "Bulgarian Academy of Sciences" (a nationality)
     if span.label == "LOC" and len(words) > 1 and words[0].lower() in GOVERNING_BODY_WORDS:
