@@ -98,9 +98,10 @@ def test_story_grouping_floors() -> None:
     crossed = scores["kabar (5-fold cross-validated)"]
     baseline = scores["plain TF-IDF >= 0.3 within 4 days"]
     # The target is 0.85 for each on the held-out pairs: missed (docs/enrichment.md gives the gap).
-    # These floors guard the measured figures: fitted 0.768 / 0.827 / 0.796, cross-validated 0.764 / 0.808 / 0.785
+    # These floors guard the measured figures: fitted 0.772 / 0.846 / 0.807, cross-validated 0.768 / 0.827 / 0.796
     # (0.785-0.796 over five fold seeds), since the entities' retrained recogniser and institutions' acronyms; the
-    # acronyms an article defines (session 13) moved one pair ("The Weinstein Company (TWC)") and its fold's weights.
+    # acronyms an article defines (session 13) and canonical names without honours and legal forms (session 15)
+    # each moved one pair, in turn down and up.
     assert fitted["precision"] >= 0.75 and fitted["recall"] >= 0.81 and fitted["f1"] >= 0.78, fitted
     assert crossed["precision"] >= 0.75 and crossed["recall"] >= 0.80 and crossed["f1"] >= 0.78, crossed
     assert crossed["f1"] >= baseline["f1"] + 0.2, (crossed, baseline)
