@@ -217,6 +217,23 @@ def test_a_bare_korea_is_the_korea_the_article_names() -> None:
     assert canon(("Sudan Selatan", "LOC"), ("Sudan", "LOC")) == [("LOC", "South Sudan"), ("LOC", "Sudan")]
 
 
+@pytest.mark.parametrize(("surface", "expected"), [
+    ("Kutai Timur", "East Kutai"), ("Kabupaten Kutai Timur", "East Kutai"), ("East Kutai Regency", "East Kutai"),
+    ("Jakarta Selatan", "South Jakarta"), ("Kota Jakarta Selatan", "South Jakarta"),
+    ("Kota Administrasi Jakarta Selatan", "South Jakarta"), ("Aceh Barat Daya", "Southwest Aceh"),
+    ("Kepulauan Talaud", "Talaud Islands"), ("Tidore Kepulauan", "Tidore Islands"), ("Deli Serdang", "Deli Serdang"),
+    ("Tangerang Selatan", "South Tangerang"),  # the GeoNames city's name, which the regency's agrees with
+])
+def test_indonesian_regencies_and_cities_by_their_english_names(surface: str, expected: str) -> None:
+    assert canon((surface, "LOC")) == [("LOC", expected)]
+
+
+def test_a_bare_regency_is_not_the_regency_named_after_it() -> None:
+    # Manokwari and South Manokwari are two regencies, as Solok and South Solok are.
+    assert canon(("Manokwari Selatan", "LOC"), ("Manokwari", "LOC")) == [("LOC", "South Manokwari"),
+                                                                          ("LOC", "Manokwari")]
+
+
 def test_a_brand_in_lower_case_is_part_of_the_name() -> None:
     assert canon(("iNews Network", "ORG")) == [("ORG", "iNews Network")]
     assert canon(("kota resor Wonsan", "LOC")) == [("LOC", "Wonsan")]

