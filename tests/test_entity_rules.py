@@ -145,6 +145,26 @@ def test_a_company_office_is_neither_the_company_nor_its_holder(text: str, label
     assert [(span.text, span.label) for span in spans] == found
 
 
+@pytest.mark.parametrize(("office", "tagged", "found"), [
+    ("CEO", "Ruangguru Belva Devara", [("Ruangguru", "ORG"), ("Belva Devara", "PER")]),
+    ("Direktur Utama", "Telkom Alex J. Sinaga", [("Telkom", "ORG"), ("Alex J. Sinaga", "PER")]),
+    ("Dirut", "Perum Peruri Prasetio Wibowo", [("Perum Peruri", "ORG"), ("Prasetio Wibowo", "PER")]),
+    ("CEO", "MDI Ventures Nicko Widjaja", [("MDI Ventures", "ORG"), ("Nicko Widjaja", "PER")]),
+    ("CEO", "M Cash Martin Suharlie", [("M Cash", "ORG"), ("Martin Suharlie", "PER")]),
+    ("CEO", "Nadiem Makarim", [("Nadiem Makarim", "PER")]),  # two words: the holder alone
+    ("Direktur", "Franciscus Welirang Salim", [("Franciscus Welirang Salim", "PER")]),  # no company's office
+])
+def test_the_company_between_an_office_and_its_holder_is_an_organisation_wherever_named(
+        office: str, tagged: str, found: list[tuple[str, str]]) -> None:
+    company = found[0][0] if len(found) > 1 else tagged.split()[0]
+    text = f"Kata {office} {tagged} kepada wartawan. {company} didirikan pada 2014."
+    later = text.rindex(company)
+    spans = refine(text, [*spans_of(text, (tagged, "PER")), EntitySpan(company, "PER", later, later + len(company))],
+                   language="id")
+    later = [] if len(found) == 1 else [(company, "ORG")]  # the recogniser's "person" is the company after all
+    assert [(span.text, span.label) for span in spans] == [*found, *(later or [(company, "PER")])]
+
+
 @pytest.mark.parametrize(("text", "label", "found"), [
     ("Chief Executive Officer Indofood Anthoni Salim", "PER", [("Indofood", "ORG"), ("Anthoni Salim", "PER")]),
     ("Corporate Secretary Bank BRI Hari Siaga Amijarso", "LOC", [("Bank BRI", "ORG"), ("Hari Siaga Amijarso", "PER")]),

@@ -238,6 +238,12 @@ ABBREVIATED_OFFICES = OFFICES_WITH_UNIT | SELF_NAMED_OFFICES
 # name: "CEO Go-Jek Nadiem Makarim", "Founder Otenta Anton Liu" (IndoSum: 49 articles, each a person's name run
 # together with a company and an office).
 COMPANY_OFFICES = _words("ceo coo cto cfo cmo founder pendiri")
+# Words that go on with a company's name, not a person's ("MDI Ventures Nicko Widjaja", "Visio Incubator").
+COMPANY_NAME_WORDS = _words("""
+    ventures incubator capital group labs lab studio studios digital media technologies technology tech holdings
+    partners sekuritas securities motors airlines airways indonesia asia global international
+""")
+COMPANY_HEADS = COMPANY_OFFICES | _words("dirut presdir")  # the company's name follows these, then the holder's
 # The same offices spelt out in English, as technology and business news writes them: "Chief Technology Officer
 # Jeremy King", "Head of Corporate Communication BMW Group Indonesia", "Country Manager MyNurz Yudha Tirtadani"
 # (IndoSum: 60 names run together with such a title). A field a title may name (``_FIELD``); a country's "Vice
@@ -389,7 +395,12 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
-    spans = [piece for span in spans for piece in _company_and_office_holder(text, span, table)]
+    split = [(span, _company_and_office_holder(text, span, table)) for span in spans]
+    # a company named between an office and its holder ("CEO Ruangguru Belva Devara") is one wherever the article
+    # names it, though the recogniser tags it a person elsewhere, as it had tagged it here
+    companies = frozenset(name_key(piece.text) for span, pieces in split if len(pieces) > 1
+                          for piece in pieces if piece.label == "ORG")
+    spans = [piece for _, pieces in split for piece in pieces]
     kept = [_without_leading_titles(text, trimmed, table, malay=language == "ms") for span in spans
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
@@ -414,6 +425,9 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         pieces += _missed_institutions(text, pieces, table)
     pieces = _joined_names(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
     pieces = sorted(_retyped(pieces, table, people), key=lambda span: span.start)
+    if companies:
+        pieces = [EntitySpan(span.text, "ORG", span.start, span.end)
+                  if span.label == "PER" and name_key(span.text) in companies else span for span in pieces]
     if language == "en":  # the Indonesian recogniser and corpora have no MISC
         pieces = [_titled_person(text, span, table) for span in pieces]
         pieces = sorted([*map(_as_event, pieces), *_quoted_titles(text, pieces)], key=lambda span: span.start)
@@ -514,6 +528,9 @@ def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) ->
     ("CEO Freeport McMoran Richard Adkerson", "COO Jurnal.id Anthony Kosasih"); two words of a name at least stay.
     An office spelt out in English (``_ENGLISH_COMPANY_OFFICE``) is cut off too (see ``_after_spelt_out_office``)."""
     first = span.text.split(maxsplit=1)[0] if span.text.strip() else ""
+    if span.label == "PER" and span.text.count(" ") >= 2 and _after_company_office(text, span.start):
+        # "CEO Tesla Elon Musk", "Direktur Utama Telkom Alex J. Sinaga", tagged a person from the company on
+        return _company_then_holder(text, _words_of(text, span.start, span.end)) or [span]
     if span.label not in ("PER", "ORG", "LOC") or (first not in _ENGLISH_OFFICE_OPENERS
                                                      and first.lower() not in COMPANY_OFFICES):
         return [span]  # the cheap check first: this runs for every span
@@ -528,12 +545,21 @@ def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) ->
     return _company_then_holder(text, words[1:]) or [span]
 
 
+def _after_company_office(text: str, start: int) -> bool:
+    """Whether a company's office ("CEO", "Pendiri", "Dirut", "Direktur Utama") stands just before ``start``: the
+    company's name comes between it and the holder's."""
+    words = [word.lower() for word in text[max(0, start - 40): start].split()[-2:]]
+    return bool(words) and (words[-1] in COMPANY_HEADS or words == ["direktur", "utama"])
+
+
 def _company_then_holder(text: str, words: Sequence[_Word]) -> list[EntitySpan] | None:
     """The company (its first word, and the company-shaped words after it) and the holder's name after it; None when
     what follows the company is no name."""
     end = 1
-    while len(words) - end > 2 and _COMPANY_SHAPED.search(words[end].text):
-        end += 1
+    while len(words) - end > 2 and (_COMPANY_SHAPED.search(words[end].text) or len(words[end - 1].text) == 1
+                                    or words[end - 1].text in ("PT", "Perum")
+                                    or words[end].text.lower() in COMPANY_NAME_WORDS):
+        end += 1  # "Freeport McMoran", "M Cash", "Perum Peruri", "MDI Ventures", "Gojek Indonesia"
     company = [_span(text, words[0].start, words[end - 1].end, "ORG")]
     rest = words[end:]
     if len(rest) < 2 or not all(word.text[:1].isupper() for word in rest):
