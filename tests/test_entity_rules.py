@@ -156,7 +156,7 @@ def test_a_company_office_is_neither_the_company_nor_its_holder(text: str, label
 ])
 def test_the_company_between_an_office_and_its_holder_is_an_organisation_wherever_named(
         office: str, tagged: str, found: list[tuple[str, str]]) -> None:
-    company = found[0][0] if len(found) > 1 else tagged.split()[0]
+    company = found[0][0] if len(found) > 1 else tagged.split(maxsplit=1)[0]
     text = f"Kata {office} {tagged} kepada wartawan. {company} didirikan pada 2014."
     later = text.rindex(company)
     spans = refine(text, [*spans_of(text, (tagged, "PER")), EntitySpan(company, "PER", later, later + len(company))],
