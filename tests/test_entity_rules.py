@@ -589,6 +589,21 @@ def test_the_place_of_an_office_named_before_it_is_cut_from_its_holder() -> None
         ("Jakarta Utara", "LOC"), ("Husein Murad", "PER")]  # a city of Jakarta, known as a whole
 
 
+def test_a_country_named_alone_is_a_place_where_the_recogniser_passed_it_by() -> None:
+    text = ("Israel mengklaim serangan udara Israel menewaskan pejabat Hamas. Washington menuduh Iran. Perdana Menteri "
+            "Israel Benjamin Netanyahu, rakyat Indonesia dan Bank Indonesia. Dolar AS naik. Cuba bayangkan.")
+    spans = refine(text, spans_of(text, ("Hamas", "ORG"), ("Washington", "LOC"), ("Benjamin Netanyahu", "PER"),
+                                  ("Bank Indonesia", "ORG")), language="id")
+    # not after an office or a people, not inside a name, not "AS" (the government), not Malay "Cuba" ("try")
+    assert [(span.text, span.label) for span in spans] == [
+        ("Israel", "LOC"), ("Israel", "LOC"), ("Hamas", "ORG"), ("Washington", "LOC"), ("Iran", "LOC"),
+        ("Benjamin Netanyahu", "PER"), ("Bank Indonesia", "ORG")]
+    assert not [span for span in refine(text, [], language="en") if span.label == "LOC"]  # English tags them itself
+    jordan = "Michael Jordan tiba. Kata Jordan, timnya siap."
+    assert [span.text for span in refine(jordan, spans_of(jordan, ("Michael Jordan", "PER")), language="id")] \
+        == ["Michael Jordan"]
+
+
 def test_a_one_word_name_after_the_area_its_office_governs() -> None:
     text = ("Wakil Gubernur Jawa Tengah Rustriningsih dan Bupati Kutai Timur Isran Noor hadir bersama Wali Kota "
             "Jakarta Selatan Tri Kurniadi. Presiden Vladimir Putin, Presiden Ahmad Yani dan Raja George VI. "
@@ -784,7 +799,7 @@ def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     # The recogniser passed these by in IndoSum ("PSSI" 157 times of 192, "ISIS" 140 of 147).
     ("Seleksi calon Sekretaris Jenderal PSSI menyisakan lima nama.",
      [("PSSI", "ORG", "Persatuan Sepak Bola Seluruh Indonesia")]),
-    ("Dia ingin bergabung dengan ISIS di Suriah.", [("ISIS", "ORG", "ISIS")]),
+    ("Dia ingin bergabung dengan ISIS di Suriah.", [("ISIS", "ORG", "ISIS"), ("Suriah", "LOC", "Syria")]),
     # Not the acronym in the brackets that define it, nor one in a photo credit, nor a party's board ("DPD").
     ("Bursa Efek Indonesia (BEI) Medan menggelar sekolah pasar modal.",
      [("Bursa Efek Indonesia (BEI)", "ORG", "Bursa Efek Indonesia")]),
