@@ -589,6 +589,19 @@ def test_the_place_of_an_office_named_before_it_is_cut_from_its_holder() -> None
         ("Jakarta Utara", "LOC"), ("Husein Murad", "PER")]  # a city of Jakarta, known as a whole
 
 
+def test_a_malaysian_chinese_name_is_a_person_where_the_recogniser_passed_it_by() -> None:
+    text = ("Timbalan Menteri Pendidikan Wong Kah Woh, Menteri Perumahan Nga Kor Ming dan Pengerusi Tan Kok Wai hadir. "
+            "Tan Sri Lee Lam Thye juga. Ahli Parlimen Bukit Mertajam Steven Sim Chee Keong berkata.")
+    tagged = spans_of(text, ("Woh", "PER"), ("Tan Sri Lee Lam Thye", "PER"),
+                      ("Bukit Mertajam Steven Sim Chee Keong", "LOC"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="ms")] == [
+        ("Wong Kah Woh", "PER"), ("Nga Kor Ming", "PER"), ("Tan Kok Wai", "PER"), ("Tan Sri Lee Lam Thye", "PER"),
+        ("Bukit Mertajam", "LOC"), ("Steven Sim Chee Keong", "PER")]  # "Tan Sri" is an honour, not a surname
+    place = "Penerbangan ke Ho Chi Minh ditunda."
+    assert [span.text for span in refine(place, spans_of(place, ("Ho Chi Minh", "LOC")), language="ms")] \
+        == ["Ho Chi Minh"]
+
+
 def test_a_country_named_alone_is_a_place_where_the_recogniser_passed_it_by() -> None:
     text = ("Israel mengklaim serangan udara Israel menewaskan pejabat Hamas. Washington menuduh Iran. Perdana Menteri "
             "Israel Benjamin Netanyahu, rakyat Indonesia dan Bank Indonesia. Dolar AS naik. Cuba bayangkan.")

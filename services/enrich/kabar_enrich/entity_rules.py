@@ -103,6 +103,15 @@ _COUNTRY_MODIFIES = TITLES | _words("""
     besar rakyat warga masyarakat pemerintah militer tentara pasukan produk bangsa negara kontingen timnas turis
     wisatawan bank orang pihak se dolar
 """)
+_TWO_WORD_AREA_OFFICES = (["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"], ["ahli", "parlimen"])
+# Chinese surnames as Malaysia, Singapore, Hong Kong and Taiwan romanise them (Hokkien, Cantonese, Hakka, Teochew,
+# Wade-Giles), the press's commonest: for _with_chinese_names. Not "Teh", Indonesian for tea ("Teh Botol Sosro").
+CHINESE_SURNAMES = _words("""
+    Tan Lim Lee Ng Ong Wong Goh Chua Chan Koh Teo Ang Yeo Tay Ho Low Toh Sim Chong Chia Seah Foo Yap Leong Lau Loh Khoo
+    Cheong Chew Chin Liew Liow Loke Yeoh Ooi Soh Pang Phang Kok Lai Lam Leow Ling Lui Mah Mok Neo Quek Soo Tang Tey
+    Ting Wee Woo Yong Yew Yip Chai Choo Choong Fong Gan Heng Hew Kam Kee Kuan Kwan Liang Liu Nga Ngeh Nyam Siow Tiong
+    Voon Yii Tsai Hsu Chiang Chou Chu Kuo Huang Cheng Chang Wang Chen Hung Kao Ma Lu Yu Su Hu
+""")
 # Offices that govern an area, whose name comes between the office and the holder's ("Bupati Kutai Timur Isran Noor").
 AREA_OFFICES = _words("gubernur gabenor wagub bupati wabup walikota camat lurah presiden")
 # Offices, which come and go, unlike the royal and honorific titles of TITLES that are part of a name.
@@ -375,6 +384,9 @@ _PLACE_AFTER = re.compile(r"\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 _MAX_PLACE_WORDS = 3
 _CAPITALISED_RUN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?: [A-Z][\w'-]*)+")
 _KNOWN_NAME_MAX_WORDS = 4
+# A surname and two syllables of a given name, none longer than a syllable: "Wong Kah Woh", "Lee Hsien Loong".
+_CHINESE_NAME = re.compile(r"(?<![\w'’.-])([A-Z][a-z]{0,4}) [A-Z][a-z]{1,5} [A-Z][a-z]{1,5}(?![\w'’-]| [A-Z])")
+_HONOUR_WORDS = frozenset({"Sri", "Seri"})
 _CAPITALISED_WORD = r"[A-Z]\w*(?:['’-]\w+)*"
 _CAPITALISED_WORDS = re.compile(  # a run of one to three, not part of a longer one
     rf"(?<![\w'’.-]){_CAPITALISED_WORD}(?: {_CAPITALISED_WORD}){{0,2}}(?!\w|['’-]\w| [A-Z])")
@@ -426,6 +438,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     pieces = [part for piece in pieces
               for part in _organisation_then_person(text, piece, table, defined, first_names)]
     pieces += _missed_people(text, pieces, table)
+    if language in INDONESIAN_PRESS_LANGUAGES:
+        pieces = _with_chinese_names(text, pieces, table)
     pieces += _dateline_outlets(text, pieces, table)
     pieces += _missed_companies_and_outlets(text, pieces, table)
     pieces = _companies_by_legal_form(text, pieces)
@@ -1301,8 +1315,8 @@ def _heads_an_area(text: str, start: int) -> bool:
     """Whether the office just before ``start`` governs an area ("Gubernur", "Bupati", "Wali Kota"), whose name comes
     before the holder's, not a coach's or a minister's."""
     words = text[max(0, start - 40): start].split()
-    return bool(words) and (words[-1].lower() in AREA_OFFICES or [word.lower() for word in words[-2:]] in (
-        ["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"]))
+    return bool(words) and (words[-1].lower() in AREA_OFFICES
+                            or [word.lower() for word in words[-2:]] in _TWO_WORD_AREA_OFFICES)
 
 
 def _one_word_name(word: _Word, place: EntitySpan, table: NameTable) -> bool:
@@ -1318,8 +1332,8 @@ def _titled(text: str, start: int) -> bool:
     """Whether a title word ("Presiden", "Pemimpin") stands just before ``start``."""
     before = text[max(0, start - 40): start].rstrip(" ,")
     words = before.split()
-    if len(words) > 1 and words[-2].lower() == "wali" and words[-1].lower() == "kota":
-        return True  # "Wali Kota", the mayor, in two words
+    if [word.lower() for word in words[-2:]] in _TWO_WORD_AREA_OFFICES:
+        return True  # "Wali Kota", the mayor, "Ahli Parlimen", a member of parliament for a seat
     return bool(words) and words[-1].lower().strip("()\"“") in TITLES
 
 
@@ -1345,6 +1359,26 @@ def _missed_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> 
                     found.append(_span(text, start, end, "PER"))
             break
     return found
+
+
+def _with_chinese_names(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """A Chinese name as Malaysia, Singapore and Taiwan romanise it, a known surname and two syllables ("Wong Kah Woh",
+    "Nga Kor Ming", "Tan Kok Wai"), is a person where the Indonesian recogniser, which saw few, passed it by or
+    found its last word only ("Woh"). Not a place ("Ho Chi Minh"), nor "Tan Sri", an honour."""
+    found: list[EntitySpan] = []
+    for match in _CHINESE_NAME.finditer(text):
+        surname, given = match.group(1), match.group(0).split()[1:]
+        if surname not in CHINESE_SURNAMES or given[0] in _HONOUR_WORDS \
+                or table.place(match.group(0), fuzzy=False) is not None \
+                or table.place(f"{surname} {given[0]}", fuzzy=False) is not None:
+            continue
+        inside = [span for span in spans if span.start < match.end() and match.start() < span.end]
+        if all(span.label == "PER" and match.start() <= span.start and span.end <= match.end() for span in inside):
+            found.append(_span(text, match.start(), match.end(), "PER"))
+    if not found:
+        return list(spans)
+    kept = [span for span in spans if not any(name.start <= span.start and span.end <= name.end for name in found)]
+    return sorted([*kept, *found], key=lambda span: span.start)
 
 
 def _acronyms_defined_by_organisations(text: str, spans: Sequence[EntitySpan]) -> frozenset[str]:
