@@ -597,6 +597,11 @@ def test_a_malaysian_chinese_name_is_a_person_where_the_recogniser_passed_it_by(
     assert [(span.text, span.label) for span in refine(text, tagged, language="ms")] == [
         ("Wong Kah Woh", "PER"), ("Nga Kor Ming", "PER"), ("Tan Kok Wai", "PER"), ("Tan Sri Lee Lam Thye", "PER"),
         ("Bukit Mertajam", "LOC"), ("Steven Sim Chee Keong", "PER")]  # "Tan Sri" is an honour, not a surname
+    # "Agung" after "Setiausaha" is the office's; after "DPR", a name
+    general = "Setiausaha Agung Anthony Loke dan Ketua DPR Agung Laksono."
+    assert [span.text for span in refine(general, spans_of(general, ("Agung Anthony Loke", "PER"),
+                                                           ("Agung Laksono", "PER")), language="ms")
+            if span.label == "PER"] == ["Anthony Loke", "Agung Laksono"]
     place = "Penerbangan ke Ho Chi Minh ditunda."
     assert [span.text for span in refine(place, spans_of(place, ("Ho Chi Minh", "LOC")), language="ms")] \
         == ["Ho Chi Minh"]

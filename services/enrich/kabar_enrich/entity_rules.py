@@ -103,6 +103,7 @@ _COUNTRY_MODIFIES = TITLES | _words("""
     besar rakyat warga masyarakat pemerintah militer tentara pasukan produk bangsa negara kontingen timnas turis
     wisatawan bank orang pihak se dolar
 """)
+GENERAL_OFFICES = _words("setiausaha sekretaris jaksa")  # "Setiausaha Agung", "Jaksa Agung": general, attorney
 _TWO_WORD_AREA_OFFICES = (["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"], ["ahli", "parlimen"])
 # Chinese surnames as Malaysia, Singapore, Hong Kong and Taiwan romanise them (Hokkien, Cantonese, Hakka, Teochew,
 # Wade-Giles), the press's commonest: for _with_chinese_names. Not "Teh", Indonesian for tea ("Teh Botol Sosro").
@@ -471,7 +472,9 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, ma
     office = next((i for i, word in enumerate(words) if word.text.lower() not in _OFFICE_OR_DEPUTY), 0)
     if office and table.country(_join(text, words[office:])) is not None:
         return _span(text, words[office].start, span.end, "LOC")  # "Menlu Korut": the office's country, no name
-    first = 0
+    # "Setiausaha Agung Anthony Loke" tagged from "Agung": the office's second word (Agung Laksono keeps his name)
+    first = 1 if len(words) > 2 and words[0].text == "Agung" \
+        and _word_before(text, span.start).lower() in GENERAL_OFFICES else 0
     while len(words) - first > 2 and (words[first].text.lower() in _OFFICE_OR_PARTY or (
             words[first].text.lower() in DEPUTY_WORDS and words[first + 1].text.lower() in OFFICE_TITLES)):
         first += 1  # "Vice President Jusuf Kalla": "vice" is no office by itself, only before one
