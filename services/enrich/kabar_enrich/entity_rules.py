@@ -77,7 +77,7 @@ from kabar_enrich.canonical import (
     NameTable,
     name_key,
 )
-from kabar_enrich.entities import DEFAULT_MODEL_DIR, EntitySpan
+from kabar_enrich.entities import DEFAULT_MODEL_DIR, MAX_CHARS, EntitySpan
 from kabar_enrich.loader import shared
 from kabar_enrich.ner_features import GAZETTEER_FILE, lexicon_file, read_lines
 
@@ -361,7 +361,7 @@ _MALAYSIAN_HONOURS = re.compile(
 # Bhd", "PT Bank Central Asia Tbk"): capitalised words, "&" between two.
 _LEGAL_FORM_AT_END = re.compile(r"(?:Sdn\.? )?(?:Berhad|Bhd|Tbk)\b\.?")
 _COMPANY_WITH_LEGAL_FORM = re.compile(
-    r"(?<![\w&.'-])(?:[A-Z][\w&.'-]*(?: & | ))+(?:Sdn\.? )?(?:Berhad|Bhd|Tbk)\b")
+    r"(?<![\w&.'-])(?:[A-Z][\w&.'-]*(?: & | )){1,12}(?:Sdn\.? )?(?:Berhad|Bhd|Tbk)\b")  # bounded: linear time
 # The honours that end a body's or a place's span belong to the person named after it ("Gabenor Bank Negara
 # Malaysia Datuk Seri Abdul Rasheed Ghaffour", the bank tagged up to "Seri").
 _HONOURS_AT_END = re.compile(rf"(?:\s(?:{MALAYSIAN_HONOURS}))+\Z")
@@ -373,7 +373,9 @@ _SPACED_DASH = re.compile(r" [-–—] ")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _LOWER_WORD = re.compile(r"\s[a-z]")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
-_CAPITAL_RUN = re.compile(r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
+# From a word's start only: tried at every capital inside a glued 50,000-character token ("aAaA…"), it had cost
+# 14 s of CPU for one article.
+_CAPITAL_RUN = re.compile(r"(?<![\w'’-])[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 MALAY_LOWER_CASE_FILE = "lowercase_ms.txt"
 _DEFINED_BY = re.compile(r"[ \t]*\([ \t]*([A-Z][\w.&-]{0,15})[ \t]*\)")
@@ -408,8 +410,11 @@ class _Word:
 def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = None,
            language: str | None = None) -> list[EntitySpan]:
     """The recogniser's spans of ``text`` with the rules above applied, in text order. ``language`` (the
-    article's) picks the conventions that differ between languages (see ``_with_defined_abbreviation``)."""
+    article's) picks the conventions that differ between languages (see ``_with_defined_abbreviation``). Only the
+    text the recogniser read is read here too: the first ``MAX_CHARS`` characters (a 1 MB paste of "A Bhd A Bhd …"
+    had cost 47 s of CPU in the companies' rule, whose work grows with the entities it finds)."""
     table = names or shared(NameTable)
+    text = text[:MAX_CHARS]
     if language == "ms":
         spans = _with_malay_bodies(text, spans, table)
         spans = _honoured_people(text, spans, table)
