@@ -84,6 +84,11 @@ def test_very_short_text_is_not_reliable(detector: LanguageDetector, text: str) 
     assert not detector.detect(text).reliable
 
 
+@pytest.mark.parametrize("text", ["a" * 200, "aaaa " * 40, "ab" * 100, "Aaa! Bbb? " * 10])
+def test_text_of_a_few_letters_repeated_is_no_language(detector: LanguageDetector, text: str) -> None:
+    assert not detector.detect(text).reliable  # "a" * 200 had been Somali, reliably
+
+
 def test_mixed_language_text_is_not_reliable(detector: LanguageDetector) -> None:
     text = (
         "Presiden Joko Widodo said that the economy is growing. Ekonomi tumbuh lima persen tahun ini menurut data BPS."

@@ -58,6 +58,10 @@ MIN_RELIABLE_LETTERS: Final = 25
 # 0.8 rather than 0.7 so that text mixing two languages (confidence split
 # between them) is flagged; see tests/test_language.py.
 MIN_RELIABLE_CONFIDENCE: Final = 0.8
+# A text written with fewer different letters than this is no language's ("aaaa…" had been Somali at 0.93): no
+# sentence of 25 letters in any of them gets by with four. Counted in the first _VARIETY_CHARS characters.
+MIN_DISTINCT_LETTERS: Final = 5
+_VARIETY_CHARS = 1000
 # A paragraph is reported in another language than its article's only when
 # this sure: on Indonesian news a lower bar reports stray "Malay" sentences.
 MIN_PARAGRAPH_CONFIDENCE: Final = 0.95
@@ -648,7 +652,8 @@ class LanguageDetector:
         code, confidence = self._model.classes[best], float(probs[best])
         if code not in _AUTHORITATIVE or confidence < _OUT_OF_SET_MAX_OURS:
             code, confidence = self._second_opinion(text, code, confidence)
-        reliable = letters >= MIN_RELIABLE_LETTERS and confidence >= MIN_RELIABLE_CONFIDENCE and not mixed
+        reliable = letters >= MIN_RELIABLE_LETTERS and confidence >= MIN_RELIABLE_CONFIDENCE and not mixed \
+            and len({char for char in text[:_VARIETY_CHARS].lower() if char.isalpha()}) >= MIN_DISTINCT_LETTERS
         return LanguageGuess(code, round(confidence, 4), reliable)
 
     def _halves_differ(self, text: str) -> bool:
