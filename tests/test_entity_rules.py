@@ -608,6 +608,16 @@ def test_a_malaysian_chinese_name_is_a_person_where_the_recogniser_passed_it_by(
         == ["Ho Chi Minh"]
 
 
+def test_a_korean_given_name_with_its_hyphen_and_a_national_team_with_its_age_group() -> None:
+    text = ("Timnas Indonesia U-23 menang. Pelatih Shin Tae-yong dan Son Heung-min memuji Jokowi-nya, kata "
+            "Jhon Butar-butar. Snap-snap saja. Pemain timnas Malaysia hadir.")
+    tagged = spans_of(text, ("Indonesia", "LOC"), ("Shin Tae", "PER"), ("Son Heung", "PER"), ("Jokowi", "PER"),
+                      ("Jhon Butar", "PER"), ("Snap", "PER"), ("Malaysia", "LOC"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Timnas Indonesia U-23", "ORG"), ("Shin Tae-yong", "PER"), ("Son Heung-min", "PER"), ("Jokowi", "PER"),
+        ("Jhon Butar-butar", "PER"), ("Snap", "PER"), ("Malaysia", "LOC")]
+
+
 def test_a_country_named_alone_is_a_place_where_the_recogniser_passed_it_by() -> None:
     text = ("Israel mengklaim serangan udara Israel menewaskan pejabat Hamas. Washington menuduh Iran. Perdana Menteri "
             "Israel Benjamin Netanyahu, rakyat Indonesia dan Bank Indonesia. Dolar AS naik. Cuba bayangkan.")

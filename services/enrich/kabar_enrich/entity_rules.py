@@ -387,6 +387,9 @@ _PLACE_AFTER = re.compile(r"\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 _MAX_PLACE_WORDS = 3
 _CAPITALISED_RUN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?: [A-Z][\w'-]*)+")
 _KNOWN_NAME_MAX_WORDS = 4
+_HYPHENATED_TAIL = re.compile(r"-([a-z]{2,5})(?![\w-])")
+_CLITICS = frozenset({"nya", "lah", "kah", "pun", "ku", "mu", "tah"})
+_AGE_GROUP = re.compile(r" U-?\d{2}\b")
 # A surname and two syllables of a given name, none longer than a syllable: "Wong Kah Woh", "Lee Hsien Loong".
 _CHINESE_NAME = re.compile(r"(?<![\w'’.-])([A-Z][a-z]{0,4}) [A-Z][a-z]{1,5} [A-Z][a-z]{1,5}(?![\w'’-]| [A-Z])")
 _HONOUR_WORDS = frozenset({"Sri", "Seri"})
@@ -433,8 +436,9 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
             and not _an_event(span, language)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
-    kept = [_with_the(text, _with_whole_honorific(text, _with_balinese_article(
-                text, _dateline_place(text, _ap_state(text, edged, table), table))))
+    kept = [_national_team(text, _with_hyphenated_given_name(text, _with_the(text, _with_whole_honorific(
+                text, _with_balinese_article(text, _dateline_place(text, _ap_state(text, edged, table), table))))),
+                table)
             for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
@@ -910,6 +914,30 @@ def _with_whole_honorific(text: str, span: EntitySpan) -> EntitySpan:
         return span
     before = _HONORIFIC_FIRST_WORD.search(text, max(0, span.start - 8), span.start)
     return _span(text, before.start(1), span.end, span.label) if before is not None else span
+
+
+def _with_hyphenated_given_name(text: str, span: EntitySpan) -> EntitySpan:
+    """A Korean given name written with a hyphen is all the person's ("Shin Tae-yong", "Son Heung-min", tagged up to
+    the hyphen); not an Indonesian or Malay clitic after a name ("Jokowi-nya")."""
+    if span.label != "PER" or text[span.end:span.end + 1] != "-":
+        return span
+    tail = _HYPHENATED_TAIL.match(text, span.end)
+    if tail is None or tail.group(1) in _CLITICS or tail.group(1) == span.text.lower():
+        return span  # nor a one-word name said twice ("Snap-snap"), though a Batak name is ("Butar-butar")
+    return _span(text, span.start, tail.end(), span.label)
+
+
+def _national_team(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """"Timnas Indonesia U-23": a country after "Timnas" (the national team, as its name) is the team, an
+    organisation, with its age group; the recogniser tags the country a place at a sentence's start and leaves the
+    age group out. In lower case, "timnas Indonesia" names the country's team by its country, a place, as before."""
+    before = _word_before(text, span.start)
+    if before == "Timnas" and span.label == "LOC" and table.country(span.text) is not None:
+        span = _span(text, text.rfind(before, 0, span.start), span.end, "ORG")
+    if not span.text.startswith("Timnas "):
+        return span
+    age_group = _AGE_GROUP.match(text, span.end)
+    return _span(text, span.start, age_group.end(), "ORG") if age_group is not None else span
 
 
 def _with_balinese_article(text: str, span: EntitySpan) -> EntitySpan:
