@@ -714,6 +714,9 @@ def test_a_name_after_an_english_office_is_a_person_not_a_place() -> None:
 def test_a_known_company_or_outlet_alone_inside_a_sentence_is_found_where_the_recogniser_missed_it() -> None:
     text = "Shares of Nvidia rose, dilansir kantor berita Antara. Apple fell; Nokia 6 sold, lewat akun Instagram."
     assert [(span.text, span.label) for span in refine(text, [])] == [("Nvidia", "ORG"), ("Antara", "ORG")]
+    # a ministry's one-word abbreviation, at a sentence's start too: it is no common word
+    ministries = "Kemenhub mengeluarkan aturan baru. Misal kalau Kemensos ingin membantu."
+    assert [(span.text, span.label) for span in refine(ministries, [])] == [("Kemenhub", "ORG"), ("Kemensos", "ORG")]
 
 
 def test_a_country_or_a_street_tagged_a_person_is_a_place_a_name_is_not() -> None:

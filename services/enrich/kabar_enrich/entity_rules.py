@@ -1433,19 +1433,22 @@ def _missed_companies_and_outlets(text: str, spans: Sequence[EntitySpan], table:
     """A company, agency or medium the tables know, or an institution by its own one-word name ("Pentagon",
     "Kremlin", "Interpol"), written alone as one capitalised word inside a sentence, is an organisation where the
     recogniser passed it by ("Shares of Nvidia rose", "dikutip TASS", "dilansir kantor berita Antara"; 225 IndoSum
-    articles gain one). Not at a sentence's start, where a capital says nothing ("Apple"), nor
+    articles gain one), and so is a ministry by its one-word abbreviation ("Kemenhub", "Kemensos"; 9 more articles).
+    Not at a sentence's start (but for a ministry's abbreviation), where a capital says nothing ("Apple"), nor
     inside a longer capitalised name or before a number ("Nokia 6"), nor a two-letter word ("RT", a neighbourhood in
     Indonesian addresses), nor in a photo credit."""
     found: list[EntitySpan] = []
     for match in _SINGLE_CAPITALISED_WORD.finditer(text):
         outlet = table.organisation(match.group())
-        if outlet is None or (outlet.kind not in COMPANY_AND_OUTLET_KINDS
+        if outlet is None or (outlet.kind not in COMPANY_AND_OUTLET_KINDS and outlet.kind != MINISTRY_KIND
                               and not (outlet.kind == INSTITUTION_KIND and outlet.name == match.group())):
             continue  # an institution by its own one-word name only: "di Pentagon", "kata Kremlin"
         start, end = match.span()
         before = _word_before(text, start)
-        if (not before or before[-1] in ".!?:\"“‘'(" or before[0].isupper()
-                or any(span.start < end and start < span.end for span in spans)):
+        # A ministry's one-word abbreviation is no common word, at a sentence's start too ("Kemenhub mengeluarkan")
+        opening = not before or before[-1] in ".!?:\"“‘'("
+        if (opening and not (outlet.kind == MINISTRY_KIND and not _written_in_lower_case(match.group().lower()))) \
+                or (before and before[0].isupper()) or any(span.start < end and start < span.end for span in spans):
             continue
         span = _span(text, start, end, "ORG")
         if not _in_credit(text, span):  # "(Foto: Kemlu Rusia via Reuters)"
