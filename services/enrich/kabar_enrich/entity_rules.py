@@ -584,8 +584,13 @@ def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) ->
 def _after_company_office(text: str, start: int) -> bool:
     """Whether a company's office ("CEO", "Pendiri", "Dirut", "Direktur Utama") stands just before ``start``: the
     company's name comes between it and the holder's."""
-    words = [word.lower() for word in text[max(0, start - 40): start].split()[-2:]]
+    words = _two_words_before(text, start)
     return bool(words) and (words[-1] in COMPANY_HEADS or words == ["direktur", "utama"])
+
+
+def _two_words_before(text: str, start: int, *, strip: str = "") -> list[str]:
+    """The (up to) two words just before ``start``, in lower case: where an office's name ends."""
+    return [word.lower() for word in text[max(0, start - 40): start].rstrip(strip).split()[-2:]]
 
 
 def _company_then_holder(text: str, words: Sequence[_Word]) -> list[EntitySpan] | None:
@@ -1350,9 +1355,8 @@ def _office_place_then_person(text: str, span: EntitySpan, rest: Sequence[_Word]
 def _heads_an_area(text: str, start: int) -> bool:
     """Whether the office just before ``start`` governs an area ("Gubernur", "Bupati", "Wali Kota"), whose name comes
     before the holder's, not a coach's or a minister's."""
-    words = text[max(0, start - 40): start].split()
-    return bool(words) and (words[-1].lower() in AREA_OFFICES
-                            or [word.lower() for word in words[-2:]] in _TWO_WORD_AREA_OFFICES)
+    words = _two_words_before(text, start)
+    return bool(words) and (words[-1] in AREA_OFFICES or words in _TWO_WORD_AREA_OFFICES)
 
 
 def _one_word_name(word: _Word, place: EntitySpan, table: NameTable) -> bool:
@@ -1366,11 +1370,10 @@ def _one_word_name(word: _Word, place: EntitySpan, table: NameTable) -> bool:
 
 def _titled(text: str, start: int) -> bool:
     """Whether a title word ("Presiden", "Pemimpin") stands just before ``start``."""
-    before = text[max(0, start - 40): start].rstrip(" ,")
-    words = before.split()
-    if [word.lower() for word in words[-2:]] in _TWO_WORD_AREA_OFFICES:
+    words = _two_words_before(text, start, strip=" ,")
+    if words in _TWO_WORD_AREA_OFFICES:
         return True  # "Wali Kota", the mayor, "Ahli Parlimen", a member of parliament for a seat
-    return bool(words) and words[-1].lower().strip("()\"“") in TITLES
+    return bool(words) and words[-1].strip("()\"“") in TITLES
 
 
 # -- 3. missed people
