@@ -174,11 +174,20 @@ def english_subdivision_name(name: str) -> str:
     """ "Jawa Barat" -> "West Java", "Papua Barat Daya" -> "Southwest Papua", "Aceh" -> "Aceh"."""
     if name in ENGLISH_SUBDIVISION_NAMES:
         return ENGLISH_SUBDIVISION_NAMES[name]
-    for point, english in COMPASS.items():  # "Barat Daya" before "Barat"
-        island = name.removesuffix(f" {point}")
-        if island != name and island in ISLANDS:
-            return f"{english} {ISLANDS[island]}"
+    compass = compass_after(name)
+    if compass is not None and compass[1] in ISLANDS:
+        return f"{compass[0]} {ISLANDS[compass[1]]}"
     return ISLANDS.get(name, name)
+
+
+def compass_after(name: str) -> tuple[str, str] | None:
+    """The English compass point and the place a name writes it after, Indonesian-style ("Kutai Timur" -> ("East",
+    "Kutai"), "Papua Barat Daya" -> ("Southwest", "Papua")); None when it ends in none."""
+    for point, english in COMPASS.items():  # "Barat Daya" before "Barat"
+        place = name.removesuffix(f" {point}")
+        if place != name:
+            return english, place
+    return None
 
 
 def subdivision_names() -> dict[str, str]:
@@ -214,10 +223,9 @@ REGENCY_KIND_WORDS = re.compile(r"^(?:Kabupaten|Kota)(?: Administrasi)? ")
 
 def english_regency_name(name: str) -> str:
     """ "Kutai Timur" -> "East Kutai", "Aceh Barat Daya" -> "Southwest Aceh", "Kepulauan Aru" -> "Aru Islands"."""
-    for point, english in COMPASS.items():  # "Barat Daya" before "Barat"
-        place = name.removesuffix(f" {point}")
-        if place != name and " " not in place:
-            return f"{english} {place}"
+    compass = compass_after(name)
+    if compass is not None and " " not in compass[1]:
+        return f"{compass[0]} {compass[1]}"
     islands = name.removeprefix("Kepulauan ").removesuffix(" Kepulauan")  # "Tidore Kepulauan": Tidore Islands
     return f"{islands} Islands" if islands != name else name
 
