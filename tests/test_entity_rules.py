@@ -647,6 +647,16 @@ def test_a_one_word_name_after_the_area_its_office_governs() -> None:
         ("Vladimir Putin", "PER"), ("Ahmad Yani", "PER"), ("George VI", "PER"), ("Jiangsu Suning", "PER")]
 
 
+def test_the_holder_after_an_office_that_names_its_own_field_is_found_where_the_recogniser_missed_it() -> None:
+    text = ("Hal itu disampaikan Menko Perekonomian Boediono di Jakarta, ujar Wapres Jusuf Kalla. Menpora Roy "
+            "Suryo hadir. Menristekdikti Prof Mohamad Nasir, Presiden Amerika Serikat dan Presiden Komisaris tiba.")
+    tagged = spans_of(text, ("Jakarta", "LOC"), ("Amerika Serikat", "LOC"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Boediono", "PER"), ("Jakarta", "LOC"), ("Jusuf Kalla", "PER"), ("Roy Suryo", "PER"),
+        ("Amerika Serikat", "LOC")]  # not a degree, a country or a company's office after the office
+    assert [span.text for span in refine(text, tagged, language="en")] == ["Jakarta", "Amerika Serikat"]
+
+
 def test_an_institution_by_its_own_one_word_name_is_found_where_the_recogniser_missed_it() -> None:
     text = "Prabowo bertemu Lloyd Austin di Pentagon, kata Kremlin dan Interpol. Doctor Who tayang lagi."
     found = refine(text, spans_of(text, ("Prabowo", "PER"), ("Lloyd Austin", "PER")), language="id")
