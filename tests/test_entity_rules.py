@@ -657,6 +657,18 @@ def test_the_holder_after_an_office_that_names_its_own_field_is_found_where_the_
     assert [span.text for span in refine(text, tagged, language="en")] == ["Jakarta", "Amerika Serikat"]
 
 
+def test_a_degree_inside_an_organisation_or_a_place_opens_the_person_after_it() -> None:
+    text = ("Penelitian Universitas Cambridge pimpinan Dr. Sander van der Linden terbit. Ketua Majelis Ulama Indonesia "
+            "(MUI) KH Ma'ruf Amin dirawat di RSUD dr Soegiri. Kata ahli University of Florida, Dr. Jonathan Day.")
+    tagged = spans_of(text, ("Universitas Cambridge pimpinan Dr. Sander van der Linden", "ORG"),
+                      ("Majelis Ulama Indonesia (MUI) KH", "ORG"), ("Ma'ruf Amin", "PER"), ("RSUD dr Soegiri", "LOC"),
+                      ("University of Florida, Dr. Jonathan Day", "ORG"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Universitas Cambridge", "ORG"), ("Sander van der Linden", "PER"), ("Majelis Ulama Indonesia (MUI)", "ORG"),
+        ("Ma'ruf Amin", "PER"), ("RSUD dr Soegiri", "LOC"),  # a hospital named after a doctor stays whole
+        ("University of Florida", "ORG"), ("Jonathan Day", "PER")]
+
+
 def test_an_institution_by_its_own_one_word_name_is_found_where_the_recogniser_missed_it() -> None:
     text = "Prabowo bertemu Lloyd Austin di Pentagon, kata Kremlin dan Interpol. Doctor Who tayang lagi."
     found = refine(text, spans_of(text, ("Prabowo", "PER"), ("Lloyd Austin", "PER")), language="id")

@@ -375,6 +375,10 @@ _LOWER_WORD = re.compile(r"\s[a-z]")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 # From a word's start only: tried at every capital inside a glued 50,000-character token ("aAaA…"), it had cost
 # 14 s of CPU for one article.
+# Degrees and a Muslim scholar's honorific, which open a person's name ("Dr. Jonathan Day", "KH Maemoen Zubair"),
+# and the words for places and institutions named after a titled person ("Jalan Ir. H. Juanda", "RSUD dr Soegiri").
+_NAME_OPENING_DEGREES = _words("dr prof ir drs kh")
+_NAMED_AFTER_PEOPLE = _words("jalan jl jln rs rsu rsud rsup sakit daerah universitas stadion bandara gedung museum")
 # An office that names its own field, then (for ``_missed_holders``) a name of one to three capitalised words.
 _HOLDER_OFFICE = re.compile(r"(?<![\w-])(Wapres|Wakil Presiden|Presiden|Menko [A-Z][a-z]+|[A-Z][a-z]{4,}) (?=[A-Z])")
 _NAME_RUN = re.compile(r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*){0,2}(?![\w'’-])(?! [A-Z\d])")
@@ -1101,7 +1105,7 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
         return [piece for start, end in _lines(span)
                 for piece in _split(text, _piece_type(text, _span(text, start, end, span.label), table,
                                                       tagged_people), table, people, tagged_people)]
-    parts = _at_spaced_dash(text, span, table) or _at_common_word(text, span)
+    parts = _at_spaced_dash(text, span, table) or _at_common_word(text, span) or _at_degree(text, span)
     if parts is not None:
         return [piece for part in parts for piece in _split(text, part, table, people, tagged_people)]
     words = _words_of(text, span.start, span.end)
@@ -1150,6 +1154,31 @@ def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
             pieces.append(_span(text, words[first].start, words[cut - 1].end, span.label))
         first = cut + 1
     return [piece for piece in pieces if any(char.isupper() for char in piece.text)]
+
+
+def _at_degree(text: str, span: EntitySpan) -> list[EntitySpan] | None:
+    """An organisation's or a place's span cut where a degree opens a person's name after a comma, a bracket or a
+    lower-case word ("University of Florida, Dr. Jonathan Day", "Universitas Cambridge pimpinan Dr. Sander van der
+    Linden": the university and the person), or where a degree ends it ("Majelis Ulama Indonesia (MUI) KH",
+    "Kecamatan Cisurupan KH"). Not a place or an institution named after a titled person ("RSUD dr Soegiri",
+    "Jalan Ir. H. Juanda")."""
+    if span.label == "PER":
+        return None
+    words = _words_of(text, span.start, span.end)
+    degree = next((index for index in range(1, len(words)) if words[index].text.lower() in _NAME_OPENING_DEGREES), None)
+    if degree is None or words[degree - 1].text.lower() in _NAMED_AFTER_PEOPLE:
+        return None
+    gap, rest = text[words[degree - 1].end:words[degree].start], words[degree + 1:]
+    if rest and not ("," in gap or ")" in gap or words[degree - 1].text.islower()):
+        return None
+    head = list(itertools.dropwhile(lambda word: word.text.islower(), reversed(words[:degree])))[::-1]
+    if not head:
+        return None
+    end = head[-1].end
+    if head[-1] is words[degree - 1] and ")" in gap:  # the abbreviation's closing bracket stays with it
+        end += gap.index(")") + 1
+    person = [_span(text, rest[0].start, rest[-1].end, "PER")] if rest else []
+    return [_span(text, head[0].start, end, span.label), *person]
 
 
 def _at_spaced_dash(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan] | None:
