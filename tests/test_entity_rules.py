@@ -152,6 +152,7 @@ def test_a_company_office_is_neither_the_company_nor_its_holder(text: str, label
     ("Dirut", "Perum Peruri Prasetio Wibowo", [("Perum Peruri", "ORG"), ("Prasetio Wibowo", "PER")]),
     ("CEO", "MDI Ventures Nicko Widjaja", [("MDI Ventures", "ORG"), ("Nicko Widjaja", "PER")]),
     ("CEO", "M Cash Martin Suharlie", [("M Cash", "ORG"), ("Martin Suharlie", "PER")]),
+    ("Chief Executive Officer (CEO)", "Cyrus Network Hasan Nasbi", [("Cyrus Network", "ORG"), ("Hasan Nasbi", "PER")]),
     ("CEO", "Nadiem Makarim", [("Nadiem Makarim", "PER")]),  # two words: the holder alone
     ("Direktur", "Franciscus Welirang Salim", [("Franciscus Welirang Salim", "PER")]),  # no company's office
 ])

@@ -257,7 +257,8 @@ COMPANY_OFFICES = _words("ceo coo cto cfo cmo founder pendiri")
 # Words that go on with a company's name, not a person's ("MDI Ventures Nicko Widjaja", "Visio Incubator").
 COMPANY_NAME_WORDS = _words("""
     ventures incubator capital group labs lab studio studios digital media technologies technology tech holdings
-    partners sekuritas securities motors airlines airways indonesia asia global international
+    partners sekuritas securities motors airlines airways indonesia asia global international network networks
+    systems solutions consulting research corp corporation company inc foods energy
 """)
 COMPANY_HEADS = COMPANY_OFFICES | _words("dirut presdir")  # the company's name follows these, then the holder's
 # The same offices spelt out in English, as technology and business news writes them: "Chief Technology Officer
@@ -592,9 +593,9 @@ def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) ->
 
 
 def _after_company_office(text: str, start: int) -> bool:
-    """Whether a company's office ("CEO", "Pendiri", "Dirut", "Direktur Utama") stands just before ``start``: the
-    company's name comes between it and the holder's."""
-    words = _two_words_before(text, start)
+    """Whether a company's office ("CEO", "Pendiri", "Dirut", "Direktur Utama", "Chief Executive Officer (CEO)")
+    stands just before ``start``: the company's name comes between it and the holder's."""
+    words = [word.strip("()") for word in _two_words_before(text, start)]
     return bool(words) and (words[-1] in COMPANY_HEADS or words == ["direktur", "utama"])
 
 
