@@ -850,6 +850,13 @@ def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
         == [("Sutisna", "PER"), ("Kolonel Laut (P)", "ORG"), ("Simpang Kramat", "LOC")]
 
 
+def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
+    text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
+    spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))
+    assert [(span.text, span.label) for span in spans] \
+        == [("Sultan", "PER"), ("Risma", "PER"), ("Ibu Kota Nusantara", "LOC")]  # "Ibu Kota": the capital
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     # The recogniser passed these by in IndoSum ("PSSI" 157 times of 192, "ISIS" 140 of 147).
     ("Seleksi calon Sekretaris Jenderal PSSI menyisakan lima nama.",

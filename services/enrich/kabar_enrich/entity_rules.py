@@ -376,6 +376,9 @@ _LOWER_WORD = re.compile(r"\s[a-z]")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 # From a word's start only: tried at every capital inside a glued 50,000-character token ("aAaA…"), it had cost
 # 14 s of CPU for one article.
+# Forms of address, after which comes a person, whatever the name ("Pak Sultan" tagged a place); not "Ibu", also the
+# mother of "Ibu Kota" (the capital).
+_ADDRESS_OPENERS = _words("pak bu bapak ny nyonya")
 # Degrees and a Muslim scholar's honorific, which open a person's name ("Dr. Jonathan Day", "KH Maemoen Zubair"),
 # and the words for places and institutions named after a titled person ("Jalan Ir. H. Juanda", "RSUD dr Soegiri").
 _NAME_OPENING_DEGREES = _words("dr prof ir drs kh")
@@ -882,8 +885,10 @@ def _edges(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
 
 def _opened_by_rank_or_party(text: str, span: EntitySpan, words: Sequence[_Word],
                              table: NameTable) -> list[EntitySpan] | None:
-    """"Aiptu Sutisna" or "Republican Phil Bryant" tagged an organisation: the person after the rank or the party's
-    adjective. None when no such word opens the span."""
+    """"Aiptu Sutisna" or "Republican Phil Bryant" tagged an organisation, "Pak Sultan" a place: the person after the
+    rank, the party's adjective or the form of address. None when no such word opens the span."""
+    if len(words) > 1 and words[0].text.lower() in _ADDRESS_OPENERS and words[1].text[:1].isupper():
+        return [_span(text, words[1].start, span.end, "PER")]  # "Pak Sultan", "Bu Risma": whoever they are
     if len(words) > 1 and words[0].text.lower() in RANKS:
         person = _ranked_person(text, words, table)
         return [person] if person is not None else [span]  # not "Kolonel Laut (P)", a rank alone
