@@ -850,6 +850,16 @@ def test_a_rank_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
         == [("Sutisna", "PER"), ("Kolonel Laut (P)", "ORG"), ("Simpang Kramat", "LOC")]
 
 
+def test_a_known_brand_opening_a_persons_span_is_the_company_of_a_product_or_of_a_person() -> None:
+    text = ("Ponsel Oppo F5 dirilis bersama Apple Watch dan Facebook Messenger, kata bos Uber Travis Kalanick. "
+            "Samsung Electronics untung, dan Budi Santoso hadir.")
+    tagged = spans_of(text, ("Oppo F5", "PER"), ("Apple Watch", "PER"), ("Facebook Messenger", "PER"),
+                      ("Uber Travis Kalanick", "PER"), ("Samsung Electronics", "PER"), ("Budi Santoso", "PER"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Oppo", "ORG"), ("Apple", "ORG"), ("Facebook", "ORG"), ("Uber", "ORG"), ("Travis Kalanick", "PER"),
+        ("Samsung Electronics", "ORG"), ("Budi Santoso", "PER")]
+
+
 def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
     spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))

@@ -258,7 +258,7 @@ COMPANY_OFFICES = _words("ceo coo cto cfo cmo founder pendiri")
 COMPANY_NAME_WORDS = _words("""
     ventures incubator capital group labs lab studio studios digital media technologies technology tech holdings
     partners sekuritas securities motors airlines airways indonesia asia global international network networks
-    systems solutions consulting research corp corporation company inc foods energy
+    systems solutions consulting research corp corporation company inc foods energy electronics logistics
 """)
 COMPANY_HEADS = COMPANY_OFFICES | _words("dirut presdir")  # the company's name follows these, then the holder's
 # The same offices spelt out in English, as technology and business news writes them: "Chief Technology Officer
@@ -437,7 +437,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
-    split = [(span, _company_and_office_holder(text, span, table)) for span in spans]
+    split = [(span, [piece for part in _company_and_office_holder(text, span, table)
+                     for piece in _brand_run_together(text, part, table)]) for span in spans]
     # a company named between an office and its holder ("CEO Ruangguru Belva Devara") is one wherever the article
     # names it, though the recogniser tags it a person elsewhere, as it had tagged it here
     companies = frozenset(name_key(piece.text) for span, pieces in split if len(pieces) > 1
@@ -593,6 +594,28 @@ def _company_and_office_holder(text: str, span: EntitySpan, table: NameTable) ->
             or words[1].text.lower() in INSTITUTION_WORDS:  # "Founder Institute" is an organisation's name
         return [span]
     return _company_then_holder(text, words[1:]) or [span]
+
+
+def _brand_run_together(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
+    """A person's span opened by a company or an app the tables know: a product ("Oppo F5", "Apple Watch",
+    "Facebook Messenger"), which is the company's mention and no person; the company's name ("Samsung Electronics",
+    "Pelni Logistics"), an organisation; or the company run into a person's name ("Uber Travis Kalanick"), the company
+    and the person. A second word that may be a name stays with the first where more follow ("Sony Dwi Kuncoro")."""
+    if span.label != "PER" or " " not in span.text.strip():
+        return [span]
+    words = _words_of(text, span.start, span.end)
+    brand = table.organisation(words[0].text) if len(words) > 1 else None
+    if brand is None or brand.kind not in ("company", "app") or text[words[0].end:words[1].start] != " ":
+        return [span]
+    company = _span(text, words[0].start, words[0].end, "ORG")
+    rest = words[1:]
+    if all(word.text.lower() in COMPANY_NAME_WORDS for word in rest):
+        return [EntitySpan(span.text, "ORG", span.start, span.end)]
+    if len(rest) >= _PERSON_WORDS[0] and _looks_like_a_name(rest, table) \
+            and all(_capital_habits().get(word.text.lower(), "cap") == "cap" for word in rest) \
+            and not any(char.isdigit() for word in rest for char in word.text):
+        return [company, _span(text, rest[0].start, rest[-1].end, "PER")]
+    return [company] if not _looks_like_a_name(rest, table) or len(rest) == 1 else [span]
 
 
 def _after_company_office(text: str, start: int) -> bool:
