@@ -247,6 +247,8 @@ AREA_HEADS = _words("""
 SELF_NAMED_OFFICES = _words("""
     menpora menhub mendag menkes mensos menaker menkumham mendikbud menristek menristekdikti menperin menkominfo
     menlhk menparekraf menpar mentan menag menpupr menkopolhukam kapolri wakapolri kabareskrim kasad kasal kasau
+    menkopolkam menkokesra menkomaritim menkopmk menkeu menlu mendagri menhan mensesneg menpan menegpora menakertrans
+    menbudpar mendiknas menkop
     pangkostrad dirlantas dirreskrimum dirreskrimsus dirresnarkoba
 """)
 ABBREVIATED_OFFICES = OFFICES_WITH_UNIT | SELF_NAMED_OFFICES
