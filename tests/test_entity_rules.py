@@ -861,6 +861,24 @@ def test_a_known_brand_opening_a_persons_span_is_the_company_of_a_product_or_of_
         ("Samsung Electronics", "ORG"), ("Budi Santoso", "PER")]
 
 
+def test_a_body_run_into_a_person_the_article_names_on_their_own_is_the_body_and_the_person() -> None:
+    text = ("Pelatih Persib Bandung Vladimir Vujovic hadir di Jalan Dewi Sartika. Vladimir Vujovic senang, kata Dewi "
+            "Sartika. Partai Puea Thai menang, ujar Puea Thai.")
+    tagged, start = [], 0
+    for name, label in (("Persib Bandung Vladimir Vujovic", "ORG"), ("Jalan Dewi Sartika", "LOC"),
+                        ("Vladimir Vujovic", "PER"), ("Dewi Sartika", "PER"), ("Partai Puea Thai", "ORG"),
+                        ("Puea Thai", "PER")):  # each after the one before
+        start = text.index(name, start)
+        tagged.append(EntitySpan(name, label, start, start + len(name)))
+        start += len(name)
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Persib Bandung", "ORG"), ("Vladimir Vujovic", "PER"),
+        ("Jalan Dewi Sartika", "LOC"),  # a street named after her
+        ("Vladimir Vujovic", "PER"), ("Dewi Sartika", "PER"),
+        ("Partai Puea Thai", "ORG"),  # "Partai" alone names no body
+        ("Puea Thai", "PER")]
+
+
 def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
     spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))

@@ -385,6 +385,10 @@ _ADDRESS_OPENERS = _words("pak bu bapak ny nyonya")
 # and the words for places and institutions named after a titled person ("Jalan Ir. H. Juanda", "RSUD dr Soegiri").
 _NAME_OPENING_DEGREES = _words("dr prof ir drs kh")
 _NAMED_AFTER_PEOPLE = _words("jalan jl jln rs rsu rsud rsup sakit daerah universitas stadion bandara gedung museum")
+# More words for what is named after a person: "Stasiun Sudirman", "Bandar Udara Ngurah Rai", "Masjid Istiqlal".
+_NAMED_AFTER_PEOPLE_TOO = _words("stasiun bandar masjid kediaman warung makam monumen tugu taman lapangan sekolah")
+_KINDS_OF_PLACE = _words("kota kabupaten provinsi desa kecamatan pulau")
+_NAME_PARTICLES = _words("de da di do dos del della van von der den la le al el bin binti")
 # An office that names its own field, then (for ``_missed_holders``) a name of one to three capitalised words.
 _HOLDER_OFFICE = re.compile(r"(?<![\w-])(Wapres|Wakil Presiden|Presiden|Menko [A-Z][a-z]+|[A-Z][a-z]{4,}) (?=[A-Z])")
 _NAME_RUN = re.compile(r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*){0,2}(?![\w'’-])(?! [A-Z\d])")
@@ -1148,7 +1152,36 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
     if len(words) < 2:
         return [span]
     return _ruler_and_realm(text, span, words, table) or _split_place_and_person(text, span, words, table, people) \
-        or [span]
+        or _before_a_named_person(text, span, words, table, people) or [span]
+
+
+def _before_a_named_person(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable,
+                           people: set[str]) -> list[EntitySpan] | None:
+    """An organisation's or a place's span that ends with a person the article names on their own: the body and the
+    person ("Persib Bandung Vladimir Vujovic", "IDN Media Winston Utomo", where the article also tags "Vladimir
+    Vujovic" and "Winston Utomo"). Not a place named after a person ("Jalan Dewi Sartika"), nor after a lone word
+    that is no name of its own ("Partai Puea Thai")."""
+    if span.label not in ("ORG", "LOC") or not people or len(words) < 3:
+        return None
+    index = next((index for index in range(1, len(words) - 1) if name_key(_join(text, words[index:])) in people), 0)
+    if not index or not _a_body_then_a_person(text, words[:index], words[index:], table):
+        return None
+    person = _span(text, words[index].start, span.end, "PER")
+    if index == 1 and words[0].text.lower() in TITLES:
+        return [person]
+    return [_span(text, span.start, words[index - 1].end, span.label), person]
+
+
+def _a_body_then_a_person(text: str, head: Sequence[_Word], tail: Sequence[_Word], table: NameTable) -> bool:
+    """Do ``head`` and ``tail`` read as a body's name and a person's, one after the other?"""
+    first, last = head[0].text, head[-1].text
+    if text[head[-1].end:tail[0].start] != " " or not last[0].isupper() or last.lower() in _NAME_PARTICLES \
+            or any(word.text.lower() in _NAMED_AFTER_PEOPLE | _NAMED_AFTER_PEOPLE_TOO for word in head):
+        return False  # "Brighton and Hove Albion", "Termas de Rio Hondo", "Terminal 3 Bandara Soekarno Hatta"
+    if not _looks_like_a_name(tail, table) or any(char.isdigit() for word in tail for char in word.text):
+        return False  # the article's "person" is no name: "Kantor DPP Partai Nasdem", "Xiaomi Mi A1"
+    return len(head) > 1 or (first.lower() not in _KINDS_OF_PLACE and (
+        table.organisation(first) is not None or table.place(first, fuzzy=False) is not None))
 
 
 def _ruler_and_realm(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable) -> list[EntitySpan] | None:
