@@ -102,7 +102,8 @@ def test_story_grouping_floors() -> None:
     crossed = scores["kabar (5-fold cross-validated)"]
     baseline = scores["plain TF-IDF >= 0.3 within 4 days"]
     # The target is 0.85 for each on the held-out pairs: missed (docs/enrichment.md gives the gap).
-    # These floors guard the measured figures: fitted 0.772 / 0.846 / 0.807, cross-validated 0.768 / 0.827 / 0.796
+    # These floors guard the measured figures: fitted 0.768 / 0.827 / 0.796 (0.807 before session 17's refit),
+    # cross-validated 0.768 / 0.827 / 0.796
     # (0.785-0.796 over five fold seeds), since the entities' retrained recogniser and institutions' acronyms; the
     # acronyms an article defines (session 13) and canonical names without honours and legal forms (session 15)
     # each moved one pair, in turn down and up.
