@@ -879,6 +879,22 @@ def test_a_body_run_into_a_person_the_article_names_on_their_own_is_the_body_and
         ("Puea Thai", "PER")]
 
 
+def test_a_surname_after_the_full_name_is_the_person_whatever_it_was_tagged() -> None:
+    text = ("Lewis Hamilton menang. Hamilton unggul atas Roger Federer. Kata Federer, Michael Jordan dan Walt Disney "
+            "datang. Jordan dan Disney tiba di Hamilton.")
+    tagged, start = [], 0
+    for name, label in (("Lewis Hamilton", "PER"), ("Hamilton", "LOC"), ("Roger Federer", "PER"), ("Federer", "ORG"),
+                        ("Michael Jordan", "PER"), ("Walt Disney", "PER"), ("Jordan", "LOC"), ("Disney", "ORG"),
+                        ("Hamilton", "LOC")):
+        start = text.index(name, start)
+        tagged.append(EntitySpan(name, label, start, start + len(name)))
+        start += len(name)
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Lewis Hamilton", "PER"), ("Hamilton", "PER"), ("Roger Federer", "PER"), ("Federer", "PER"),
+        ("Michael Jordan", "PER"), ("Walt Disney", "PER"),
+        ("Jordan", "LOC"), ("Disney", "ORG"), ("Hamilton", "LOC")]  # a country, a company, a place named as one
+
+
 def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
     spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))

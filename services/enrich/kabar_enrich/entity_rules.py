@@ -388,6 +388,8 @@ _NAMED_AFTER_PEOPLE = _words("jalan jl jln rs rsu rsud rsup sakit daerah univers
 # More words for what is named after a person: "Stasiun Sudirman", "Bandar Udara Ngurah Rai", "Masjid Istiqlal".
 _NAMED_AFTER_PEOPLE_TOO = _words("stasiun bandar masjid kediaman warung makam monumen tugu taman lapangan sekolah")
 _KINDS_OF_PLACE = _words("kota kabupaten provinsi desa kecamatan pulau")
+# Words before a place's name: prepositions of place and words for a town ("di Hamilton", "the town of Zandvoort").
+_PLACE_LEADS = _KINDS_OF_PLACE | _words("di in near at town city village")
 _NAME_PARTICLES = _words("de da di do dos del della van von der den la le al el bin binti")
 # An office that names its own field, then (for ``_missed_holders``) a name of one to three capitalised words.
 _HOLDER_OFFICE = re.compile(r"(?<![\w-])(Wapres|Wakil Presiden|Presiden|Menko [A-Z][a-z]+|[A-Z][a-z]{4,}) (?=[A-Z])")
@@ -479,7 +481,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         pieces += _missed_institutions(text, pieces, table)
         pieces += _missed_countries(text, pieces, table)
     pieces = _joined_names(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
-    pieces = sorted(_retyped(pieces, table, people), key=lambda span: span.start)
+    pieces = _surnames_of_named_people(text, sorted(_retyped(pieces, table, people), key=lambda span: span.start),
+                                       table)
     if companies:
         pieces = [EntitySpan(span.text, "ORG", span.start, span.end)
                   if span.label == "PER" and name_key(span.text) in companies else span for span in pieces]
@@ -1727,6 +1730,41 @@ def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) ->
     retyped = [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
                for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
     return _one_type_per_name(retyped, table)
+
+
+def _surnames_of_named_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """"Federer" tagged an organisation, "Marquez" a place, after the article has named Roger Federer or Marc
+    Marquez: the person, by the surname news writes after the full name. Not a country ("Jordan", after Michael
+    Jordan), an organisation the tables know ("Disney", after Walt Disney), nor a place named as one ("the town of
+    Zandvoort", "di Hamilton")."""
+    first_named: dict[str, int] = {}
+    for span in spans:
+        words = span.text.split()
+        # a full name opened by a word news writes as a given name ("Roger"), not "FSV Mainz" or "Apesnya Bayern"
+        if span.label == "PER" and len(words) >= _PERSON_WORDS[0] and words[0][1:].islower() \
+                and _capital_habits().get(words[0].lower()) == "cap" \
+                and _looks_like_a_name([_Word(word, 0, 0) for word in words], table):
+            first_named.setdefault(name_key(words[-1]), span.start)
+    if not first_named:
+        return list(spans)
+    return [EntitySpan(span.text, "PER", span.start, span.end)
+            if span.label in ("ORG", "LOC") and first_named.get(name_key(span.text), span.start) < span.start
+            and _may_be_a_surname(span.text, table) and not _named_as_a_place(text, span) else span
+            for span in spans]
+
+
+def _named_as_a_place(text: str, span: EntitySpan) -> bool:
+    """Is ``span`` written as a place: after a preposition of place or a word for a town ("di Hamilton", "the town
+    of Zandvoort")?"""
+    words = [word.strip(",") for word in _two_words_before(text, span.start)]
+    return bool(words) and (words[-1] in _PLACE_LEADS or (words[-1] == "of" and words[0] in _PLACE_LEADS))
+
+
+def _may_be_a_surname(word: str, table: NameTable) -> bool:
+    """Not a country, an organisation the tables know, a word of a company's or an institution's name ("Ventures"),
+    an abbreviation of two letters or a model number ("CL", "TL2")."""
+    return len(word) > 2 and not any(char.isdigit() for char in word) and table.country(word) is None \
+        and table.organisation(word) is None and word.lower() not in COMPANY_NAME_WORDS | ORGANISATION_WORDS
 
 
 def _one_type_per_name(spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
