@@ -864,13 +864,9 @@ def test_a_known_brand_opening_a_persons_span_is_the_company_of_a_product_or_of_
 def test_a_body_run_into_a_person_the_article_names_on_their_own_is_the_body_and_the_person() -> None:
     text = ("Pelatih Persib Bandung Vladimir Vujovic hadir di Jalan Dewi Sartika. Vladimir Vujovic senang, kata Dewi "
             "Sartika. Partai Puea Thai menang, ujar Puea Thai.")
-    tagged, start = [], 0
-    for name, label in (("Persib Bandung Vladimir Vujovic", "ORG"), ("Jalan Dewi Sartika", "LOC"),
-                        ("Vladimir Vujovic", "PER"), ("Dewi Sartika", "PER"), ("Partai Puea Thai", "ORG"),
-                        ("Puea Thai", "PER")):  # each after the one before
-        start = text.index(name, start)
-        tagged.append(EntitySpan(name, label, start, start + len(name)))
-        start += len(name)
+    tagged = spans_in_order(text, ("Persib Bandung Vladimir Vujovic", "ORG"), ("Jalan Dewi Sartika", "LOC"),
+                            ("Vladimir Vujovic", "PER"), ("Dewi Sartika", "PER"), ("Partai Puea Thai", "ORG"),
+                            ("Puea Thai", "PER"))
     assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
         ("Persib Bandung", "ORG"), ("Vladimir Vujovic", "PER"),
         ("Jalan Dewi Sartika", "LOC"),  # a street named after her
@@ -882,13 +878,9 @@ def test_a_body_run_into_a_person_the_article_names_on_their_own_is_the_body_and
 def test_a_surname_after_the_full_name_is_the_person_whatever_it_was_tagged() -> None:
     text = ("Lewis Hamilton menang. Hamilton unggul atas Roger Federer. Kata Federer, Michael Jordan dan Walt Disney "
             "datang. Jordan dan Disney tiba di Hamilton.")
-    tagged, start = [], 0
-    for name, label in (("Lewis Hamilton", "PER"), ("Hamilton", "LOC"), ("Roger Federer", "PER"), ("Federer", "ORG"),
-                        ("Michael Jordan", "PER"), ("Walt Disney", "PER"), ("Jordan", "LOC"), ("Disney", "ORG"),
-                        ("Hamilton", "LOC")):
-        start = text.index(name, start)
-        tagged.append(EntitySpan(name, label, start, start + len(name)))
-        start += len(name)
+    tagged = spans_in_order(text, ("Lewis Hamilton", "PER"), ("Hamilton", "LOC"), ("Roger Federer", "PER"),
+                            ("Federer", "ORG"), ("Michael Jordan", "PER"), ("Walt Disney", "PER"), ("Jordan", "LOC"),
+                            ("Disney", "ORG"), ("Hamilton", "LOC"))
     assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
         ("Lewis Hamilton", "PER"), ("Hamilton", "PER"), ("Roger Federer", "PER"), ("Federer", "PER"),
         ("Michael Jordan", "PER"), ("Walt Disney", "PER"),
@@ -1039,6 +1031,16 @@ def test_an_abbreviated_title_after_a_place_is_not_part_of_it() -> None:
 def spans_of(text: str, *tagged: tuple[str, str]) -> list[EntitySpan]:
     """Tagger output for ``text``: each (name, label) at its first occurrence."""
     return [EntitySpan(name, label, text.index(name), text.index(name) + len(name)) for name, label in tagged]
+
+
+def spans_in_order(text: str, *tagged: tuple[str, str]) -> list[EntitySpan]:
+    """Tagger output for ``text``: each (name, label) at its first occurrence after the one before."""
+    spans, start = [], 0
+    for name, label in tagged:
+        start = text.index(name, start)
+        spans.append(EntitySpan(name, label, start, start + len(name)))
+        start += len(name)
+    return spans
 
 
 def test_a_capital_the_inside_a_sentence_opens_the_name() -> None:

@@ -394,7 +394,7 @@ _NAME_PARTICLES = _words("de da di do dos del della van von der den la le al el 
 # An office that names its own field, then (for ``_missed_holders``) a name of one to three capitalised words.
 _HOLDER_OFFICE = re.compile(r"(?<![\w-])(Wapres|Wakil Presiden|Presiden|Menko [A-Z][a-z]+|[A-Z][a-z]{4,}) (?=[A-Z])")
 _NAME_RUN = re.compile(r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*){0,2}(?![\w'’-])(?! [A-Z\d])")
-_OFFICES_BEFORE_A_HOLDER = SELF_NAMED_OFFICES | _words("wapres presiden menlu menhan mendagri menkeu")
+_OFFICES_BEFORE_A_HOLDER = SELF_NAMED_OFFICES | _words("wapres presiden")
 _CAPITAL_RUN = re.compile(r"(?<![\w'’-])[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 MALAY_LOWER_CASE_FILE = "lowercase_ms.txt"
@@ -609,7 +609,7 @@ def _brand_run_together(text: str, span: EntitySpan, table: NameTable) -> list[E
     """A person's span opened by a company or an app the tables know: a product ("Oppo F5", "Apple Watch",
     "Facebook Messenger"), which is the company's mention and no person; the company's name ("Samsung Electronics",
     "Pelni Logistics"), an organisation; or the company run into a person's name ("Uber Travis Kalanick"), the company
-    and the person. A second word that may be a name stays with the first where more follow ("Sony Dwi Kuncoro")."""
+    and the person. Where the rest reads as a name but not surely as a person's, the span stays as it was tagged."""
     if span.label != "PER" or " " not in span.text.strip():
         return [span]
     words = _words_of(text, span.start, span.end)
