@@ -406,3 +406,23 @@ def test_a_known_team_after_a_word_for_a_team_is_that_team() -> None:
 ])
 def test_more_ministries_have_one_name_in_indonesian_malay_and_english(surface: str, expected: str) -> None:
     assert canon((surface, "ORG")) == [("ORG", expected)]
+
+
+@pytest.mark.parametrize(("surface", "expected"), [
+    ("Jokowi", "Joko Widodo"), ("Ahok", "Basuki Tjahaja Purnama"), ("SBY", "Susilo Bambang Yudhoyono"),
+    ("Gus Dur", "Abdurrahman Wahid"), ("Setnov", "Setya Novanto"),
+])
+def test_a_public_figure_by_nickname_is_the_person_of_the_full_name(surface: str, expected: str) -> None:
+    # a facet or a watchlist on Joko Widodo finds "Presiden Jokowi", which an article need never spell out
+    assert canon((surface, "PER")) == [("PER", expected)]
+    assert canon((surface, "PER"), (expected, "PER")) == [("PER", expected)] * 2
+
+
+def test_a_nickname_is_a_whole_name_not_a_word_of_another() -> None:
+    assert canon(("JK Rowling", "PER")) == [("PER", "JK Rowling")]
+    assert canon(("Jokowi", "ORG")) == [("ORG", "Jokowi")]  # only a person's
+
+
+def test_a_name_written_partly_in_capitals_takes_the_form_written_without() -> None:
+    # a headline's "MARQUEZ" names Marc Marquez as the text writes him, not "Marc MARQUEZ"
+    assert canon(("Marc MARQUEZ", "PER"), ("Marc Marquez", "PER")) == [("PER", "Marc Marquez")] * 2

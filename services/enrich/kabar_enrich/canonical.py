@@ -61,6 +61,7 @@ US_STATES_NAMED_AS_COUNTRIES = {
 }
 _STATE_OF = re.compile(r"(?:negara\s+bagian|state\s+of(?:\s+the)?)\s+\Z", re.IGNORECASE)
 _PERSON_KINDS = {"given_name", "surname"}
+NICKNAME_KIND = "nickname"  # a public figure's whole name as the press shortens it: "Jokowi" -> Joko Widodo
 # A real place's name one edit from a known place's, but none of its names ("Lampung", a province, is not Lampang,
 # Thailand; "Linares", Spain, is not Linhares, Brazil): never read as a misspelling. build_names.py lists them.
 NOT_MISSPELT_KIND = "not-misspelt"
@@ -181,6 +182,7 @@ class NameTable:
     def __init__(self, path: Path = NAMES_PATH) -> None:
         self._places: dict[str, Place] = {}
         self._person_parts: dict[str, str] = {}
+        self._nicknames: dict[str, str] = {}
         self._organisations: dict[str, Organisation] = {}
         self._ap_states: dict[str, Place] = {}  # "Wis.": only with its full stop
         self._not_misspelt: set[str] = set()
@@ -194,6 +196,8 @@ class NameTable:
                 self._ap_states[key] = Place(canonical, US_STATE_KIND)
             elif kind in _PERSON_KINDS:
                 self._person_parts[key] = canonical
+            elif kind == NICKNAME_KIND:
+                self._nicknames[key] = canonical
             else:
                 self._organisations[key] = Organisation(canonical, kind)
         # One edit away, same first letter: a misspelling keeps a name's start ("Pyongjang" is Pyongyang), while
@@ -249,7 +253,11 @@ class NameTable:
 
     def person(self, surface: str) -> str:
         """A person's name with transliterations folded; a Balinese name without its "I" or "Ni", which not every
-        outlet writes ("I Made Wirawan" and "Made Wirawan" are one person)."""
+        outlet writes ("I Made Wirawan" and "Made Wirawan" are one person); a public figure's full name for the
+        nickname the press writes ("Jokowi", "Ahok", "Gus Dur")."""
+        nickname = self._nicknames.get(name_key(surface))
+        if nickname is not None:
+            return nickname
         surface = _BALINESE_ARTICLE.sub("", surface)
         return " ".join(self._person_parts.get(name_key(part), part) for part in surface.split())
 
@@ -508,16 +516,22 @@ def _full_name(part: str, position: int, people: list[tuple[int, str]]) -> str |
     return containing[0][1] if containing else None
 
 
+def _words_in_capitals(name: str) -> int:
+    """How many words of three letters or more ``name`` writes in capitals ("Marc MARQUEZ": one)."""
+    return sum(1 for word in name.split() if len(word) >= 3 and word.isupper())
+
+
 _cached_entity_id = lru_cache(maxsize=65536)(entity_id)
 
 
 def _with_ids(mentions: Sequence[_Mention]) -> list[Entity]:
-    """Entities with their ids; the mentions of one entity share the first mention's name, or the first not in
-    capitals when there is one: a dateline or a headline's "BARCELONA" is Barcelona where the text writes it so."""
+    """Entities with their ids; the mentions of one entity share the first mention's name, or the first with the
+    fewest words in capitals: a dateline or a headline's "BARCELONA" is Barcelona where the text writes it so, and
+    "Marc MARQUEZ" Marc Marquez."""
     identities = [_cached_entity_id(mention.label, mention.name) for mention in mentions]
     names: dict[str, str] = {}
     for identity, mention in zip(identities, mentions, strict=True):
-        if identity not in names or (names[identity].isupper() and not mention.name.isupper()):
+        if identity not in names or _words_in_capitals(names[identity]) > _words_in_capitals(mention.name):
             names[identity] = mention.name
     return [Entity(text=mention.span.text, label=mention.label, start=mention.span.start, end=mention.span.end,
                    canonical=names[identity], id=identity)
