@@ -1179,3 +1179,44 @@ def test_glued_or_huge_input_costs_the_rules_linear_time(text: str) -> None:
     canonicalise(spans, text=text)
     assert time.process_time() - started < 5.0
     assert all(span.end <= MAX_CHARS for span in spans)  # only what the recogniser reads
+
+
+def test_names_run_together_in_a_title_case_headline_are_cut_apart() -> None:
+    """A headline capitalises its verbs, and the recogniser runs them into the names around them."""
+    text = ("Lavrov Rusia Temui Kim Jong Un di Korea Utara dengan Perang Ukraina di Depan Mata\n\n"
+            "Menlu Rusia Sergey Lavrov bertemu dengan Kim Jong Un di Korea Utara.")
+    headline = [entity for entity in entities(text) if entity.start < text.index("\n")]
+    assert [(entity.text, entity.canonical) for entity in headline][:4] == [
+        ("Lavrov", "Sergei Lavrov"), ("Rusia", "Russia"), ("Kim Jong Un", "Kim Jong Un"),
+        ("Korea Utara", "North Korea")]
+    text = ("Russia's Lavrov Meets Kim Jong Un in North Korea as Ukraine War Rages\n\n"
+            "Russian Foreign Minister Sergei Lavrov met Kim Jong Un in Wonsan on Saturday.")
+    assert {"Lavrov Meets Kim Jong Un"}.isdisjoint(surfaces(entities(text, "en")))
+    assert ("PER", "Sergei Lavrov") in named(entities(text, "en")[:3])
+
+
+def test_a_headline_keeps_the_names_it_cannot_cut_safely() -> None:
+    body = ("\n\nPebalap Jack Miller menguasai latihan. Laga Real Madrid di Spanyol. Bandara Soekarno-Hatta ramai. "
+            "Marc Marquez kedua. Lily Aldridge dan Dixie hadir.")
+    text = ("Jack Miller Kuasai Latihan Pertama\nReal Madrid Kalahkan Sevilla di Spanyol\nBandara Soekarno Hatta Sepi\n"
+            "Hasil Latihan Jack Miller Marc VDS Tercepat\nPutri Lily Aldridge, Dixie Pearl Followill" + body)
+    tagged = spans_in_order(
+        text, ("Jack Miller Kuasai", "PER"), ("Real Madrid", "ORG"), ("Bandara Soekarno Hatta", "LOC"),
+        ("Marc VDS", "PER"), ("Lily Aldridge", "PER"), ("Dixie Pearl Followill", "PER"), ("Jack Miller", "PER"),
+        ("Real", "PER"), ("Madrid", "LOC"), ("Spanyol", "LOC"), ("Bandara Soekarno", "LOC"), ("Hatta", "PER"),
+        ("Marc Marquez", "PER"), ("Lily Aldridge", "PER"), ("Dixie", "PER"))
+    headlines = [(span.label, span.text) for span in refine(text, tagged, language="id") if span.start < len(text)
+                 - len(body)]
+    # the verb goes; "Real Madrid", written again below, the airport named after people, a team's acronym and a
+    # caption's name stay whole
+    assert headlines == [("PER", "Jack Miller"), ("ORG", "Real Madrid"), ("LOC", "Spanyol"),
+                         ("LOC", "Bandara Soekarno Hatta"), ("PER", "Marc VDS"), ("PER", "Lily Aldridge"),
+                         ("PER", "Dixie Pearl Followill")]
+
+
+def test_only_a_title_case_line_is_read_as_a_headline() -> None:
+    for line in ("Pebalap Jack Miller Kuasai Latihan di Sirkuit Jerez Spanyol.", "1. Jack Miller Kuasai Latihan Jerez",
+                 "Pebalap Jack Miller Kuasai Latihan Jerez, Katanya:"):
+        text = line + "\n\nJack Miller tampil cepat. Pebalap Spanyol itu senang."
+        tagged = spans_in_order(text, ("Jack Miller Kuasai", "PER"), ("Jack Miller", "PER"))
+        assert next(span.text for span in refine(text, tagged, language="id")) == "Jack Miller Kuasai"

@@ -419,6 +419,11 @@ _CAPITALISED_WORDS = re.compile(  # a run of one to three, not part of a longer 
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z]{3,6}(?![\w-])")
 _DEFINING_BRACKET = re.compile(r"[ \t]*\([ \t]*\Z")
 _PERSON_WORDS = (2, 4)
+_HEADLINE_MAX_WORDS = 25
+_LIST_ITEM = re.compile(r"\d+[.)]\s")
+# Words a Title Case headline leaves in lower case (Indonesian and Malay function words, English ones).
+_HEADLINE_LOWER_WORDS = _words("dengan untuk dari pada yang oleh akan atau bagi kepada terhadap tentang dalam sebagai "
+                               "from with into over after about than that this their")
 _PORTFOLIO_MAX_WORDS = 4  # "Pembangunan Wanita, Keluarga dan Masyarakat"
 _MALAY_NAME_MAX_WORDS = 7  # "Abang Johari Tun Openg", "Muhammad Radzi bin Abu Hassan"
 
@@ -481,6 +486,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         pieces += _missed_institutions(text, pieces, table)
         pieces += _missed_countries(text, pieces, table)
     pieces = _joined_names(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
+    pieces = _in_headlines(text, pieces, table)
     pieces = _surnames_of_named_people(text, sorted(_retyped(pieces, table, people), key=lambda span: span.start),
                                        table)
     if companies:
@@ -1730,6 +1736,143 @@ def _retyped(spans: Sequence[EntitySpan], table: NameTable, people: set[str]) ->
     retyped = [span if label == span.label else EntitySpan(span.text, label, span.start, span.end)
                for span, label in ((span, _type(span, table, people, places, people_words)) for span in spans)]
     return _one_type_per_name(retyped, table)
+
+
+def _in_headlines(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
+    """A Title Case headline capitalises every word, so the recogniser runs names and the verbs between them into
+    one span ("Lavrov Rusia Temui Kim Jong Un", "Jack Miller Kuasai", "Lavrov Meets Kim Jong Un"). There, a span
+    of several words is cut into the names the rest of the article gives on their own (a person, a person's
+    surname, an organisation, a place) and the countries and organisations the tables know; the words between them
+    go (see ``_headline_pieces`` for when a span stays whole)."""
+    in_headline = {span.start for span in spans if " " in span.text
+                   and _headline_around(text, span.start, span.end) is not None}
+    if not in_headline:
+        return list(spans)
+    body = [span for span in spans if span.start not in in_headline
+            and (" " not in span.text or _headline_around(text, span.start, span.end) is None)]
+    elsewhere = {name_key(span.text): span.label for span in body}
+    full_names = [frozenset(words) for span in body if span.label == "PER"
+                  and len(words := name_key(span.text).split()) >= _PERSON_WORDS[0]]
+    for name in full_names:  # a headline names a person by the surname alone ("Lavrov")
+        for word in name:
+            elsewhere.setdefault(word, "PER")
+    known = _Known(elsewhere, full_names, frozenset(word for span in body for word in name_key(span.text).split()))
+    return [piece for span in spans for piece in (
+        _headline_pieces(text, span, known, table) if span.start in in_headline else [span])]
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the rest of an article names: each name's type (and people's names' words as people), the full names'
+    words, and every word of every name."""
+    names: dict[str, str]
+    full_names: list[frozenset[str]]
+    words: frozenset[str]
+
+
+def _headline_around(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The line holding ``text[start:end]`` when it reads as a Title Case headline: no list's number at its
+    start ("7. Nico Hulkenberg Force India"), no full stop, colon or comma at its end, at most
+    ``_HEADLINE_MAX_WORDS`` words, and of its words of four letters or more outside ``_HEADLINE_LOWER_WORDS`` at
+    least three, and all but one, capitalised."""
+    first, last = text.rfind("\n", 0, start) + 1, text.find("\n", end)
+    line = text[first:last if last >= 0 else len(text)].strip()
+    words = _WORD.findall(line)
+    if not line or line.endswith((".", ":", ",", ";")) or len(words) > _HEADLINE_MAX_WORDS \
+            or _LIST_ITEM.match(line):
+        return None
+    long_words = [word for word in words if len(word) >= 4 and word.lower() not in _HEADLINE_LOWER_WORDS]
+    lower = sum(1 for word in long_words if not word[0].isupper())
+    return (first, first + len(line)) if len(long_words) - lower >= 3 and lower <= 1 else None
+
+
+def _headline_pieces(text: str, span: EntitySpan, known: _Known, table: NameTable) -> list[EntitySpan]:
+    """The names in a headline's span (see ``_in_headlines``). The span stays whole
+    * when the rest of the article or the tables know it whole, or the article writes it again ("Real Madrid");
+    * when it names a place after people ("Bandara Soekarno Hatta"), or is a name that ends the line alone or
+      after a comma or colon, as a caption or a byline writes it ("Putri Lily Aldridge, Dixie Pearl Followill");
+    * when no part of it is known;
+    * when a word left over is one news writes with a capital ("Hyun" after "Sung Ji"), a word of a name the
+      article gives, or an acronym ("Marc VDS", a team);
+    * when a word left over could open the name after it ("Timnas Indonesia", "Warung Turki", "Universitas Gadjah
+      Mada": a title, a kind of body or place, a word mostly capitalised, or any word before a place or a one-word
+      name);
+    * and when it is an organisation named after its country ("Spiral Ventures Indonesia")."""
+    if name_key(span.text) in known.names or table.place(span.text, fuzzy=False) is not None \
+            or table.organisation(span.text) is not None or _written_elsewhere(text, span.start, span.end) \
+            or span.text.split()[0].lower() in _NAMED_AFTER_PEOPLE | _NAMED_AFTER_PEOPLE_TOO:
+        return [span]  # "Bandara Soekarno Hatta", the airport
+    line = _headline_around(text, span.start, span.end)
+    if line is not None and line[1] == span.end and len(span.text.split()) < _PERSON_WORDS[1] \
+            and (line[0] == span.start or text[line[0]:span.start].rstrip().endswith((",", ":"))):
+        return [span]  # a caption's or a byline's name ending the line: "Putri Lily Aldridge, Dixie Pearl Followill"
+    words = _words_of(text, span.start, span.end)
+    pieces: list[EntitySpan] = []
+    index = 0
+    while index < len(words):
+        size, label = _known_at(text, words, index, known.names, table)
+        if not size:
+            word = words[index].text
+            if _capital_habits().get(word.lower()) == "cap" or word.lower() in known.words or word.isupper():
+                return [span]  # a word news writes with a capital ("Hyun" after "Sung Ji"), one of a name, an acronym
+            index += 1
+            continue
+        piece = _span(text, words[index].start, words[index + size - 1].end, label)
+        if index and (not pieces or pieces[-1].end < words[index - 1].start) \
+                and _opens_the_name(words[index - 1].text, piece):
+            return [span]
+        pieces.append(piece)
+        index += size
+    if not pieces or pieces == [span] or (span.label == "ORG" and table.country(pieces[-1].text) is not None
+                                          and pieces[-1].end == span.end):
+        return [span]
+    return _people_joined(text, pieces, known)
+
+
+def _written_elsewhere(text: str, start: int, end: int) -> bool:
+    """Does the article write ``text[start:end]`` again, as a whole, outside the headline it is in ("Real Madrid",
+    "Google Maps", whose parts the rest of the article may tag apart)?"""
+    pattern = re.compile(rf"(?<![\w'’-]){re.escape(text[start:end])}(?![\w'’-])")
+    return any(_headline_around(text, found.start(), found.end()) is None for found in pattern.finditer(text)
+               if found.start() != start)
+
+
+def _opens_the_name(word: str, piece: EntitySpan) -> bool:
+    """Could ``word``, left over just before ``piece`` in a headline, be the start of the name?"""
+    lower = word.lower()
+    return piece.label == "LOC" or " " not in piece.text \
+        or lower in TITLES | INSTITUTION_WORDS | ORGANISATION_WORDS | PLACE_KIND_WORDS \
+        or _capital_habits().get(lower) == "mostcap"
+
+
+def _people_joined(text: str, pieces: list[EntitySpan], known: _Known) -> list[EntitySpan]:
+    """Side by side, two people's pieces that are words of one full name the article gives are one person
+    ("Anniesa Hasibuan", after "Anniesa Desvitasari Hasibuan"), not "Tontowi Liliyana", a pair of players."""
+    out: list[EntitySpan] = []
+    for piece in pieces:
+        before = out[-1] if out else None
+        if before is not None and before.label == piece.label == "PER" and text[before.end:piece.start] == " ":
+            words = frozenset(name_key(text[before.start:piece.end]).split())
+            if any(words <= name for name in known.full_names) or _written_elsewhere(text, before.start, piece.end):
+                out[-1] = _span(text, before.start, piece.end, "PER")
+                continue
+        out.append(piece)
+    return out
+
+
+def _known_at(text: str, words: Sequence[_Word], index: int, elsewhere: dict[str, str],
+              table: NameTable) -> tuple[int, str]:
+    """How many words from ``index`` on name what the article gives elsewhere, or a country or an organisation the
+    tables know (longest first), and its type; (0, "") when none does."""
+    for size in range(min(_KNOWN_NAME_MAX_WORDS, len(words) - index), 0, -1):
+        name = _join(text, words[index:index + size])
+        if (label := elsewhere.get(name_key(name))) is not None:
+            return size, label
+        if table.country(name) is not None or (size > 1 and table.place(name, fuzzy=False) is not None):
+            return size, "LOC"
+        if table.organisation(name) is not None:
+            return size, "ORG"
+    return 0, ""
 
 
 def _surnames_of_named_people(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
