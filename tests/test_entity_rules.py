@@ -1193,6 +1193,10 @@ def test_names_run_together_in_a_title_case_headline_are_cut_apart() -> None:
             "Russian Foreign Minister Sergei Lavrov met Kim Jong Un in Wonsan on Saturday.")
     assert {"Lavrov Meets Kim Jong Un"}.isdisjoint(surfaces(entities(text, "en")))
     assert ("PER", "Sergei Lavrov") in named(entities(text, "en")[:3])
+    text = ("Biden Hosts Albanese At White House Amid Trade Talks\n\n"
+            "President Joe Biden hosted Australian Prime Minister Anthony Albanese at the White House on Tuesday.")
+    assert [(entity.text, entity.canonical) for entity in entities(text, "en")][:2] == [
+        ("Biden", "Joe Biden"), ("Albanese", "Anthony Albanese")]
 
 
 def test_a_headline_keeps_the_names_it_cannot_cut_safely() -> None:

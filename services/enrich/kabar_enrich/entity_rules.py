@@ -1795,8 +1795,7 @@ def _headline_pieces(text: str, span: EntitySpan, known: _Known, table: NameTabl
     * when a word left over is one news writes with a capital ("Hyun" after "Sung Ji"), a word of a name the
       article gives, or an acronym ("Marc VDS", a team);
     * when a word left over could open the name after it ("Timnas Indonesia", "Warung Turki", "Universitas Gadjah
-      Mada": a title, a kind of body or place, a word mostly capitalised, or any word before a place or a one-word
-      name);
+      Mada"; see ``_opens_the_name``);
     * and when it is an organisation named after its country ("Spiral Ventures Indonesia")."""
     if name_key(span.text) in known.names or table.place(span.text, fuzzy=False) is not None \
             or table.organisation(span.text) is not None or _written_elsewhere(text, span.start, span.end) \
@@ -1819,7 +1818,7 @@ def _headline_pieces(text: str, span: EntitySpan, known: _Known, table: NameTabl
             continue
         piece = _span(text, words[index].start, words[index + size - 1].end, label)
         if index and (not pieces or pieces[-1].end < words[index - 1].start) \
-                and _opens_the_name(words[index - 1].text, piece):
+                and _opens_the_name(words[index - 1].text, piece, first=not pieces):
             return [span]
         pieces.append(piece)
         index += size
@@ -1837,10 +1836,13 @@ def _written_elsewhere(text: str, start: int, end: int) -> bool:
                if found.start() != start)
 
 
-def _opens_the_name(word: str, piece: EntitySpan) -> bool:
-    """Could ``word``, left over just before ``piece`` in a headline, be the start of the name?"""
+def _opens_the_name(word: str, piece: EntitySpan, *, first: bool) -> bool:
+    """Could ``word``, left over just before ``piece`` in a headline, be the start of the name? A title, a kind of
+    body or place, or a word mostly capitalised could; and at the span's start (``first``) any word before a place
+    or a one-word name ("Warung Turki", "Anastasiya Sidorova"), though not between two names, where a verb stands
+    ("Biden Hosts Albanese")."""
     lower = word.lower()
-    return piece.label == "LOC" or " " not in piece.text \
+    return (first and (piece.label == "LOC" or " " not in piece.text)) \
         or lower in TITLES | INSTITUTION_WORDS | ORGANISATION_WORDS | PLACE_KIND_WORDS \
         or _capital_habits().get(lower) == "mostcap"
 
