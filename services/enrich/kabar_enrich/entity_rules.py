@@ -57,6 +57,7 @@ Each rule looks at a few tokens around a span, so the cost is a small fraction o
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter
@@ -421,6 +422,7 @@ _DEFINING_BRACKET = re.compile(r"[ \t]*\([ \t]*\Z")
 _PERSON_WORDS = (2, 4)
 _HEADLINE_MAX_WORDS = 25
 _LIST_ITEM = re.compile(r"\d+[.)]\s")
+_LINE = re.compile(r"[^\n]+")
 # Words a Title Case headline leaves in lower case (Indonesian and Malay function words, English ones).
 _HEADLINE_LOWER_WORDS = _words("dengan untuk dari pada yang oleh akan atau bagi kepada terhadap tentang dalam sebagai "
                                "from with into over after about than that this their")
@@ -1744,46 +1746,71 @@ def _in_headlines(text: str, spans: Sequence[EntitySpan], table: NameTable) -> l
     of several words is cut into the names the rest of the article gives on their own (a person, a person's
     surname, an organisation, a place) and the countries and organisations the tables know; the words between them
     go (see ``_headline_pieces`` for when a span stays whole)."""
+    if not any(" " in span.text for span in spans):
+        return list(spans)
+    headlines = _Headlines(text)
     in_headline = {span.start for span in spans if " " in span.text
-                   and _headline_around(text, span.start, span.end) is not None}
+                   and headlines.around(span.start, span.end) is not None}
     if not in_headline:
         return list(spans)
     body = [span for span in spans if span.start not in in_headline
-            and (" " not in span.text or _headline_around(text, span.start, span.end) is None)]
+            and (" " not in span.text or headlines.around(span.start, span.end) is None)]
     elsewhere = {name_key(span.text): span.label for span in body}
     full_names = [frozenset(words) for span in body if span.label == "PER"
                   and len(words := name_key(span.text).split()) >= _PERSON_WORDS[0]]
     for name in full_names:  # a headline names a person by the surname alone ("Lavrov")
         for word in name:
             elsewhere.setdefault(word, "PER")
-    known = _Known(elsewhere, full_names, frozenset(word for span in body for word in name_key(span.text).split()))
+    known = _Known(elsewhere, full_names, frozenset(word for span in body for word in name_key(span.text).split()),
+                   headlines)
     return [piece for span in spans for piece in (
         _headline_pieces(text, span, known, table) if span.start in in_headline else [span])]
+
+
+class _Headlines:
+    """The lines of a text that read as a Title Case headline (see ``_headline_bounds``), found once per text: a
+    span's line is looked up, not searched for, so a 1 MB text of one line costs one pass, not one per span."""
+
+    def __init__(self, text: str) -> None:
+        self.bounds = [bounds for found in _LINE.finditer(text) if (bounds := _headline_bounds(found)) is not None]
+        self._starts = [start for start, _ in self.bounds]
+
+    def around(self, start: int, end: int) -> tuple[int, int] | None:
+        """The headline holding ``start`` to ``end``, if they are in one."""
+        index = bisect.bisect_right(self._starts, start) - 1
+        if index >= 0 and end <= self.bounds[index][1]:
+            return self.bounds[index]
+        return None
 
 
 @dataclass(frozen=True, slots=True)
 class _Known:
     """What the rest of an article names: each name's type (and people's names' words as people), the full names'
-    words, and every word of every name."""
+    words, and every word of every name; and where the article's headlines are."""
     names: dict[str, str]
     full_names: list[frozenset[str]]
     words: frozenset[str]
+    headlines: _Headlines
 
 
-def _headline_around(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The line holding ``text[start:end]`` when it reads as a Title Case headline: no list's number at its
+def _headline_bounds(found: re.Match[str]) -> tuple[int, int] | None:
+    """Where a line is, without its outer spaces, when it reads as a Title Case headline: no list's number at its
     start ("7. Nico Hulkenberg Force India"), no full stop, colon or comma at its end, at most
     ``_HEADLINE_MAX_WORDS`` words, and of its words of four letters or more outside ``_HEADLINE_LOWER_WORDS`` at
     least three, and all but one, capitalised."""
-    first, last = text.rfind("\n", 0, start) + 1, text.find("\n", end)
-    line = text[first:last if last >= 0 else len(text)].strip()
-    words = _WORD.findall(line)
-    if not line or line.endswith((".", ":", ",", ";")) or len(words) > _HEADLINE_MAX_WORDS \
-            or _LIST_ITEM.match(line):
+    raw = found.group()
+    line = raw.strip()
+    if not line or line.endswith((".", ":", ",", ";")) or _LIST_ITEM.match(line):
+        return None
+    words = [match.group() for match in itertools.islice(_WORD.finditer(line), _HEADLINE_MAX_WORDS + 1)]
+    if len(words) > _HEADLINE_MAX_WORDS:
         return None
     long_words = [word for word in words if len(word) >= 4 and word.lower() not in _HEADLINE_LOWER_WORDS]
     lower = sum(1 for word in long_words if not word[0].isupper())
-    return (first, first + len(line)) if len(long_words) - lower >= 3 and lower <= 1 else None
+    if len(long_words) - lower < 3 or lower > 1:
+        return None
+    start = found.start() + len(raw) - len(raw.lstrip())
+    return start, start + len(line)
 
 
 def _headline_pieces(text: str, span: EntitySpan, known: _Known, table: NameTable) -> list[EntitySpan]:
@@ -1798,10 +1825,10 @@ def _headline_pieces(text: str, span: EntitySpan, known: _Known, table: NameTabl
       Mada"; see ``_opens_the_name``);
     * and when it is an organisation named after its country ("Spiral Ventures Indonesia")."""
     if name_key(span.text) in known.names or table.place(span.text, fuzzy=False) is not None \
-            or table.organisation(span.text) is not None or _written_elsewhere(text, span.start, span.end) \
+            or table.organisation(span.text) is not None or _written_elsewhere(text, span.start, span.end, known) \
             or span.text.split()[0].lower() in _NAMED_AFTER_PEOPLE | _NAMED_AFTER_PEOPLE_TOO:
         return [span]  # "Bandara Soekarno Hatta", the airport
-    line = _headline_around(text, span.start, span.end)
+    line = known.headlines.around(span.start, span.end)
     if line is not None and line[1] == span.end and len(span.text.split()) < _PERSON_WORDS[1] \
             and (line[0] == span.start or text[line[0]:span.start].rstrip().endswith((",", ":"))):
         return [span]  # a caption's or a byline's name ending the line: "Putri Lily Aldridge, Dixie Pearl Followill"
@@ -1828,11 +1855,11 @@ def _headline_pieces(text: str, span: EntitySpan, known: _Known, table: NameTabl
     return _people_joined(text, pieces, known)
 
 
-def _written_elsewhere(text: str, start: int, end: int) -> bool:
-    """Does the article write ``text[start:end]`` again, as a whole, outside the headline it is in ("Real Madrid",
-    "Google Maps", whose parts the rest of the article may tag apart)?"""
+def _written_elsewhere(text: str, start: int, end: int, known: _Known) -> bool:
+    """Does the article write ``text[start:end]`` again, as a whole, outside the headlines ("Real Madrid", "Google
+    Maps", whose parts the rest of the article may tag apart)?"""
     pattern = re.compile(rf"(?<![\w'’-]){re.escape(text[start:end])}(?![\w'’-])")
-    return any(_headline_around(text, found.start(), found.end()) is None for found in pattern.finditer(text)
+    return any(known.headlines.around(found.start(), found.end()) is None for found in pattern.finditer(text)
                if found.start() != start)
 
 
@@ -1855,7 +1882,8 @@ def _people_joined(text: str, pieces: list[EntitySpan], known: _Known) -> list[E
         before = out[-1] if out else None
         if before is not None and before.label == piece.label == "PER" and text[before.end:piece.start] == " ":
             words = frozenset(name_key(text[before.start:piece.end]).split())
-            if any(words <= name for name in known.full_names) or _written_elsewhere(text, before.start, piece.end):
+            if any(words <= name for name in known.full_names) \
+                    or _written_elsewhere(text, before.start, piece.end, known):
                 out[-1] = _span(text, before.start, piece.end, "PER")
                 continue
         out.append(piece)
