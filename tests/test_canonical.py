@@ -420,7 +420,12 @@ def test_a_public_figure_by_nickname_is_the_person_of_the_full_name(surface: str
 
 def test_a_nickname_is_a_whole_name_not_a_word_of_another() -> None:
     assert canon(("JK Rowling", "PER")) == [("PER", "JK Rowling")]
-    assert canon(("Jokowi", "ORG")) == [("ORG", "Jokowi")]  # only a person's
+
+
+def test_a_nickname_is_the_person_whatever_it_was_tagged_and_with_its_honour() -> None:
+    # Malaysian news names Mahathir Mohamad "Tun M"; the honour must not be cut first, leaving "M"
+    assert canon(("Tun M", "PER"), ("DSAI", "ORG"), ("Jokowi", "LOC")) == [
+        ("PER", "Mahathir Mohamad"), ("PER", "Anwar Ibrahim"), ("PER", "Joko Widodo")]
 
 
 def test_a_name_written_partly_in_capitals_takes_the_form_written_without() -> None:

@@ -61,7 +61,7 @@ US_STATES_NAMED_AS_COUNTRIES = {
 }
 _STATE_OF = re.compile(r"(?:negara\s+bagian|state\s+of(?:\s+the)?)\s+\Z", re.IGNORECASE)
 _PERSON_KINDS = {"given_name", "surname"}
-NICKNAME_KIND = "nickname"  # a public figure's whole name as the press shortens it: "Jokowi" -> Joko Widodo
+NICKNAME_KIND = "nickname"  # a public figure's whole name as the press writes it: "Jokowi" -> Joko Widodo
 # A real place's name one edit from a known place's, but none of its names ("Lampung", a province, is not Lampang,
 # Thailand; "Linares", Spain, is not Linhares, Brazil): never read as a misspelling. build_names.py lists them.
 NOT_MISSPELT_KIND = "not-misspelt"
@@ -251,11 +251,16 @@ class NameTable:
                 found = None
         return _as_written(surface, found)
 
+    def nickname(self, surface: str) -> str | None:
+        """The full name of the public figure the press names ``surface`` as a whole ("Jokowi", "Tun M", "Puan
+        Maharani"), if the tables know one."""
+        return self._nicknames.get(name_key(surface))
+
     def person(self, surface: str) -> str:
         """A person's name with transliterations folded; a Balinese name without its "I" or "Ni", which not every
         outlet writes ("I Made Wirawan" and "Made Wirawan" are one person); a public figure's full name for the
         nickname the press writes ("Jokowi", "Ahok", "Gus Dur")."""
-        nickname = self._nicknames.get(name_key(surface))
+        nickname = self.nickname(surface)
         if nickname is not None:
             return nickname
         surface = _BALINESE_ARTICLE.sub("", surface)
@@ -318,7 +323,10 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
     people = _full_people(mentions, table)
     ministries: dict[str, set[str]] = {}
     for mention in mentions:
-        mention.label, mention.name = _resolve(mention, table, people, ministries)
+        # a public figure by the name the press writes, whatever it was tagged: "Tun M" (before its honour goes)
+        nickname = table.nickname(tidy(mention.span.text)) or table.nickname(mention.surface)
+        mention.label, mention.name = ("PER", nickname) if nickname is not None \
+            else _resolve(mention, table, people, ministries)
     for mention in mentions:  # a bare "Kemenlu": the ministry of that portfolio this article placed
         if mention.label == "ORG":
             countries = ministries.get(mention.name, set())

@@ -524,7 +524,8 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, ma
         first += _portfolio_words(text, words[first:], table)
     # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
     first = max([first, *(i + 1 for i in range(first, len(words) - 1) if words[i].text.lower() in RANKS)])
-    while len(words) - first > 1 and _address(text, words, first, malay=malay):
+    while len(words) - first > 1 and _address(text, words, first, malay=malay) \
+            and table.nickname(_join(text, words[first:])) is None:  # not "Puan Maharani", a name the tables know
         first += 1
     if (len(words) - first > 2 and words[first].text.lower() in INSTITUTION_WORDS
             and _looks_like_a_name(words[first + 1:], table)):
