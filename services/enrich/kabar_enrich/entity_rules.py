@@ -1754,8 +1754,7 @@ def _in_headlines(text: str, spans: Sequence[EntitySpan], table: NameTable) -> l
                    and headlines.around(span.start, span.end) is not None}
     if not in_headline:
         return list(spans)
-    body = [span for span in spans if span.start not in in_headline
-            and (" " not in span.text or headlines.around(span.start, span.end) is None)]
+    body = [span for span in spans if span.start not in in_headline]
     elsewhere = {name_key(span.text): span.label for span in body}
     full_names = [frozenset(words) for span in body if span.label == "PER"
                   and len(words := name_key(span.text).split()) >= _PERSON_WORDS[0]]
