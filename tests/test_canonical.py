@@ -184,9 +184,20 @@ def test_institutions_are_organisations_whatever_they_were_tagged() -> None:
 
 def test_a_ministry_with_its_country_is_one_whatever_it_was_tagged() -> None:
     assert canon(("Kemenlu Rusia", "PER")) == [("ORG", "Ministry of Foreign Affairs of Russia")]
-    assert canon(("Angkatan Laut AS", "ORG"), ("US Navy", "ORG")) == [("ORG", "Navy of United States")] * 2
     assert canon(("Dewan Keamanan Rusia", "ORG")) == [("ORG", "Security Council of Russia")]
     assert canon(("Sergei Lavrov", "PER")) == [("PER", "Sergei Lavrov")]
+
+
+def test_armed_services_are_named_as_english_news_names_them() -> None:
+    # The country's attributive goes first, where a ministry's country follows "of": the seeds' "Angkatan Laut (AL)
+    # AS" had been "Navy of United States".
+    assert canon(("Angkatan Laut AS", "ORG"), ("US Navy", "ORG")) == [("ORG", "United States Navy")] * 2
+    assert canon(("Angkatan Laut Indonesia", "ORG"), ("Tentera Udara Malaysia", "ORG"), ("Russian Army", "ORG"),
+                 ("Angkatan Bersenjata Ukraina", "ORG")) \
+        == [("ORG", "Indonesian Navy"), ("ORG", "Malaysian Air Force"), ("ORG", "Russian Army"),
+            ("ORG", "Ukrainian Armed Forces")]
+    # a country the attributives table does not hold keeps "of"
+    assert canon(("Angkatan Laut Tuvalu", "ORG")) == [("ORG", "Navy of Tuvalu")]
 
 
 def test_former_countries_are_places_with_their_english_names() -> None:

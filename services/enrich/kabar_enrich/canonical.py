@@ -43,6 +43,7 @@ from kabar_enrich.entities import EntitySpan
 from kabar_enrich.loader import shared
 
 NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
+ATTRIBUTIVES_PATH = Path(__file__).parent / "models" / "attributives.tsv"
 FUZZY_MIN_CHARS = 7
 _SHORT_ABBREVIATION = 3  # characters: "RI", "AS", "UK"; see _as_written
 _COUNTRY_KINDS = {"country", "country-alias"}
@@ -87,6 +88,9 @@ INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
     "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium", "orchestra", "orkestra", "authority",
 })
 MINISTRY_KIND = "ministry"
+# English names a country's armed services with its attributive first (United States Navy, Indonesian Navy), and
+# its ministries and councils with the country after "of" (Ministry of Foreign Affairs of Russia).
+_ARMED_SERVICES = frozenset({"Navy", "Army", "Air Force", "Armed Forces"})
 # "Kementerian Luar Negeri (Kemenlu) Rusia": the parenthesised abbreviation is not part of the name.
 _ABBREVIATION_INSIDE = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)\s*")
 _ABBREVIATION_AFTER = re.compile(r"\s*\(\s*([^\W\d_][\w.&-]{0,15})\s*\)")
@@ -179,7 +183,7 @@ _Named = TypeVar("_Named", Place, Organisation)
 
 
 class NameTable:
-    def __init__(self, path: Path = NAMES_PATH) -> None:
+    def __init__(self, path: Path = NAMES_PATH, attributives_path: Path = ATTRIBUTIVES_PATH) -> None:
         self._places: dict[str, Place] = {}
         self._person_parts: dict[str, str] = {}
         self._nicknames: dict[str, str] = {}
@@ -200,6 +204,8 @@ class NameTable:
                 self._nicknames[key] = canonical
             else:
                 self._organisations[key] = Organisation(canonical, kind)
+        self._attributives = dict(line.split("\t") for line in attributives_path.read_text(encoding="utf-8")
+                                  .splitlines() if line and not line.startswith("#"))
         # One edit away, same first letter: a misspelling keeps a name's start ("Pyongjang" is Pyongyang), while
         # two places may differ by only that ("Takistan", a city in Iran, is not Pakistan). Not from GeoNames'
         # alternate names of cities, many and odd: "Florida" was one edit from Floripa, Florianopolis.
@@ -251,6 +257,10 @@ class NameTable:
                 found = None
         return _as_written(surface, found)
 
+    def attributive(self, country: str) -> str | None:
+        """The word English news puts before the country's armed services ("Russian" for Russia), if listed."""
+        return self._attributives.get(country)
+
     def nickname(self, surface: str) -> str | None:
         """The full name of the public figure the press names ``surface`` as a whole ("Jokowi", "Tun M", "Puan
         Maharani"), if the tables know one."""
@@ -278,12 +288,17 @@ def _as_written(surface: str, found: _Named | None) -> _Named | None:
 
 @dataclass(frozen=True, slots=True)
 class Ministry:
-    portfolio: str  # "Ministry of Foreign Affairs"
+    portfolio: str  # "Ministry of Foreign Affairs", "Navy"
     country: str | None  # "Russia"
+    attributive: str | None = None  # "Russian"
 
     @property
     def name(self) -> str:
-        return f"{self.portfolio} of {self.country}" if self.country else self.portfolio
+        if self.country is None:
+            return self.portfolio
+        if self.portfolio in _ARMED_SERVICES and self.attributive is not None:
+            return f"{self.attributive} {self.portfolio}"
+        return f"{self.portfolio} of {self.country}"
 
 
 def ministry(name: str, table: NameTable) -> Ministry | None:
@@ -302,7 +317,7 @@ def ministry(name: str, table: NameTable) -> Ministry | None:
             if not rest:
                 return Ministry(found.name, None)
             country = table.country(" ".join(rest))
-            return Ministry(found.name, country.name) if country is not None else None
+            return Ministry(found.name, country.name, table.attributive(country.name)) if country is not None else None
     return None
 
 
@@ -331,7 +346,8 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
         if mention.label == "ORG":
             countries = ministries.get(mention.name, set())
             if len(countries) == 1:
-                mention.name = Ministry(mention.name, next(iter(countries))).name
+                country = next(iter(countries))
+                mention.name = Ministry(mention.name, country, table.attributive(country)).name
     _name_bare_places(mentions, table)
     _us_states_named_as_countries(mentions, table, text)
     if text is not None:
