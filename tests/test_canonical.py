@@ -101,6 +101,10 @@ def test_descriptors_and_nationalities_are_not_part_of_the_name() -> None:
     # A given name that GeoNames lists among a city's other names stays: "Ahmad" for Al Ahmadi, Kuwait.
     assert canon(("Ahmad Zahid Hamidi", "PER")) == [("PER", "Ahmad Zahid Hamidi")]
     assert canon(("Danang Surya Winata", "PER")) == [("PER", "Danang Surya Winata")]
+    # A city's name before an initial is a given name: IndoSum had "RR Martin" three times, and "W. Bush".
+    assert canon(("George W. Bush", "PER"), ("George RR Martin", "PER"), ("Yola Prima J Lubis", "PER")) \
+        == [("PER", "George W. Bush"), ("PER", "George RR Martin"), ("PER", "Yola Prima J Lubis")]
+    assert canon(("Milan Paolo Storari", "PER")) == [("PER", "Paolo Storari")]
 
 
 def test_unknown_names_are_kept_tidy() -> None:

@@ -127,6 +127,21 @@ def test_a_place_before_a_person_is_split() -> None:
         <= named(found)
 
 
+@pytest.mark.parametrize("language", ["id", "ms", "en"])
+def test_a_given_name_that_is_also_a_city_is_not_cut_off_a_person_after_an_office(language: str) -> None:
+    # "Presiden George W. Bush" had become the town of George (South Africa) and a person "W. Bush", as the
+    # office-place-holder rule reads "Gubernur Jambi Zumi Zola"; an initial says the city is a given name.
+    sentence = "Mantan Presiden George W. Bush mengatakan perang sudah usai."
+    spans = refine(sentence, spans_of(sentence, ("George W. Bush", "PER")), language=language)
+    assert [(span.text, span.label) for span in spans] == [("George W. Bush", "PER")]
+    sentence = "Gubernur Jambi Zumi Zola hadir."
+    spans = refine(sentence, spans_of(sentence, ("Jambi Zumi Zola", "PER")), language=language)
+    assert [(span.text, span.label) for span in spans] == [("Jambi", "LOC"), ("Zumi Zola", "PER")]
+    sentence = "Bupati Klungkung I Nyoman Suwirta hadir."
+    spans = refine(sentence, spans_of(sentence, ("Klungkung I Nyoman Suwirta", "PER")), language=language)
+    assert [(span.text, span.label) for span in spans] == [("Klungkung", "LOC"), ("I Nyoman Suwirta", "PER")]
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

@@ -100,6 +100,8 @@ _DATELINE_END = re.compile(r"\s*(?:,|\(|-|—|–)")
 BALINESE_BIRTH_ORDER = r"(?:Wayan|Made|Nyoman|Ketut|Putu|Kadek|Komang|Gede|Gde|Gusti|Luh|Nengah)\b"
 _BALINESE_ARTICLE = re.compile(rf"^(?:I|Ni) (?={BALINESE_BIRTH_ORDER})")
 _POSSESSIVE = re.compile(r"['’]s$")
+# A middle or given name's initial: "W." in George W. Bush, "RR" in George RR Martin, "J" in Yola Prima J Lubis.
+_INITIAL = re.compile(r"^(?:[A-Z]\.?){1,2}$")
 # Malaysian honours (federal and state), which stand before a name and change as they are conferred.
 MALAYSIAN_HONOURS = (r"Tun|Toh Puan|Tan Sri|Puan Sri|Datuk Seri|Datuk Sri|Dato' Seri|Dato' Sri|Dato Sri"
                      r"|Datuk Patinggi|Datuk Amar|Datuk Wira|Datuk|Dato'|Dato|Datin Paduka|Datin Seri|Datin")
@@ -596,6 +598,14 @@ def _without_leading_places(name: str, table: NameTable) -> str:
     """"Ukraina Volodymyr Zelenskyy" (a nationality before the name) is Volodymyr Zelenskyy. A city counts by its
     own name only: GeoNames' alternate names include given names ("Ahmad" for Al Ahmadi, "Danang" for Da Nang)."""
     words = name.split()
-    while len(words) > 2 and table.own_place(words[0]) is not None:
+    while len(words) > 2 and (place := table.own_place(words[0])) is not None \
+            and not (place.kind == "city" and given_name_before_initials(words[1:])):
         words.pop(0)
     return " ".join(words)
+
+
+def given_name_before_initials(rest: Sequence[str]) -> bool:
+    """Is a city's name before ``rest`` a person's given name ("George W. Bush", "George RR Martin")? An initial
+    follows given names, and no holder's name, player's or office's place is followed by one. Not "I", which opens
+    Balinese names ("Bupati Klungkung I Nyoman Suwirta")."""
+    return any(_INITIAL.match(word) and word != "I" for word in rest)

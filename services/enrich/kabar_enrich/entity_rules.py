@@ -76,6 +76,7 @@ from kabar_enrich.canonical import (
     REGENCY_KIND,
     SUBDIVISION_KIND,
     NameTable,
+    given_name_before_initials,
     name_key,
 )
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, MAX_CHARS, EntitySpan
@@ -1392,7 +1393,8 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
         span = _span(text, words[0].start, span.end, span.label)
     for index in range(len(words) - 1):
         size = _place_at(text, words, index, table)
-        if not size:
+        if not size or (size == 1 and _a_city(words[index].text, table)
+                        and given_name_before_initials([word.text for word in words[index + 1:]])):
             continue
         if table.country(_join(text, words[index:index + size])) is None and index + size < len(words) \
                 and table.place(_join(text, words[index + size:]), fuzzy=False) is None \
@@ -1421,6 +1423,11 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
 
 def _join(text: str, words: Sequence[_Word]) -> str:
     return text[words[0].start: words[-1].end] if words else ""
+
+
+def _a_city(word: str, table: NameTable) -> bool:
+    place = table.place(word, fuzzy=False)
+    return place is not None and place.kind == "city"
 
 
 def _place_at(text: str, words: Sequence[_Word], index: int, table: NameTable) -> int:
