@@ -142,6 +142,22 @@ def test_a_given_name_that_is_also_a_city_is_not_cut_off_a_person_after_an_offic
     assert [(span.text, span.label) for span in spans] == [("Klungkung", "LOC"), ("I Nyoman Suwirta", "PER")]
 
 
+@pytest.mark.parametrize(("sentence", "tagged", "found"), [
+    ("Gol itu melewati pemain Liverpool Alisson Becker.", "Liverpool Alisson Becker",
+     [("Liverpool", "ORG"), ("Alisson Becker", "PER")]),
+    ("Ia menggantikan gelandang Manchester United Marouane Fellaini.", "Manchester United Marouane Fellaini",
+     [("Manchester United", "ORG"), ("Marouane Fellaini", "PER")]),
+    ("Ia bermain untuk pemain Paris Saint Germain.", "Paris Saint Germain", [("Paris Saint Germain", "ORG")]),
+    ("Gol dicetak pemain Venezuela Wuilker Farinez.", "Venezuela Wuilker Farinez",
+     [("Venezuela", "LOC"), ("Wuilker Farinez", "PER")]),
+])
+def test_a_club_and_its_player_after_a_word_for_a_player_are_two(sentence: str, tagged: str,
+                                                                  found: list[tuple[str, str]]) -> None:
+    # IndoSum had "Lyon Maxwell Cornet" and "Napoli Kalidou Koulibaly" as clubs, "Nantes Diego Carlos" as a person
+    spans = refine(sentence, spans_of(sentence, (tagged, "ORG")))
+    assert [(span.text, span.label) for span in spans] == found
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

@@ -105,6 +105,13 @@ _COUNTRY_MODIFIES = TITLES | _words("""
     besar rakyat warga masyarakat pemerintah militer tentara pasukan produk bangsa negara kontingen timnas turis
     wisatawan bank orang pihak se dolar
 """)
+# Words for a player before the club's or country's name and the player's ("pemain Liverpool Alisson Becker"): not
+# offices, so not TITLES, which also say where idner-news-2k leaves a country untagged.
+PLAYER_WORDS = _words("""
+    pemain penyerang striker bek kiper gelandang pebalap pembalap petenis pegolf pebulutangkis pesepakbola atlet
+    penjaga player striker defender midfielder goalkeeper winger forward rider driver
+""")
+_PLACE_GOES_ON = frozenset({"Saint", "St", "St.", "San", "Santa", "Sankt", "Santo"})
 GENERAL_OFFICES = _words("setiausaha sekretaris jaksa")  # "Setiausaha Agung", "Jaksa Agung": general, attorney
 _TWO_WORD_AREA_OFFICES = (["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"], ["ahli", "parlimen"])
 # Chinese surnames as Malaysia, Singapore, Hong Kong and Taiwan romanise them (Hokkien, Cantonese, Hakka, Teochew,
@@ -1164,8 +1171,29 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
         return glued
     if len(words) < 2:
         return [span]
-    return _ruler_and_realm(text, span, words, table) or _split_place_and_person(text, span, words, table, people) \
+    return _ruler_and_realm(text, span, words, table) or _club_and_player(text, span, words, table) \
+        or _split_place_and_person(text, span, words, table, people) \
         or _before_a_named_person(text, span, words, table, people) or [span]
+
+
+def _club_and_player(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable) -> list[EntitySpan] | None:
+    """After a word for a player, a club named by its city and the player's name: "pemain Liverpool Alisson Becker",
+    "bek Manchester United Marouane Fellaini"; or the player's country and name. Not a place that goes on ("Paris
+    Saint Germain")."""
+    if _word_before(text, span.start).lower() not in PLAYER_WORDS:
+        return None
+    size = _place_at(text, words, 0, table)
+    if not size:
+        return None
+    country = table.country(_join(text, words[:size])) is not None  # a national team's player: the country, a place
+    if not country and size < len(words) and (words[size].text in CLUB_LAST_WORDS or words[size].text == "City"):
+        size += 1
+    rest = words[size:]
+    if not _PERSON_WORDS[0] <= len(rest) <= _PERSON_WORDS[1] or rest[0].text in _PLACE_GOES_ON \
+            or not _looks_like_a_name(rest, table):
+        return None
+    return [_span(text, span.start, words[size - 1].end, "LOC" if country else "ORG"),
+            _span(text, rest[0].start, span.end, "PER")]
 
 
 def _before_a_named_person(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable,
