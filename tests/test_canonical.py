@@ -204,6 +204,14 @@ def test_armed_services_are_named_as_english_news_names_them() -> None:
     assert canon(("Angkatan Laut Tuvalu", "ORG")) == [("ORG", "Navy of Tuvalu")]
 
 
+def test_a_company_named_by_its_first_word_is_the_company_not_a_person() -> None:
+    # IndoSum: "Lily Robotics" and five "Lily" tagged a person, "Wuling Motors" and "Wuling"; a person the article
+    # names is not taken for the company
+    assert canon(("Lily Robotics", "ORG"), ("Lily", "PER"), ("Wuling Motors", "ORG"), ("Wuling", "PER")) \
+        == [("ORG", "Lily Robotics"), ("ORG", "Lily Robotics"), ("ORG", "Wuling Motors"), ("ORG", "Wuling Motors")]
+    assert canon(("Kudo East Ventures", "ORG"), ("Kudo", "PER")) == [("ORG", "Kudo East Ventures"), ("PER", "Kudo")]
+
+
 def test_former_countries_are_places_with_their_english_names() -> None:
     # "negara gagal seperti Rwanda dan Yugoslavia (pecahan Uni Soviet)" (a corpus article) had a person and an
     # organisation here: CLDR and ISO 3166-1 name only today's countries.

@@ -158,6 +158,16 @@ def test_a_club_and_its_player_after_a_word_for_a_player_are_two(sentence: str, 
     assert [(span.text, span.label) for span in spans] == found
 
 
+@pytest.mark.parametrize("name", ["Spiral Ventures", "Emergent Biosolutions", "Qatar Airways", "Samyang Foods"])
+@pytest.mark.parametrize("label", ["PER", "LOC"])
+def test_a_name_ending_in_a_word_only_companies_hold_is_an_organisation(name: str, label: str) -> None:
+    # IndoSum had "Spiral Ventures" a person in 11 articles, "East Ventures" in 6; a Malay sentence "Emergent
+    # Biosolutions"
+    sentence = f"Pendanaan itu dipimpin {name} pekan lalu."
+    spans = refine(sentence, spans_of(sentence, (name, label)))
+    assert [(span.text, span.label) for span in spans] == [(name, "ORG")]
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

@@ -88,6 +88,13 @@ INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
     "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium", "orchestra", "orkestra", "authority",
 })
 MINISTRY_KIND = "ministry"
+# Last words that only companies' names hold: "Emergent Biosolutions", "Spiral Ventures", "Qatar Airways".
+COMPANY_LAST_WORDS = frozenset({
+    "holdings", "technologies", "pharmaceuticals", "pharma", "therapeutics", "biosolutions", "biotech", "biosciences",
+    "airlines", "airways", "motors", "industries", "solutions", "laboratories", "networks", "communications",
+    "enterprises", "ventures", "petroleum", "electronics", "semiconductor", "software", "robotics", "foods",
+    "beverages", "logistics",
+})
 # English names a country's armed services with its attributive first (United States Navy, Indonesian Navy), and
 # its ministries and councils with the country after "of" (Ministry of Foreign Affairs of Russia).
 _ARMED_SERVICES = frozenset({"Navy", "Army", "Air Force", "Armed Forces"})
@@ -350,6 +357,7 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
             if len(countries) == 1:
                 country = next(iter(countries))
                 mention.name = Ministry(mention.name, country, table.attributive(country)).name
+    _companies_by_first_word(mentions)
     _name_bare_places(mentions, table)
     _us_states_named_as_countries(mentions, table, text)
     if text is not None:
@@ -471,6 +479,18 @@ def _full_people(mentions: Sequence[_Mention], table: NameTable) -> list[tuple[i
     """Names of people written out in full in this article, with where each was written."""
     return [(mention.span.start, table.person(_without_leading_places(mention.surface, table)))
             for mention in mentions if mention.label == "PER" and " " in mention.surface]
+
+
+def _companies_by_first_word(mentions: Sequence[_Mention]) -> None:
+    """A company this article names by a name and a company's word is the one that name alone names, though tagged
+    a person: "Lily Robotics", then "Lily"; "Wuling Motors", then "Wuling"."""
+    companies = {name_key(words[0]): mention.name for mention in mentions
+                 if mention.label == "ORG" and len(words := mention.surface.split()) == 2
+                 and words[-1].lower() in COMPANY_LAST_WORDS}  # not "Kudo East Ventures", two names run together
+    for mention in mentions:
+        if mention.label == "PER" and " " not in mention.surface \
+                and (company := companies.get(name_key(mention.surface))) is not None:
+            mention.label, mention.name = "ORG", company
 
 
 def _resolve(mention: _Mention, table: NameTable, people: list[tuple[int, str]],

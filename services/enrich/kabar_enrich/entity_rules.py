@@ -67,6 +67,7 @@ from functools import cache, lru_cache
 
 from kabar_enrich.canonical import (
     BALINESE_BIRTH_ORDER,
+    COMPANY_LAST_WORDS,
     INSTITUTION_KIND,
     INSTITUTION_WORDS,
     MALAYSIAN_HONOURS,
@@ -2012,15 +2013,20 @@ def _organisations_not_places(spans: Sequence[EntitySpan], surfaces: dict[str, s
             if label == "LOC" and counts[key, "ORG"] > places and table.place(surfaces[key], fuzzy=False) is None}
 
 
+_OUTLET_OR_COMPANY_WORDS = OUTLET_WORDS | COMPANY_LAST_WORDS
+
+
 def _an_organisation(span: EntitySpan, table: NameTable) -> bool:
     """Is ``span`` an organisation whatever the recogniser called it?"""
     organisation = table.organisation(span.text)
     if organisation is not None and organisation.kind in ORGANISATION_KINDS:
         return True
     words = span.text.split()
-    if len(words) > 1 and ((span.label in ("PER", "LOC") and words[-1].lower() in OUTLET_WORDS)
+    if len(words) > 1 and ((span.label in ("PER", "LOC") and words[-1].lower() in _OUTLET_OR_COMPANY_WORDS)
                            or _LEGAL_FORM_AT_END.fullmatch(words[-1]) is not None):
-        return True  # an outlet's word or a company's legal form last ("Malayan Banking Bhd" tagged a person)
+        # an outlet's or a company's word, or a legal form, last ("Malayan Banking Bhd", "Spiral Ventures" tagged a
+        # person)
+        return True
     if span.label in ("PER", "MISC") and any(word.lower() in INSTITUTION_WORDS for word in words):
         return True  # "Clinical Hospital Mostar" (a person), "Bulgarian Academy of Sciences" (a nationality)
     if span.label == "LOC" and len(words) > 1 and words[0].lower() in GOVERNING_BODY_WORDS:
