@@ -168,6 +168,22 @@ def test_a_name_ending_in_a_word_only_companies_hold_is_an_organisation(name: st
     assert [(span.text, span.label) for span in spans] == [(name, "ORG")]
 
 
+@pytest.mark.parametrize(("sentence", "tagged", "found"), [
+    # IndoSum: "Sukiati" had been canonical "Arman menggotong Sukiati" in 6 mentions
+    ("Warga melihat Arman menggotong Sukiati ke mobil.", "Arman menggotong Sukiati", ["Arman", "Sukiati"]),
+    ("Hal itu membuat Luhut minta Susi berhenti.", "Luhut minta Susi", ["Luhut", "Susi"]),
+    ("Polisi menggeledah rumah Setnov kemarin.", "rumah Setnov", ["Setnov"]),
+    # a surname in lower case and a Korean name's syllable after a hyphen stay
+    ("Hal itu disampaikan Ridwan kamil kemarin.", "Ridwan kamil", ["Ridwan kamil"]),
+    ("Gol dicetak Son Heung - min pada menit 10.", "Son Heung - min", ["Son Heung - min"]),
+    # a Malay sentence's first word, common, is no person when the rest is cut off
+    ("Kerana kebolehan itu, dia dipilih.", "Kerana kebolehan", []),
+])
+def test_a_persons_span_is_cut_at_a_common_word_no_name_holds(sentence: str, tagged: str, found: list[str]) -> None:
+    spans = refine(sentence, spans_of(sentence, (tagged, "PER")), language="ms" if "Kerana" in sentence else "id")
+    assert [span.text for span in spans if span.label == "PER"] == found
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

@@ -385,6 +385,8 @@ _NAME_AFTER = re.compile(r"[ \t]+[A-Z]")
 _SPACED_DASH = re.compile(r" [-–—] ")
 _GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _LOWER_WORD = re.compile(r"\s[a-z]")
+# Indonesian and Malay verbs by their prefixes (menamakan, menggotong, berkata, terpilih)
+_VERB_SHAPE = re.compile(r"(?:me|ber|ter)[a-z]{4,}")
 _WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 # From a word's start only: tried at every capital inside a glued 50,000-character token ("aAaA…"), it had cost
 # 14 s of CPU for one article.
@@ -1161,7 +1163,11 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
         return [piece for start, end in _lines(span)
                 for piece in _split(text, _piece_type(text, _span(text, start, end, span.label), table,
                                                       tagged_people), table, people, tagged_people)]
-    parts = _at_spaced_dash(text, span, table) or _at_common_word(text, span) or _at_degree(text, span)
+    parts = _at_spaced_dash(text, span, table)
+    if parts is None:
+        parts = _at_common_word(text, span)  # [] where nothing of a person's span is left: "Kerana kebolehan"
+    if parts is None:
+        parts = _at_degree(text, span)
     if parts is not None:
         return [piece for part in parts for piece in _split(text, part, table, people, tagged_people)]
     words = _words_of(text, span.start, span.end)
@@ -1245,13 +1251,15 @@ def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
     name holds ("PSMS Medan menjadi Runner up Liga Indonesia", "BlackBerry Motion dengan Android"), or at a Malay
     function word the Indonesian lexicon lacks, also at its end ("Palu iaitu"); not at the words that join a
     name's parts ("Kementerian Pemuda dan Olahraga", "University of California")."""
-    if _LOWER_WORD.search(span.text) is None:
+    person = span.label == "PER"
+    if _LOWER_WORD.search(span.text) is None and not (person and span.text[:1].islower()):
         return None
     words = _words_of(text, span.start, span.end)
-    cuts = [index for index in range(1, len(words))
+    cuts = [index for index in range(0 if person else 1, len(words))
             if words[index].text.isalpha() and words[index].text.islower() and words[index].text not in NAME_JOINERS
-            and ((index < len(words) - 1 and _capital_habits().get(words[index].text) == "low")
-                 or words[index].text in MALAY_FUNCTION_WORDS)]
+            and ((index and index < len(words) - 1 and _capital_habits().get(words[index].text) == "low")
+                 or words[index].text in MALAY_FUNCTION_WORDS
+                 or (person and _common_word_in_a_name(text, words[index])))]
     if not cuts:
         return None
     pieces, first = [], 0
@@ -1259,7 +1267,27 @@ def _at_common_word(text: str, span: EntitySpan) -> list[EntitySpan] | None:
         if first < cut:
             pieces.append(_span(text, words[first].start, words[cut - 1].end, span.label))
         first = cut + 1
-    return [piece for piece in pieces if any(char.isupper() for char in piece.text)]
+    return [piece for piece in pieces if any(char.isupper() for char in piece.text)
+            and not (person and _common_word_opening_a_sentence(text, piece))]
+
+
+def _common_word_opening_a_sentence(text: str, piece: EntitySpan) -> bool:
+    """What is left of a person's span cut at a common word may be a common word too, capitalised as a sentence's
+    first ("Kerana kebolehan", "Separuh hayat rhACE2" in Malay sentences): no entity."""
+    word = piece.text.lower()
+    return " " not in word and _opens_a_sentence(text, piece.start) and (
+        word in MALAY_FUNCTION_WORDS or word in _malay_lower_case_words()
+        or _capital_habits().get(word) in ("low", "somecap"))
+
+
+def _common_word_in_a_name(text: str, word: _Word) -> bool:
+    """A lower-case word no person's name holds: one news writes in lower case, or a verb by its prefix ("Luhut minta
+    Susi", "Trump menamakan Kim", "rumah Setnov" tagged one person). Not a word after a hyphen ("Son Heung - min"),
+    nor a surname written in lower case, unknown to the lexicon ("Ridwan kamil")."""
+    if text[max(0, word.start - 2):word.start].strip() == "-":
+        return False
+    return _capital_habits().get(word.text) in ("low", "somecap") or word.text in _malay_lower_case_words() \
+        or _VERB_SHAPE.fullmatch(word.text) is not None
 
 
 def _at_degree(text: str, span: EntitySpan) -> list[EntitySpan] | None:
