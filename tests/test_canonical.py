@@ -212,6 +212,15 @@ def test_a_company_named_by_its_first_word_is_the_company_not_a_person() -> None
     assert canon(("Kudo East Ventures", "ORG"), ("Kudo", "PER")) == [("ORG", "Kudo East Ventures"), ("PER", "Kudo")]
 
 
+def test_a_person_named_with_and_without_middle_names_is_one_by_the_shorter_name() -> None:
+    assert canon(("Anies Rasyid Baswedan", "PER"), ("Anies Baswedan", "PER"), ("Anies", "PER")) \
+        == [("PER", "Anies Baswedan")] * 3
+    assert canon(("Donald J Trump", "PER"), ("Donald Trump", "PER")) == [("PER", "Donald Trump")] * 2
+    # a pair joined by a hyphen is not one of them
+    assert canon(("Deddy Mizwar-Dedi Mulyadi", "PER"), ("Deddy Mulyadi", "PER")) \
+        == [("PER", "Deddy Mizwar-Dedi Mulyadi"), ("PER", "Deddy Mulyadi")]
+
+
 def test_former_countries_are_places_with_their_english_names() -> None:
     # "negara gagal seperti Rwanda dan Yugoslavia (pecahan Uni Soviet)" (a corpus article) had a person and an
     # organisation here: CLDR and ISO 3166-1 name only today's countries.
