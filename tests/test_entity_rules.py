@@ -184,6 +184,27 @@ def test_a_persons_span_is_cut_at_a_common_word_no_name_holds(sentence: str, tag
     assert [span.text for span in spans if span.label == "PER"] == found
 
 
+def test_an_office_before_one_word_of_a_person_the_article_names_is_no_part_of_the_name() -> None:
+    # A Politico report had "President Biden" (from "Vice President Biden") and "President Zelenskyy" as people of
+    # their own beside Joe Biden and Volodymyr Zelensky; "Congressman Clyburn" beside James Clyburn.
+    text = ("Joe Biden met Volodymyr Zelensky and James Clyburn. Vice President Biden was not a topic of the call "
+            "between President Trump and President Zelenskyy. Congressman Clyburn agreed.")
+    found = named(entities(text, "en"))
+    assert {("PER", "Joe Biden"), ("PER", "Volodymyr Zelensky"), ("PER", "James Clyburn")} >= \
+        {(label, name) for label, name in found if label == "PER" and name != "Trump"}
+    # without a full name in the article, the office stays: one word alone could be anyone
+    sentence = "He spoke with President Zelenskyy on Monday."
+    spans = refine(sentence, spans_of(sentence, ("President Zelenskyy", "PER")), language="en")
+    assert [span.text for span in spans] == ["President Zelenskyy"]
+
+
+def test_an_area_office_before_its_area_alone_is_the_area() -> None:
+    # Malay sentences: "Gabenor Alaska" (the governor of Alaska) had been a person
+    sentence = "Gabenor Alaska mengisytiharkan darurat semalam."
+    spans = refine(sentence, spans_of(sentence, ("Gabenor Alaska", "PER")), language="ms")
+    assert [(span.text, span.label) for span in spans] == [("Alaska", "LOC")]
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

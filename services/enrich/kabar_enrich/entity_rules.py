@@ -97,7 +97,8 @@ TITLES = _words("""
     gubernur bupati walikota camat lurah rektor dekan direktur dirut kepala panglima jenderal jendral kanselir kaisar
     raja ratu pangeran duta dubes juru jubir pelatih kapten komandan marsekal laksamana senator diktator
     sultan datuk dato tan sri tun president minister secretary chancellor governor mayor leader
-    chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince
+    chairman director general admiral ambassador spokesman spokeswoman envoy king queen prince congressman
+    congresswoman
     gabenor timbalan naib setiausaha pengerusi jurucakap canselor jeneral jurulatih pensyarah pengarah
 """)
 # Words after which idner-news-2k leaves a country untagged, besides the offices of TITLES: a people, a state's
@@ -470,7 +471,11 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     companies = frozenset(name_key(piece.text) for span, pieces in split if len(pieces) > 1
                           for piece in pieces if piece.label == "ORG")
     spans = [piece for _, pieces in split for piece in pieces]
-    kept = [_without_leading_titles(text, trimmed, table, malay=language == "ms") for span in spans
+    # the words of the names of people the article names in full, which one word after an office may be
+    surnames = frozenset(word for span in spans if span.label == "PER"
+                         and len(parts := name_key(table.person(span.text)).split()) > 1
+                         and parts[0] not in _OFFICE_OR_DEPUTY for word in parts[1:])
+    kept = [_without_leading_titles(text, trimmed, table, malay=language == "ms", surnames=surnames) for span in spans
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
             and not _an_event(span, language)
@@ -511,7 +516,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
 
 
-def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, malay: bool = False) -> EntitySpan:
+def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, malay: bool = False,
+                            surnames: frozenset[str] = frozenset()) -> EntitySpan:
     """"Dubes Hasan Kleib" tagged a person is Hasan Kleib: the office before a person's name is not part of it
     (two words of the name at least stay). Royal and honorific titles are ("Pangeran Diponegoro", "Tun Mahathir").
     Nor are a form of address, a degree or a rank ("Ny Herawati Boediono", "Kadiv Humas Polri Irjen Boy Rafli Amar"
@@ -522,14 +528,19 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, ma
         return span
     words = _words_of(text, span.start, span.end)
     office = next((i for i, word in enumerate(words) if word.text.lower() not in _OFFICE_OR_DEPUTY), 0)
-    if office and table.country(_join(text, words[office:])) is not None:
-        return _span(text, words[office].start, span.end, "LOC")  # "Menlu Korut": the office's country, no name
+    if office and (table.country(_join(text, words[office:])) is not None or (
+            words[0].text.lower() in AREA_OFFICES and table.own_place(_join(text, words[office:])) is not None)):
+        # "Menlu Korut", "Gabenor Alaska": the office's country or area, no name
+        return _span(text, words[office].start, span.end, "LOC")
     # "Setiausaha Agung Anthony Loke" tagged from "Agung": the office's second word (Agung Laksono keeps his name)
     first = 1 if len(words) > 2 and words[0].text == "Agung" \
         and _word_before(text, span.start).lower() in GENERAL_OFFICES else 0
     while len(words) - first > 2 and (words[first].text.lower() in _OFFICE_OR_PARTY or (
             words[first].text.lower() in DEPUTY_WORDS and words[first + 1].text.lower() in OFFICE_TITLES)):
         first += 1  # "Vice President Jusuf Kalla": "vice" is no office by itself, only before one
+    if len(words) - first == 2 and words[first].text.lower() in _OFFICE_OR_PARTY \
+            and name_key(table.person(words[-1].text)) in surnames:
+        first += 1  # "President Zelenskyy", "Vice President Biden" where the article names Joe Biden
     # "Menteri Kewangan Lim Guan Eng", with "Menteri" in the span or just before it: the portfolio is no name either
     if (words[first - 1].text.lower() if first else _word_before(text, span.start).lower()) == "menteri":
         first += _portfolio_words(text, words[first:], table)
