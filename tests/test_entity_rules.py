@@ -205,6 +205,24 @@ def test_an_area_office_before_its_area_alone_is_the_area() -> None:
     assert [(span.text, span.label) for span in spans] == [("Alaska", "LOC")]
 
 
+@pytest.mark.parametrize(("name", "label"), [
+    ("Kansas City Chiefs", "ORG"), ("Chicago White Sox", "ORG"), ("New York Yankees", "ORG"),
+    ("Palm Springs", "LOC"),  # a place known whole
+])
+def test_a_place_and_a_plural_nickname_is_a_team_in_english(name: str, label: str) -> None:
+    sentence = f"The game against the {name} was delayed."
+    spans = refine(sentence, spans_of(sentence, (name, "LOC")), language="en")
+    assert [(span.text, span.label) for span in spans] == [(name, label)]
+
+
+@pytest.mark.parametrize("name", ["Walt Disney Co", "Alden Capital", "Marvel Studios", "Hartford Courant",
+                                  "Kansas City Star"])
+def test_companies_and_newspapers_by_their_last_word_are_organisations(name: str) -> None:
+    sentence = f"The deal was announced by {name} on Monday."
+    spans = refine(sentence, spans_of(sentence, (name, "PER" if "Star" not in name else "LOC")), language="en")
+    assert [(span.text, span.label) for span in spans] == [(name, "ORG")]
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

@@ -93,7 +93,7 @@ COMPANY_LAST_WORDS = frozenset({
     "holdings", "technologies", "pharmaceuticals", "pharma", "therapeutics", "biosolutions", "biotech", "biosciences",
     "airlines", "airways", "motors", "industries", "solutions", "laboratories", "networks", "communications",
     "enterprises", "ventures", "petroleum", "electronics", "semiconductor", "software", "robotics", "foods",
-    "beverages", "logistics",
+    "beverages", "logistics", "co", "llc", "plc", "group", "capital", "studios", "partners", "investments",
 })
 # English names a country's armed services with its attributive first (United States Navy, Indonesian Navy), and
 # its ministries and councils with the country after "of" (Ministry of Foreign Affairs of Russia).

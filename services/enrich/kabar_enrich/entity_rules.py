@@ -113,6 +113,7 @@ PLAYER_WORDS = _words("""
     pemain penyerang striker bek kiper gelandang pebalap pembalap petenis pegolf pebulutangkis pesepakbola atlet
     penjaga player striker defender midfielder goalkeeper winger forward rider driver
 """)
+_TEAM_NICKNAME_WORDS = 2
 _PLACE_GOES_ON = frozenset({"Saint", "St", "St.", "San", "Santa", "Sankt", "Santo"})
 GENERAL_OFFICES = _words("setiausaha sekretaris jaksa")  # "Setiausaha Agung", "Jaksa Agung": general, attorney
 _TWO_WORD_AREA_OFFICES = (["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"], ["ahli", "parlimen"])
@@ -333,7 +334,7 @@ CLUB_PREFIXES_BEFORE_A_PLACE = frozenset({"AS", "AC", "SC", "SS"})
 # Last words of the names of news outlets.
 OUTLET_WORDS = _words("""
     agency news times post tribune herald journal gazette tv television radio press daily network channel
-    media magazine weekly express telegraph online pos sports mail
+    media magazine weekly express telegraph online pos sports mail star courant chronicle inquirer observer
 """)
 _CREDIT = re.compile(
     r"\s*(?:foto|photo|dok|dokumentasi|ilustrasi|sumber|source|credit|kredit|image|gambar|grafis|video)\b"
@@ -511,7 +512,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         pieces = [EntitySpan(span.text, "ORG", span.start, span.end)
                   if span.label == "PER" and name_key(span.text) in companies else span for span in pieces]
     if language == "en":  # the Indonesian recogniser and corpora have no MISC
-        pieces = [_titled_person(text, span, table) for span in pieces]
+        pieces = [_team_of_a_place(text, _titled_person(text, span, table), table) for span in pieces]
         pieces = sorted([*map(_as_event, pieces), *_quoted_titles(text, pieces)], key=lambda span: span.start)
     return _with_defined_abbreviation(text, pieces, table) if language in INDONESIAN_PRESS_LANGUAGES else pieces
 
@@ -2127,6 +2128,23 @@ def _quoted_titles(text: str, spans: Sequence[EntitySpan]) -> list[EntitySpan]:
                 and not any(span.start < end and start < span.end for span in spans)):
             found.append(_span(text, start, end, "MISC"))
     return found
+
+
+def _team_of_a_place(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """In English, a place's name and a plural nickname is a team, an organisation: "Kansas City Chiefs", "Chicago
+    White Sox", "New York Yankees" (a Los Angeles Times page had them as places). Not a place known whole ("Palm
+    Springs")."""
+    if span.label != "LOC":
+        return span
+    words = _words_of(text, span.start, span.end)
+    size = _place_at(text, words, 0, table)
+    rest = words[size:]
+    if not size or not 1 <= len(rest) <= _TEAM_NICKNAME_WORDS or table.place(span.text, fuzzy=False) is not None:
+        return span
+    last = rest[-1].text
+    if all(word.text[:1].isupper() for word in rest) and ((last.endswith("s") and len(last) > 3) or last == "Sox"):
+        return EntitySpan(span.text, "ORG", span.start, span.end)
+    return span
 
 
 def _titled_person(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
