@@ -223,6 +223,21 @@ def test_companies_and_newspapers_by_their_last_word_are_organisations(name: str
     assert [(span.text, span.label) for span in spans] == [(name, "ORG")]
 
 
+@pytest.mark.parametrize(("sentence", "tagged", "label", "found"), [
+    # IndoSum: "Wiranto" had been canonical "Wiranto Selasa" in 6 mentions, "Jakarta Rabu" a place in 3
+    ("Hal itu disampaikan Wiranto Selasa pagi.", "Wiranto Selasa", "PER", "Wiranto"),
+    ("Jakarta Rabu (5/4) diguyur hujan.", "Jakarta Rabu", "LOC", "Jakarta"),
+    ("Volker told the House Intelligence Committee Tuesday that he knew nothing.", "House Intelligence Committee "
+     "Tuesday", "ORG", "House Intelligence Committee"),
+    # a market named after its day, and the club
+    ("Banjir melanda Pasar Minggu kemarin.", "Pasar Minggu", "LOC", "Pasar Minggu"),
+    ("They beat Sheffield Wednesday at home.", "Sheffield Wednesday", "ORG", "Sheffield Wednesday"),
+])
+def test_a_weekday_after_a_name_is_no_part_of_it(sentence: str, tagged: str, label: str, found: str) -> None:
+    spans = refine(sentence, spans_of(sentence, (tagged, label)))
+    assert [span.text for span in spans] == [found]
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

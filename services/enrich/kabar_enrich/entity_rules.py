@@ -114,6 +114,7 @@ PLAYER_WORDS = _words("""
     penjaga player striker defender midfielder goalkeeper winger forward rider driver
 """)
 _TEAM_NICKNAME_WORDS = 2
+_NAMED_AFTER_A_DAY = frozenset({"pasar", "sheffield", "pekan"})  # Pasar Minggu, Sheffield Wednesday
 _PLACE_GOES_ON = frozenset({"Saint", "St", "St.", "San", "Santa", "Sankt", "Santo"})
 GENERAL_OFFICES = _words("setiausaha sekretaris jaksa")  # "Setiausaha Agung", "Jaksa Agung": general, attorney
 _TWO_WORD_AREA_OFFICES = (["wali", "kota"], ["menteri", "besar"], ["ketua", "menteri"], ["ahli", "parlimen"])
@@ -484,7 +485,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
     kept = [_national_team(text, _with_hyphenated_given_name(text, _with_the(text, _with_whole_honorific(
                 text, _with_balinese_article(text, _dateline_place(text, _ap_state(text, edged, table), table))))),
                 table)
-            for span in _with_abbreviation_and_place(text, kept, table) for edged in _edges(text, span, table)]
+            for span in _with_abbreviation_and_place(text, kept, table)
+            for edged in _edges(text, _without_weekday(text, span, table), table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
@@ -917,6 +919,17 @@ def _address(text: str, words: Sequence[_Word], index: int, *, malay: bool = Fal
     if word == "puan":
         return malay and not text.startswith("Puan Sri", words[index].start)
     return word in HONORIFICS or (word in DEGREES and len(words) - index > 2)
+
+
+def _without_weekday(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """The day after a name is the dateline's or the report's, not the name's ("Jakarta Rabu", "Wiranto Selasa",
+    "the House Intelligence Committee Tuesday"). Not a market named after its day ("Pasar Minggu"), a name the
+    tables know, nor Sheffield Wednesday, the club."""
+    words = _words_of(text, span.start, span.end)
+    if len(words) > 1 and words[-1].text.lower() in WEEKDAYS and words[-2].text.lower() not in _NAMED_AFTER_A_DAY \
+            and table.place(span.text, fuzzy=False) is None and table.organisation(span.text) is None:
+        return _span(text, span.start, words[-2].end, span.label)
+    return span
 
 
 def _edges(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
