@@ -208,6 +208,7 @@ def test_an_area_office_before_its_area_alone_is_the_area() -> None:
 @pytest.mark.parametrize(("name", "label"), [
     ("Kansas City Chiefs", "ORG"), ("Chicago White Sox", "ORG"), ("New York Yankees", "ORG"),
     ("Palm Springs", "LOC"),  # a place known whole
+    ("Florida Keys", "LOC"),  # a place's plural word
 ])
 def test_a_place_and_a_plural_nickname_is_a_team_in_english(name: str, label: str) -> None:
     sentence = f"The game against the {name} was delayed."

@@ -114,6 +114,12 @@ PLAYER_WORDS = _words("""
     penjaga player striker defender midfielder goalkeeper winger forward rider driver
 """)
 _TEAM_NICKNAME_WORDS = 2
+# Plural words of places' names, not teams' nicknames ("Chicago Heights", "Florida Keys", "Idaho Falls")
+_PLURAL_PLACE_WORDS = _words("""
+    heights falls springs hills islands isles keys rapids lakes mountains highlands plains woods gardens banks sands
+    downs flats fields shoals narrows pines oaks palms meadows forks bluffs beaches mills creeks harbors harbours glades
+    estates acres towers terraces lands grounds gates bays
+""")
 _NAMED_AFTER_A_DAY = frozenset({"pasar", "sheffield", "pekan"})  # Pasar Minggu, Sheffield Wednesday
 _PLACE_GOES_ON = frozenset({"Saint", "St", "St.", "San", "Santa", "Sankt", "Santo"})
 GENERAL_OFFICES = _words("setiausaha sekretaris jaksa")  # "Setiausaha Agung", "Jaksa Agung": general, attorney
@@ -2155,7 +2161,8 @@ def _team_of_a_place(text: str, span: EntitySpan, table: NameTable) -> EntitySpa
     if not size or not 1 <= len(rest) <= _TEAM_NICKNAME_WORDS or table.place(span.text, fuzzy=False) is not None:
         return span
     last = rest[-1].text
-    if all(word.text[:1].isupper() for word in rest) and ((last.endswith("s") and len(last) > 3) or last == "Sox"):
+    if all(word.text[:1].isupper() for word in rest) and ((last.endswith("s") and len(last) > 3) or last == "Sox") \
+            and last.lower() not in _PLURAL_PLACE_WORDS:
         return EntitySpan(span.text, "ORG", span.start, span.end)
     return span
 
