@@ -266,6 +266,8 @@ def test_a_bare_korea_is_the_korea_the_article_names() -> None:
     ("Kota Administrasi Jakarta Selatan", "South Jakarta"), ("Aceh Barat Daya", "Southwest Aceh"),
     ("Kepulauan Talaud", "Talaud Islands"), ("Tidore Kepulauan", "Tidore Islands"), ("Deli Serdang", "Deli Serdang"),
     ("Tangerang Selatan", "South Tangerang"),  # the GeoNames city's name, which the regency's agrees with
+    # "Jakarta Pusat" had stayed so in 126 IndoSum mentions beside South, East, West and North Jakarta
+    ("Jakarta Pusat", "Central Jakarta"), ("Jakpus", "Central Jakarta"), ("Jaksel", "South Jakarta"),
 ])
 def test_indonesian_regencies_and_cities_by_their_english_names(surface: str, expected: str) -> None:
     assert canon((surface, "LOC")) == [("LOC", expected)]

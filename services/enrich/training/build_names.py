@@ -151,7 +151,7 @@ def city_names() -> dict[str, tuple[str, int]]:
 SUBDIVISION_COUNTRIES = ("ID", "MY")
 # Indonesian and Malay write the compass point after the island; English before it.
 COMPASS = {"Barat Daya": "Southwest", "Barat": "West", "Timur": "East", "Utara": "North", "Selatan": "South",
-           "Tengah": "Central", "Tenggara": "Southeast", "Pegunungan": "Highland"}
+           "Tengah": "Central", "Pusat": "Central", "Tenggara": "Southeast", "Pegunungan": "Highland"}
 ISLANDS = {"Jawa": "Java", "Sumatera": "Sumatra", "Kalimantan": "Kalimantan", "Sulawesi": "Sulawesi",
            "Nusa Tenggara": "Nusa Tenggara", "Papua": "Papua", "Maluku": "Maluku"}
 # English names that the compass rule does not give.
