@@ -113,7 +113,7 @@ def test_unknown_names_are_kept_tidy() -> None:
     # name; the bracketed part is now read as the bracket after a name always is (and a legal form is no part
     # of a company's canonical name).
     assert canon(("PT Sumber Alfaria (Persero)", "ORG"), ("(Walhi)", "ORG"), ("Golkar)", "ORG")) \
-        == [("ORG", "Sumber Alfaria"), ("ORG", "Walhi"), ("ORG", "Golkar")]
+        == [("ORG", "Sumber Alfaria"), ("ORG", "Walhi"), ("ORG", "Partai Golkar")]
 
 
 @pytest.mark.parametrize("surface", ["Kementerian Luar Negeri Rusia", "Kemenlu Rusia", "Kemlu Rusia",
@@ -230,6 +230,16 @@ def test_a_one_word_name_tagged_an_organisation_twice_as_often_as_a_person_is_on
         == [("PER", "Payfazz"), ("PER", "Payfazz"), ("ORG", "Payfazz")]
     # "OSO", Oesman Sapta Odang by his initials, is a nickname
     assert canon(("OSO", "ORG")) == [("PER", "Oesman Sapta Odang")]
+
+
+def test_an_indonesian_party_is_one_organisation_by_any_of_its_names() -> None:
+    # IndoSum: "Golkar" in 47 articles and "Partai Golkar" in 50 had been two organisations
+    assert canon(("Golkar", "ORG"), ("Partai Golkar", "ORG"), ("Partai Golongan Karya", "ORG")) \
+        == [("ORG", "Partai Golkar")] * 3
+    assert canon(("PDI Perjuangan", "ORG"), ("PDIP", "ORG"), ("Nasdem", "PER"), ("Partai NasDem", "ORG")) \
+        == [("ORG", "Partai Demokrasi Indonesia Perjuangan")] * 2 + [("ORG", "Partai NasDem")] * 2
+    # "Partai Demokrat" is also the United States' party: left as written
+    assert canon(("Partai Demokrat", "ORG")) == [("ORG", "Partai Demokrat")]
 
 
 def test_former_countries_are_places_with_their_english_names() -> None:
