@@ -68,7 +68,7 @@ NICKNAME_KIND = "nickname"  # a public figure's whole name as the press writes i
 NOT_MISSPELT_KIND = "not-misspelt"
 # Institutions are bodies the press names by their seat or acronym: Kremlin, Pentagon, PBB.
 INSTITUTION_KIND = "institution"  # a public body, known by its seat or acronym ("Kremlin", "KPK")
-ORGANISATION_KINDS = frozenset({"agency", "media", "app", INSTITUTION_KIND, "company"})
+ORGANISATION_KINDS = frozenset({"agency", "media", "app", INSTITUTION_KIND, "company", "club"})
 # Words that make a capitalised run an organisation's name, not a person's.
 ORGANISATION_WORDS = frozenset({
     "kementerian", "kemenlu", "dewan", "badan", "lembaga", "komisi", "partai", "universitas", "mahkamah",
