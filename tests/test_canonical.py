@@ -254,6 +254,14 @@ def test_a_football_club_is_one_organisation_by_its_names_and_nicknames() -> Non
     assert canon(("Liverpool", "LOC"), ("The Reds", "ORG")) == [("LOC", "Liverpool"), ("ORG", "Liverpool")]
 
 
+def test_indonesian_state_bodies_are_one_by_their_other_names() -> None:
+    # IndoSum: "DPR RI" (28 articles) beside Dewan Perwakilan Rakyat (130); "Polri" beside "Kepolisian RI"
+    assert canon(("DPR RI", "ORG"), ("DPR", "ORG")) == [("ORG", "Dewan Perwakilan Rakyat")] * 2
+    assert canon(("Polri", "ORG"), ("Kepolisian RI", "ORG")) == [("ORG", "Kepolisian Negara Republik Indonesia")] * 2
+    # a party's regional board is no Dewan Perwakilan Daerah, the senate
+    assert canon(("DPD", "ORG")) == [("ORG", "DPD")]
+
+
 def test_former_countries_are_places_with_their_english_names() -> None:
     # "negara gagal seperti Rwanda dan Yugoslavia (pecahan Uni Soviet)" (a corpus article) had a person and an
     # organisation here: CLDR and ISO 3166-1 name only today's countries.
