@@ -239,6 +239,17 @@ def test_a_weekday_after_a_name_is_no_part_of_it(sentence: str, tagged: str, lab
     assert [span.text for span in spans] == [found]
 
 
+def test_a_one_word_name_tagged_an_organisation_twice_as_often_as_a_person_is_one_throughout() -> None:
+    # IndoSum: "Juventus" 25 organisations and 3 people in one article, "Snapchat" 5 and 2; a facet showed each twice
+    text = "Snapchat tumbuh pesat. Pengguna Snapchat bertambah, kata Snapchat dalam laporan Snapchat."
+    tagged = [("Snapchat", "ORG"), ("Snapchat", "PER"), ("Snapchat", "ORG"), ("Snapchat", "ORG")]
+    assert [span.label for span in refine(text, spans_in_order(text, *tagged))] == ["ORG"] * 4
+    # closer counts stay as tagged; a name tagged a person more often is not made one (companies would be)
+    text = "Intel dan Payfazz. Intel, Payfazz, Payfazz."
+    tagged = [("Intel", "ORG"), ("Payfazz", "PER"), ("Intel", "PER"), ("Payfazz", "PER"), ("Payfazz", "ORG")]
+    assert [span.label for span in refine(text, spans_in_order(text, *tagged))] == ["ORG", "PER", "PER", "PER", "ORG"]
+
+
 def test_two_places_run_together_are_two_places() -> None:
     found = entities("Pyongyang mengirim ribuan pasukan ke wilayah Kursk Rusia untuk mengusir pasukan Kyiv.")
     assert {("LOC", "Kursk"), ("LOC", "Russia")} <= named(found)

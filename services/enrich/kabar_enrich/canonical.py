@@ -88,7 +88,6 @@ INSTITUTION_WORDS = ORGANISATION_WORDS | frozenset({
     "yayasan", "asosiasi", "sekolah", "klub", "kolej", "muzium", "orchestra", "orkestra", "authority",
 })
 MINISTRY_KIND = "ministry"
-_MAJORITY = 2  # how many times as often one type must be tagged as the other to name a one-word name
 # Last words that only companies' names hold: "Emergent Biosolutions", "Spiral Ventures", "Qatar Airways".
 COMPANY_LAST_WORDS = frozenset({
     "holdings", "technologies", "pharmaceuticals", "pharma", "therapeutics", "biosolutions", "biotech", "biosciences",
@@ -360,7 +359,6 @@ def canonicalise(spans: Sequence[EntitySpan], names: NameTable | None = None, te
                 mention.name = Ministry(mention.name, country, table.attributive(country)).name
     _companies_by_first_word(mentions)
     _without_middle_names(mentions)
-    _one_type_per_name(mentions)
     _name_bare_places(mentions, table)
     _us_states_named_as_countries(mentions, table, text)
     if text is not None:
@@ -494,21 +492,6 @@ def _companies_by_first_word(mentions: Sequence[_Mention]) -> None:
         if mention.label == "PER" and " " not in mention.surface \
                 and (company := companies.get(name_key(mention.surface))) is not None:
             mention.label, mention.name = "ORG", company
-
-
-def _one_type_per_name(mentions: Sequence[_Mention]) -> None:
-    """A one-word name an article tags an organisation at least twice as often as a person is an organisation in
-    every mention ("Juventus": 25 and 3 in one IndoSum article, "Snapchat", "Lakers"), so a facet shows it once.
-    Not the other way: the recogniser tags companies and products people more often than people organisations
-    ("Payfazz", "Foxconn", "Gesits" would all become people), and closer counts stay as tagged ("Intel", 5 and 4)."""
-    counts: dict[str, Counter[str]] = {}
-    for mention in mentions:
-        if mention.label in ("PER", "ORG") and " " not in mention.name:
-            counts.setdefault(name_key(mention.name), Counter())[mention.label] += 1
-    for mention in mentions:
-        found = counts.get(name_key(mention.name)) if mention.label == "PER" else None
-        if found is not None and found["ORG"] >= _MAJORITY * found["PER"]:
-            mention.label = "ORG"
 
 
 def _without_middle_names(mentions: Sequence[_Mention]) -> None:
