@@ -111,7 +111,7 @@ _COUNTRY_MODIFIES = TITLES | _words("""
 # offices, so not TITLES, which also say where idner-news-2k leaves a country untagged.
 PLAYER_WORDS = _words("""
     pemain penyerang striker bek kiper gelandang pebalap pembalap petenis pegolf pebulutangkis pesepakbola atlet
-    penjaga player striker defender midfielder goalkeeper winger forward rider driver
+    penjaga player defender midfielder goalkeeper winger forward rider driver
 """)
 _TEAM_NICKNAME_WORDS = 2
 _ONE_WORD_MAJORITY = 2  # how many times as often a one-word name must be an organisation as a person to be one
