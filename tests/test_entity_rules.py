@@ -1014,6 +1014,18 @@ def test_a_surname_after_the_full_name_is_the_person_whatever_it_was_tagged() ->
         ("Jordan", "LOC"), ("Disney", "ORG"), ("Hamilton", "LOC")]  # a country, a company, a place named as one
 
 
+def test_a_given_name_indonesian_news_never_writes_opens_a_full_name_too() -> None:
+    # A Yomiuri report: "Ishiba" had been a place 10 times and an organisation once beside "Shigeru Ishiba".
+    text = ("Prime Minister Shigeru Ishiba spoke. Opposition chiefs questioned Ishiba, and Ishiba said no. "
+            "Visit Amazon for deals, as Amazon says. Pupils of Moi Nairobi fled Nairobi.")
+    tagged = spans_in_order(text, ("Shigeru Ishiba", "PER"), ("Ishiba", "LOC"), ("Ishiba", "ORG"),
+                            ("Visit Amazon", "PER"), ("Amazon", "ORG"), ("Moi Nairobi", "PER"), ("Nairobi", "LOC"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="en")] == [
+        ("Shigeru Ishiba", "PER"), ("Ishiba", "PER"), ("Ishiba", "PER"),
+        ("Visit Amazon", "PER"), ("Amazon", "ORG"),  # a sentence's first word: any word has a capital there
+        ("Moi Nairobi", "PER"), ("Nairobi", "LOC")]  # a known place's name stays the place
+
+
 def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
     spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))

@@ -2009,9 +2009,7 @@ def _surnames_of_named_people(text: str, spans: Sequence[EntitySpan], table: Nam
     first_named: dict[str, int] = {}
     for span in spans:
         words = span.text.split()
-        # a full name opened by a word news writes as a given name ("Roger"), not "FSV Mainz" or "Apesnya Bayern"
-        if span.label == "PER" and len(words) >= _PERSON_WORDS[0] and words[0][1:].islower() \
-                and _capital_habits().get(words[0].lower()) == "cap" \
+        if span.label == "PER" and len(words) >= _PERSON_WORDS[0] and _opens_with_a_given_name(text, span, table) \
                 and _looks_like_a_name([_Word(word, 0, 0) for word in words], table):
             first_named.setdefault(name_key(words[-1]), span.start)
     if not first_named:
@@ -2020,6 +2018,19 @@ def _surnames_of_named_people(text: str, spans: Sequence[EntitySpan], table: Nam
             if span.label in ("ORG", "LOC") and first_named.get(name_key(span.text), span.start) < span.start
             and _may_be_a_surname(span.text, table) and not _named_as_a_place(text, span) else span
             for span in spans]
+
+
+def _opens_with_a_given_name(text: str, span: EntitySpan, table: NameTable) -> bool:
+    """Does a person's span open with a given name: a word news writes with a capital ("Roger"), not "FSV Mainz" or
+    "Apesnya Bayern"? A word Indonesian news never writes inside a sentence may be one ("Shigeru", "Whitney"), but
+    not at a sentence's start, where every word has a capital ("Alhasil ManCity", "Visit Amazon"), nor before a
+    place's name ("Moi Nairobi", "Sail Bengkulu") or an acronym ("Maison LVMH")."""
+    words = span.text.split()
+    if not words[0][1:].islower():
+        return False
+    habit = _capital_habits().get(words[0].lower())
+    return habit == "cap" or (habit is None and not _opens_a_sentence(text, span.start) and not words[-1].isupper()
+                              and table.place(words[-1], fuzzy=False) is None)
 
 
 def _named_as_a_place(text: str, span: EntitySpan) -> bool:
