@@ -1256,6 +1256,23 @@ def test_agencies_media_and_apps_are_organisations() -> None:
                                                  EntitySpan("Grab", "PER", 33, 37)])] == ["ORG", "ORG"]
 
 
+@pytest.mark.parametrize(("text", "tagged", "expected"), [
+    # English pages of the extraction set had these as people or places
+    ("The email was first reported by Politico on Monday.", [("Politico", "PER")], [("Politico", "ORG", "Politico")]),
+    ("Data from Statista show the rise.", [("Statista", "LOC")], [("Statista", "ORG", "Statista")]),
+    ("It told the Sydney Morning Herald so.", [("Sydney Morning Herald", "LOC")],
+     [("Sydney Morning Herald", "ORG", "The Sydney Morning Herald")]),
+    # a Javanese name holding an outlet's word stays whole ("Tirto", not "Tirto.id")
+    ("Kata Harry Tirto Djatmiko di Jakarta.", [("Harry Tirto Djatmiko", "PER"), ("Jakarta", "LOC")],
+     [("Harry Tirto Djatmiko", "PER", "Harry Tirto Djatmiko"), ("Jakarta", "LOC", "Jakarta")]),
+])
+def test_the_worlds_news_outlets_are_organisations(text: str, tagged: list[tuple[str, str]],
+                                                   expected: list[tuple[str, str, str]]) -> None:
+    language = "id" if "Kata" in text else "en"
+    found = canonicalise(refine(text, spans_of(text, *tagged), language=language), text=text)
+    assert [(entity.text, entity.label, entity.canonical) for entity in found] == expected
+
+
 def test_a_person_tagged_as_a_place_elsewhere_is_a_person() -> None:
     text = "Presiden Vladimir Putin berbicara. Kunjungan langka Vladimir Putin ke Korea Utara."
     spans = [EntitySpan("Vladimir Putin", "PER", 9, 23), EntitySpan("Vladimir Putin", "LOC", 52, 66)]
