@@ -1026,6 +1026,17 @@ def test_a_given_name_indonesian_news_never_writes_opens_a_full_name_too() -> No
         ("Moi Nairobi", "PER"), ("Nairobi", "LOC")]  # a known place's name stays the place
 
 
+def test_a_surname_mostly_tagged_a_person_is_the_person_in_every_mention() -> None:
+    # A CBS report: "Tim" is Indonesian for "team", and "Kurt" opens the article, so neither told a given name.
+    text = ("Kurt Volker and Tim Morrison spoke. Volker said no. Volker said so. Morrison said yes. Morrison agreed. "
+            "Morrison told Congress, and Volker denied it.")
+    tagged = spans_in_order(text, ("Kurt Volker", "PER"), ("Tim Morrison", "PER"), ("Volker", "PER"),
+                            ("Volker", "PER"), ("Morrison", "PER"), ("Morrison", "PER"), ("Morrison", "MISC"),
+                            ("Congress", "ORG"), ("Volker", "ORG"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="en")][-3:] == [
+        ("Morrison", "PER"), ("Congress", "ORG"), ("Volker", "PER")]
+
+
 def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
     spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))

@@ -2005,17 +2005,23 @@ def _surnames_of_named_people(text: str, spans: Sequence[EntitySpan], table: Nam
     """"Federer" tagged an organisation, "Marquez" a place, after the article has named Roger Federer or Marc
     Marquez: the person, by the surname news writes after the full name. Not a country ("Jordan", after Michael
     Jordan), an organisation the tables know ("Disney", after Walt Disney), nor a place named as one ("the town of
-    Zandvoort", "di Hamilton")."""
+    Zandvoort", "di Hamilton"). The full name opens with a given name, or its surname alone is tagged a person
+    at least twice as often as anything else ("Tim Morrison", whose "Tim" Indonesian writes as "team":
+    "Morrison" 6 times a person, once an organisation, once a work)."""
+    alone = Counter((name_key(span.text), span.label == "PER") for span in spans if " " not in span.text)
     first_named: dict[str, int] = {}
     for span in spans:
         words = span.text.split()
-        if span.label == "PER" and len(words) >= _PERSON_WORDS[0] and _opens_with_a_given_name(text, span, table) \
+        surname = name_key(words[-1])
+        mostly_a_person = alone[surname, True] >= _ONE_WORD_MAJORITY * max(1, alone[surname, False])
+        if span.label == "PER" and len(words) >= _PERSON_WORDS[0] \
+                and (mostly_a_person or _opens_with_a_given_name(text, span, table)) \
                 and _looks_like_a_name([_Word(word, 0, 0) for word in words], table):
-            first_named.setdefault(name_key(words[-1]), span.start)
+            first_named.setdefault(surname, span.start)
     if not first_named:
         return list(spans)
     return [EntitySpan(span.text, "PER", span.start, span.end)
-            if span.label in ("ORG", "LOC") and first_named.get(name_key(span.text), span.start) < span.start
+            if span.label in ("ORG", "LOC", "MISC") and first_named.get(name_key(span.text), span.start) < span.start
             and _may_be_a_surname(span.text, table) and not _named_as_a_place(text, span) else span
             for span in spans]
 
