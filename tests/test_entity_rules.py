@@ -1037,6 +1037,20 @@ def test_a_surname_mostly_tagged_a_person_is_the_person_in_every_mention() -> No
         ("Morrison", "PER"), ("Congress", "ORG"), ("Volker", "PER")]
 
 
+@pytest.mark.parametrize(("text", "tagged", "expected"), [
+    ("It grew. But Instagram said no.", ("But Instagram", "ORG"), ("Instagram", "ORG")),
+    ("And Louisiana Democrats won.", ("And Louisiana Democrats", "ORG"), ("Louisiana Democrats", "ORG")),
+    ("Visit Business Insider's homepage.", ("Visit Business Insider", "ORG"), ("Business Insider", "ORG")),
+    # a name a sentence opens with, or one inside a sentence, stays whole
+    ("All Blacks won again.", ("All Blacks", "ORG"), ("All Blacks", "ORG")),
+    ("He Jianxiong spoke.", ("He Jianxiong", "PER"), ("He Jianxiong", "PER")),
+    ("They said And Louisiana", ("And Louisiana", "LOC"), ("And Louisiana", "LOC")),
+])
+def test_an_english_sentences_first_word_is_no_part_of_the_name_after_it(
+        text: str, tagged: tuple[str, str], expected: tuple[str, str]) -> None:
+    assert [(span.text, span.label) for span in refine(text, spans_of(text, tagged), language="en")] == [expected]
+
+
 def test_a_form_of_address_opens_a_persons_name_whatever_the_span_was_tagged() -> None:
     text = "Pak Sultan justru mengusulkan satu tahun, kata Bu Risma di Ibu Kota Nusantara."
     spans = refine(text, spans_of(text, ("Pak Sultan", "LOC"), ("Bu Risma", "ORG"), ("Ibu Kota Nusantara", "LOC")))

@@ -493,7 +493,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
                 text, _with_balinese_article(text, _dateline_place(text, _ap_state(text, edged, table), table))))),
                 table)
             for span in _with_abbreviation_and_place(text, kept, table)
-            for edged in _edges(text, _without_weekday(text, span, table), table)]
+            for edged in _edges(text, _without_weekday(text, _without_opening_word(text, span, language), table),
+                                table)]
     people = _people(kept)
     tagged_people = frozenset(word for span in kept if span.label == "PER" for word in name_key(span.text).split())
     pieces = [piece for span in kept for piece in _split(text, span, table, people, tagged_people)]
@@ -926,6 +927,27 @@ def _address(text: str, words: Sequence[_Word], index: int, *, malay: bool = Fal
     if word == "puan":
         return malay and not text.startswith("Puan Sri", words[index].start)
     return word in HONORIFICS or (word in DEGREES and len(words) - index > 2)
+
+
+# English words that open a sentence and never a name there: conjunctions, prepositions, adverbs, and a link's
+# "Visit". Not "All" (All Blacks), "Just" (Just Eat), "Now" (Now TV), "Yes" (Yes Bank), "No" (No 10 Downing Street),
+# "Our" (Our Lady), nor pronouns ("He Jianxiong": He is a surname).
+_ENGLISH_SENTENCE_OPENERS = frozenset({
+    "about", "according", "across", "after", "against", "also", "although", "among", "and", "another", "around",
+    "as", "at", "because", "before", "between", "both", "but", "by", "despite", "during", "each", "even",
+    "every", "for", "from", "however", "if", "in", "instead", "like", "maybe", "meanwhile", "or", "perhaps",
+    "since", "so", "still", "thanks", "then", "though", "through", "to", "toward", "towards", "under", "unless",
+    "unlike", "until", "visit", "when", "whether", "while", "with", "within", "without", "yet"})
+
+
+def _without_opening_word(text: str, span: EntitySpan, language: str) -> EntitySpan:
+    """A sentence's first word is no part of the name after it, in English text, where a capital says nothing
+    there ("But Instagram", "Like Instagram", "And Louisiana Democrats", "Visit Business Insider")."""
+    words = _words_of(text, span.start, span.end)
+    if language == "en" and len(words) > 1 and words[0].text.lower() in _ENGLISH_SENTENCE_OPENERS \
+            and words[1].text[:1].isupper() and _opens_a_sentence(text, span.start):
+        return _span(text, words[1].start, span.end, span.label)
+    return span
 
 
 def _without_weekday(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
