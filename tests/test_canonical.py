@@ -105,6 +105,9 @@ def test_descriptors_and_nationalities_are_not_part_of_the_name() -> None:
     assert canon(("George W. Bush", "PER"), ("George RR Martin", "PER"), ("Yola Prima J Lubis", "PER")) \
         == [("PER", "George W. Bush"), ("PER", "George RR Martin"), ("PER", "Yola Prima J Lubis")]
     assert canon(("Milan Paolo Storari", "PER")) == [("PER", "Paolo Storari")]
+    # A common given name before two names is one (Mary is a city in Turkmenistan): IndoSum had "Jane Veloso".
+    assert canon(("Mary Jane Veloso", "PER"), ("Mary Lou McDonald", "PER")) \
+        == [("PER", "Mary Jane Veloso"), ("PER", "Mary Lou McDonald")]
 
 
 def test_unknown_names_are_kept_tidy() -> None:

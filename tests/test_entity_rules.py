@@ -127,6 +127,13 @@ def test_a_place_before_a_person_is_split() -> None:
         <= named(found)
 
 
+def test_a_common_given_name_that_is_also_a_city_is_not_cut_off_a_person_after_an_office() -> None:
+    # A Politico page: "Mary" (a city in Turkmenistan) had become a place, and "Lou McDonald" a person.
+    sentence = "Sinn Féin leader Mary Lou McDonald said so."
+    spans = refine(sentence, spans_of(sentence, ("Sinn Féin", "ORG"), ("Mary Lou McDonald", "PER")), language="en")
+    assert [(span.text, span.label) for span in spans] == [("Sinn Féin", "ORG"), ("Mary Lou McDonald", "PER")]
+
+
 @pytest.mark.parametrize("language", ["id", "ms", "en"])
 def test_a_given_name_that_is_also_a_city_is_not_cut_off_a_person_after_an_office(language: str) -> None:
     # "Presiden George W. Bush" had become the town of George (South Africa) and a person "W. Bush", as the
@@ -1017,12 +1024,12 @@ def test_a_surname_after_the_full_name_is_the_person_whatever_it_was_tagged() ->
 def test_a_given_name_indonesian_news_never_writes_opens_a_full_name_too() -> None:
     # A Yomiuri report: "Ishiba" had been a place 10 times and an organisation once beside "Shigeru Ishiba".
     text = ("Prime Minister Shigeru Ishiba spoke. Opposition chiefs questioned Ishiba, and Ishiba said no. "
-            "Visit Amazon for deals, as Amazon says. Pupils of Moi Nairobi fled Nairobi.")
+            "Sadly Amazon had no deals, as Amazon says. Pupils of Moi Nairobi fled Nairobi.")
     tagged = spans_in_order(text, ("Shigeru Ishiba", "PER"), ("Ishiba", "LOC"), ("Ishiba", "ORG"),
-                            ("Visit Amazon", "PER"), ("Amazon", "ORG"), ("Moi Nairobi", "PER"), ("Nairobi", "LOC"))
+                            ("Sadly Amazon", "PER"), ("Amazon", "ORG"), ("Moi Nairobi", "PER"), ("Nairobi", "LOC"))
     assert [(span.text, span.label) for span in refine(text, tagged, language="en")] == [
         ("Shigeru Ishiba", "PER"), ("Ishiba", "PER"), ("Ishiba", "PER"),
-        ("Visit Amazon", "PER"), ("Amazon", "ORG"),  # a sentence's first word: any word has a capital there
+        ("Sadly Amazon", "PER"), ("Amazon", "ORG"),  # a sentence's first word: any word has a capital there
         ("Moi Nairobi", "PER"), ("Nairobi", "LOC")]  # a known place's name stays the place
 
 

@@ -44,6 +44,7 @@ from kabar_enrich.loader import shared
 
 NAMES_PATH = Path(__file__).parent / "models" / "names.tsv"
 ATTRIBUTIVES_PATH = Path(__file__).parent / "models" / "attributives.tsv"
+GIVEN_NAMES_PATH = Path(__file__).parent / "models" / "given_names.txt"
 FUZZY_MIN_CHARS = 7
 _SHORT_ABBREVIATION = 3  # characters: "RI", "AS", "UK"; see _as_written
 _COUNTRY_KINDS = {"country", "country-alias"}
@@ -639,13 +640,23 @@ def _without_leading_places(name: str, table: NameTable) -> str:
     own name only: GeoNames' alternate names include given names ("Ahmad" for Al Ahmadi, "Danang" for Da Nang)."""
     words = name.split()
     while len(words) > 2 and (place := table.own_place(words[0])) is not None \
-            and not (place.kind == "city" and given_name_before_initials(words[1:])):
+            and not (place.kind == "city" and city_as_given_name(words[0], words[1:])):
         words.pop(0)
     return " ".join(words)
 
 
-def given_name_before_initials(rest: Sequence[str]) -> bool:
-    """Is a city's name before ``rest`` a person's given name ("George W. Bush", "George RR Martin")? An initial
-    follows given names, and no holder's name, player's or office's place is followed by one. Not "I", which opens
-    Balinese names ("Bupati Klungkung I Nyoman Suwirta")."""
-    return any(_INITIAL.match(word) and word != "I" for word in rest)
+def city_as_given_name(city: str, rest: Sequence[str]) -> bool:
+    """Is a city's name before ``rest`` a person's given name? An initial follows given names ("George W. Bush",
+    "George RR Martin"), and no holder's name, player's or office's place is followed by one; not "I", which opens
+    Balinese names ("Bupati Klungkung I Nyoman Suwirta"). A common given name before two names is one too ("Mary Lou
+    McDonald", "Mary Jane Veloso": Mary is a city in Turkmenistan); not a rare one ("Milan Paolo Storari")."""
+    return any(_INITIAL.match(word) and word != "I" for word in rest) \
+        or (len(rest) >= 2 and city.title() in common_given_names())
+
+
+@lru_cache(maxsize=1)
+def common_given_names() -> frozenset[str]:
+    """Given names of at least 1 in 10,000 Americans (``models/given_names.txt``, built by
+    ``training/build_given_names.py`` from the US census)."""
+    lines = GIVEN_NAMES_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))

@@ -77,7 +77,7 @@ from kabar_enrich.canonical import (
     REGENCY_KIND,
     SUBDIVISION_KIND,
     NameTable,
-    given_name_before_initials,
+    city_as_given_name,
     name_key,
 )
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, MAX_CHARS, EntitySpan
@@ -1505,7 +1505,7 @@ def _split_place_and_person(text: str, span: EntitySpan, words: Sequence[_Word],
     for index in range(len(words) - 1):
         size = _place_at(text, words, index, table)
         if not size or (size == 1 and _a_city(words[index].text, table)
-                        and given_name_before_initials([word.text for word in words[index + 1:]])):
+                        and city_as_given_name(words[index].text, [word.text for word in words[index + 1:]])):
             continue
         if table.country(_join(text, words[index:index + size])) is None and index + size < len(words) \
                 and table.place(_join(text, words[index + size:]), fuzzy=False) is None \
