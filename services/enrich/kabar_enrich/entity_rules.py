@@ -940,7 +940,7 @@ _ENGLISH_SENTENCE_OPENERS = frozenset({
     "unlike", "until", "visit", "when", "whether", "while", "with", "within", "without", "yet"})
 
 
-def _without_opening_word(text: str, span: EntitySpan, language: str) -> EntitySpan:
+def _without_opening_word(text: str, span: EntitySpan, language: str | None) -> EntitySpan:
     """A sentence's first word is no part of the name after it, in English text, where a capital says nothing
     there ("But Instagram", "Like Instagram", "And Louisiana Democrats", "Visit Business Insider")."""
     words = _words_of(text, span.start, span.end)
