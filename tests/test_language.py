@@ -199,6 +199,29 @@ def test_other_languages_are_not_forced_into_indonesian_or_malay(
     assert detector.detect(text).code == code
 
 
+@pytest.mark.parametrize(
+    ("paragraphs", "code"),
+    [
+        (["Polisen har inlett en särskild händelse efter att en kvinna försvann i tisdags.",
+          "Hon sågs senast vid busstationen i centrum, och familjen ber allmänheten om hjälp.",
+          "Polisen vill att alla som har sett henne hör av sig."], "sv"),
+        (["Irańska agencja informacyjna twierdzi, że Teheran nie weźmie udziału w drugiej rundzie rozmów.",
+          "Powodem mają być wygórowane żądania Waszyngtonu, napisała agencja w niedzielę.",
+          "Wcześniej prezydent powiedział, że rozmowy odbędą się w przyszłym tygodniu."], "pl"),
+        (["Lögreglan leitar nú að ungri konu sem hvarf á þriðjudaginn í miðbænum.",
+          "Hún sást síðast við strætóstöðina og fjölskyldan biður almenning um aðstoð.",
+          "Þeir sem hafa upplýsingar eru beðnir um að hafa samband við lögregluna."], "is"),
+    ],
+)
+def test_a_whole_article_in_a_language_outside_the_model_is_named_as_such(
+    detector: LanguageDetector, paragraphs: list[str], code: str
+) -> None:
+    # Swedish, Polish and Icelandic news had been "en", "en" and "id" (confidence 0.6-0.76, unreliable),
+    # and their text went through that language's entity recogniser.
+    guess = detector.detect_article("\n\n".join(paragraphs)).guess
+    assert (guess.code, guess.reliable) == (code, True)
+
+
 def test_long_article_is_judged_across_its_length(detector: LanguageDetector) -> None:
     # Past MAX_ARTICLE_CHARS the budget is shared out over the paragraphs, so a Malay
     # body after a long English preamble still counts.

@@ -510,8 +510,10 @@ _AUSTRONESIAN: Final = (
 )
 _AUTHORITATIVE: Final = frozenset((*_AUSTRONESIAN, "en", "vi", "th", "ja", "ko", "zh", "ru", "ar", "hi"))
 # py3langid may only name a language the project model does not know when the
-# project model is this unsure and py3langid this sure (e.g. Polish text).
-_OUT_OF_SET_MAX_OURS: Final = 0.5
+# project model is this unsure and py3langid this sure (e.g. Polish text). A whole
+# Icelandic or Swedish article can score 0.6-0.85 for Indonesian or English; no row
+# of the dev set in the model's own languages changes between 0.5 and 0.99 here.
+_OUT_OF_SET_MAX_OURS: Final = 0.95
 _OUT_OF_SET_MIN_THEIRS: Final = 0.95
 _PY3LANGID_CHARS: Final = 1000
 # Within one article a paragraph is never reported in the article's sibling
