@@ -157,6 +157,9 @@ def test_a_given_name_that_is_also_a_city_is_not_cut_off_a_person_after_an_offic
     ("Ia bermain untuk pemain Paris Saint Germain.", "Paris Saint Germain", [("Paris Saint Germain", "ORG")]),
     ("Gol dicetak pemain Venezuela Wuilker Farinez.", "Venezuela Wuilker Farinez",
      [("Venezuela", "LOC"), ("Wuilker Farinez", "PER")]),
+    # a coach's too: IndoSum's "Barcelona Luis Enrique", NTREX's Malay "Bos Sunderland Jack Rosa"
+    ("Kata pelatih Barcelona Luis Enrique.", "Barcelona Luis Enrique", [("Barcelona", "ORG"), ("Luis Enrique", "PER")]),
+    ("Bos Sunderland Jack Ross berkata begitu.", "Sunderland Jack Ross", [("Sunderland", "ORG"), ("Jack Ross", "PER")]),
 ])
 def test_a_club_and_its_player_after_a_word_for_a_player_are_two(sentence: str, tagged: str,
                                                                   found: list[tuple[str, str]]) -> None:

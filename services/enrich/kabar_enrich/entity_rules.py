@@ -113,6 +113,9 @@ PLAYER_WORDS = _words("""
     pemain penyerang striker bek kiper gelandang pebalap pembalap petenis pegolf pebulutangkis pesepakbola atlet
     penjaga player defender midfielder goalkeeper winger forward rider driver
 """)
+# Words for a team's coach or manager, which the club's name and then the coach's follow like a player's ("pelatih
+# Barcelona Luis Enrique", "Bos Sunderland Jack Ross"). Not Indonesian "pengurus" (a party's board, "pengurus DPD").
+COACH_WORDS = _words("pelatih jurulatih bos manajer coach manager boss")
 _TEAM_NICKNAME_WORDS = 2
 _ONE_WORD_MAJORITY = 2  # how many times as often a one-word name must be an organisation as a person to be one
 # Plural words of places' names, not teams' nicknames ("Chicago Heights", "Florida Keys", "Idaho Falls")
@@ -1240,8 +1243,8 @@ def _split(text: str, span: EntitySpan, table: NameTable, people: set[str],
 def _club_and_player(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable) -> list[EntitySpan] | None:
     """After a word for a player, a club named by its city and the player's name: "pemain Liverpool Alisson Becker",
     "bek Manchester United Marouane Fellaini"; or the player's country and name. Not a place that goes on ("Paris
-    Saint Germain")."""
-    if _word_before(text, span.start).lower() not in PLAYER_WORDS:
+    Saint Germain"). A coach's likewise ("Bos Sunderland Jack Ross")."""
+    if _word_before(text, span.start).lower() not in PLAYER_WORDS | COACH_WORDS:
         return None
     size = _place_at(text, words, 0, table)
     if not size:
