@@ -208,10 +208,10 @@ def test_armed_services_are_named_as_english_news_names_them() -> None:
 
 
 def test_a_company_named_by_its_first_word_is_the_company_not_a_person() -> None:
-    # IndoSum: "Lily Robotics" and five "Lily" tagged a person, "Wuling Motors" and "Wuling"; a person the article
+    # IndoSum: "Lily Robotics" and five "Lily" tagged a person, "Sokon Motors" and "Sokon"; a person the article
     # names is not taken for the company
-    assert canon(("Lily Robotics", "ORG"), ("Lily", "PER"), ("Wuling Motors", "ORG"), ("Wuling", "PER")) \
-        == [("ORG", "Lily Robotics"), ("ORG", "Lily Robotics"), ("ORG", "Wuling Motors"), ("ORG", "Wuling Motors")]
+    assert canon(("Lily Robotics", "ORG"), ("Lily", "PER"), ("Sokon Motors", "ORG"), ("Sokon", "PER")) \
+        == [("ORG", "Lily Robotics"), ("ORG", "Lily Robotics"), ("ORG", "Sokon Motors"), ("ORG", "Sokon Motors")]
     assert canon(("Kudo East Ventures", "ORG"), ("Kudo", "PER")) == [("ORG", "Kudo East Ventures"), ("PER", "Kudo")]
 
 

@@ -117,6 +117,7 @@ PLAYER_WORDS = _words("""
 # Barcelona Luis Enrique", "Bos Sunderland Jack Ross"). Not Indonesian "pengurus" (a party's board, "pengurus DPD").
 COACH_WORDS = _words("pelatih jurulatih bos manajer coach manager boss")
 _TEAM_NICKNAME_WORDS = 2
+_MAX_BRAND_WORDS = 3  # "Lockheed Martin", "Berkshire Hathaway", "Saudi Aramco", "Sinar Mas"
 _ONE_WORD_MAJORITY = 2  # how many times as often a one-word name must be an organisation as a person to be one
 # Plural words of places' names, not teams' nicknames ("Chicago Heights", "Florida Keys", "Idaho Falls")
 _PLURAL_PLACE_WORDS = _words("""
@@ -658,11 +659,11 @@ def _brand_run_together(text: str, span: EntitySpan, table: NameTable) -> list[E
     if span.label != "PER" or " " not in span.text.strip():
         return [span]
     words = _words_of(text, span.start, span.end)
-    brand = table.organisation(words[0].text) if len(words) > 1 else None
-    if brand is None or brand.kind not in ("company", "app") or text[words[0].end:words[1].start] != " ":
+    size = _brand_at_start(text, words, table)
+    if not size or text[words[size - 1].end:words[size].start] != " ":
         return [span]
-    company = _span(text, words[0].start, words[0].end, "ORG")
-    rest = words[1:]
+    company = _span(text, words[0].start, words[size - 1].end, "ORG")
+    rest = words[size:]
     if all(word.text.lower() in COMPANY_NAME_WORDS for word in rest):
         return [EntitySpan(span.text, "ORG", span.start, span.end)]
     if len(rest) >= _PERSON_WORDS[0] and _looks_like_a_name(rest, table) \
@@ -670,6 +671,16 @@ def _brand_run_together(text: str, span: EntitySpan, table: NameTable) -> list[E
             and not any(char.isdigit() for word in rest for char in word.text):
         return [company, _span(text, rest[0].start, rest[-1].end, "PER")]
     return [company] if not _looks_like_a_name(rest, table) or len(rest) == 1 else [span]
+
+
+def _brand_at_start(text: str, words: Sequence[_Word], table: NameTable) -> int:
+    """How many of ``words``, from the first and leaving at least one, name a company or an app the tables know ("XL
+    Axiata" in "XL Axiata Dian Siswarini"); 0 for none."""
+    for size in range(min(_MAX_BRAND_WORDS, len(words) - 1), 0, -1):
+        brand = table.organisation(_join(text, words[:size]))
+        if brand is not None and brand.kind in ("company", "app"):
+            return size
+    return 0
 
 
 def _after_company_office(text: str, start: int) -> bool:
