@@ -1005,7 +1005,8 @@ def test_a_brand_of_several_words_opening_a_persons_span_is_the_company() -> Non
         ("XL Axiata", "ORG"), ("Dian Siswarini", "PER"), ("Harley Davidson", "ORG")]
 
 
-@pytest.mark.parametrize("company", ["Michelin", "Vivo", "Starbucks", "Nike", "Payfazz", "Lockheed Martin"])
+@pytest.mark.parametrize("company", ["Michelin", "Vivo", "Starbucks", "Nike", "Payfazz", "Lockheed Martin", "CIMB Niaga",
+                                     "GrabCar", "Les Parisiens"])
 def test_the_companies_the_press_names_most_are_organisations(company: str) -> None:
     # IndoSum had these as people: "Michelin" 15 times, "Vivo" 13, "Nike" 11, "Payfazz" 22
     text = f"Menurut laporan, {company} mengumumkan hasilnya pekan lalu."
