@@ -78,6 +78,7 @@ from kabar_enrich.canonical import (
     SUBDIVISION_KIND,
     NameTable,
     city_as_given_name,
+    common_given_names,
     name_key,
 )
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, MAX_CHARS, EntitySpan
@@ -520,8 +521,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         pieces += _missed_countries(text, pieces, table)
     pieces = _joined_names(text, [piece for piece in pieces if not _common_word(text, piece, table)], table)
     pieces = _in_headlines(text, pieces, table)
-    pieces = _surnames_of_named_people(text, sorted(_retyped(pieces, table, people), key=lambda span: span.start),
-                                       table)
+    pieces = sorted(_retyped(pieces, table, people), key=lambda span: span.start)
+    pieces = _surnames_of_named_people(text, [_person_by_given_name(text, span, table) for span in pieces], table)
     if companies:
         pieces = [EntitySpan(span.text, "ORG", span.start, span.end)
                   if span.label == "PER" and name_key(span.text) in companies else span for span in pieces]
@@ -2060,6 +2061,47 @@ def _surnames_of_named_people(text: str, spans: Sequence[EntitySpan], table: Nam
             if span.label in ("ORG", "LOC", "MISC") and first_named.get(name_key(span.text), span.start) < span.start
             and _may_be_a_surname(span.text, table) and not _named_as_a_place(text, span) else span
             for span in spans]
+
+
+# Given names that open other names more often: "Al Qaeda", "Al Jazeera"; "Junior International".
+_NOT_GIVEN_NAMES = frozenset({"Al", "Junior", "Monte"})  # "Monte Carlo"
+# Words a little before a place's name that is also a person's: a team's ground ("kandang Madrid, Santiago
+# Bernabeu", "markas Atletico, Vicente Calderon"), "ke" (to) and a brand's "label" ("label Christian Dada").
+_GROUND_LEADS = _words("ke kandang markas stadion stadium estadio label")
+# Last words of places', bodies' and teams' names after a given name ("Crystal Palace", "Orlando City", "Virginia
+# Beach", "Howard University", "Cleveland Police", "Carolina Utara", "Autumn Statement").
+_PERSONLESS_LAST_WORDS = COMPASS_WORDS | _PLURAL_PLACE_WORDS | _words("""
+    city palace beach hill park island bay street road avenue square bridge river lake mountain valley county state
+    harbour harbor port fc united rovers wanderers athletic albion hotspur metropolitano dock wharf quay pier gym
+    field garden plaza mall market terminal library theatre theater cinema house lodge inn farm ranch gate lane drive
+    university college school academy institute hospital police army council court station airport stadium arena
+    hotel hilton tower center centre hall church mosque temple museum gallery studio studios statement dynamics
+    magic democrats republicans management international indonesia
+""")
+
+
+def _person_by_given_name(text: str, span: EntitySpan, table: NameTable) -> EntitySpan:
+    """A common given name and a surname, tagged a place or an organisation, is a person ("Carolina Marin", "Lucas
+    Leiva", "Kathleen Kennedy", "Taylor Swift": IndoSum and English news had them as places or organisations). Not a
+    name the tables know ("Orlando City"), one ending in a word of a place's, a body's or a team's name ("Crystal
+    Palace", "Beverly Hills", "Cleveland Cavaliers", "Carolina Utara"), nor a name written as a place's ("di Santiago
+    Bernabeu", a stadium; "kandang Madrid, Santiago Bernabeu"), nor a given name Indonesian writes as a common word
+    ("Tim Indonesia", the team)."""
+    words = span.text.split()
+    if span.label not in ("LOC", "ORG") or len(words) != 2 or words[0] not in common_given_names() \
+            or not words[1][:1].isupper() or not words[1][1:].islower() \
+            or _capital_habits().get(words[0].lower(), "cap") != "cap" or words[0] in _NOT_GIVEN_NAMES:
+        return span
+    last = words[1].lower()
+    if last in _PERSONLESS_LAST_WORDS or (last.endswith("s") and not last.endswith("ss")) \
+            or table.place(span.text, fuzzy=False) is not None or table.organisation(span.text) is not None \
+            or table.place(words[1], fuzzy=False) is not None \
+            or not _looks_like_a_name([_Word(word, 0, 0) for word in words], table) or _named_as_a_place(text, span) \
+            or not _GROUND_LEADS.isdisjoint(word.strip(",").lower() for word in text[max(0, span.start - 40):span.start]
+                                            .split()[-3:]) \
+            or _word_before(text, span.start).lower() in INSTITUTION_WORDS:  # "Lembaga Charles Babbage"
+        return span
+    return EntitySpan(span.text, "PER", span.start, span.end)
 
 
 def _opens_with_a_given_name(text: str, span: EntitySpan, table: NameTable) -> bool:
