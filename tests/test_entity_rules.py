@@ -717,6 +717,11 @@ def test_a_ministers_portfolio_is_no_part_of_the_name() -> None:
     text = "Menteri Kewangan Lim Guan Eng dan Menteri Sumber Manusia Steven Sim hadir."
     tagged = spans_of(text, ("Kewangan Lim Guan Eng", "PER"), ("Menteri Sumber Manusia Steven Sim", "PER"))
     assert [span.text for span in refine(text, tagged, language="ms")] == ["Lim Guan Eng", "Steven Sim"]
+    # a coordinating minister's portfolio, and a portfolio's last word after "dan", before a name of one word too
+    # (IndoSum had "Kemaritiman Luhut Panjaitan" and "Informatika Rudiantara" as people)
+    text = "Menko Kemaritiman Luhut Panjaitan dan Menteri Komunikasi dan Informatika Rudiantara hadir."
+    tagged = spans_of(text, ("Kemaritiman Luhut Panjaitan", "PER"), ("Informatika Rudiantara", "PER"))
+    assert [span.text for span in refine(text, tagged, language="id")] == ["Luhut Panjaitan", "Rudiantara"]
 
 
 def test_the_place_of_an_office_named_before_it_is_cut_from_its_holder() -> None:

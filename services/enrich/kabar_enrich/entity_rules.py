@@ -453,6 +453,8 @@ _LINE = re.compile(r"[^\n]+")
 _HEADLINE_LOWER_WORDS = _words("dengan untuk dari pada yang oleh akan atau bagi kepada terhadap tentang dalam sebagai "
                                "from with into over after about than that this their")
 _PORTFOLIO_MAX_WORDS = 4  # "Pembangunan Wanita, Keluarga dan Masyarakat"
+_COORDINATING_MINISTERS = _words("menko")  # "Menko Kemaritiman Luhut Panjaitan", "Menko Perekonomian Boediono"
+_MINISTERS = _words("menteri") | _COORDINATING_MINISTERS
 _MALAY_NAME_MAX_WORDS = 7  # "Abang Johari Tun Openg", "Muhammad Radzi bin Abu Hassan"
 
 
@@ -557,9 +559,13 @@ def _without_leading_titles(text: str, span: EntitySpan, table: NameTable, *, ma
     if len(words) - first == 2 and words[first].text.lower() in _OFFICE_OR_PARTY \
             and name_key(table.person(words[-1].text)) in surnames:
         first += 1  # "President Zelenskyy", "Vice President Biden" where the article names Joe Biden
-    # "Menteri Kewangan Lim Guan Eng", with "Menteri" in the span or just before it: the portfolio is no name either
-    if (words[first - 1].text.lower() if first else _word_before(text, span.start).lower()) == "menteri":
-        first += _portfolio_words(text, words[first:], table)
+    # "Menteri Kewangan Lim Guan Eng", with "Menteri" in the span or just before it: the portfolio is no name either;
+    # nor its last words after "dan" ("Menteri Komunikasi dan Informatika Rudiantara", tagged from "Informatika")
+    before = words[first - 1].text.lower() if first else _word_before(text, span.start).lower()
+    if before in _MINISTERS:
+        first += _portfolio_words(text, words[first:], table, keep=1 if before in _COORDINATING_MINISTERS else 2)
+    elif before == "dan" and not first:
+        first += _portfolio_tail(text, span, words, table)
     # "Kasat Satlantas Purwakarta AKP Arman Sahti": a rank inside the span ends the office before the name.
     first = max([first, *(i + 1 for i in range(first, len(words) - 1) if words[i].text.lower() in RANKS)])
     while len(words) - first > 1 and _address(text, words, first, malay=malay) \
@@ -576,11 +582,23 @@ def _word_before(text: str, position: int) -> str:
     return before.group(1) if before is not None else ""
 
 
-def _portfolio_words(text: str, words: Sequence[_Word], table: NameTable) -> int:
+def _portfolio_words(text: str, words: Sequence[_Word], table: NameTable, keep: int = 2) -> int:
     """How many of ``words`` name a minister's portfolio ("Kewangan", "Luar Negeri", "Sumber Manusia": there is a
-    "Kementerian" of that name), leaving two words of a name at least; 0 when they name none."""
-    return next((size for size in range(min(_PORTFOLIO_MAX_WORDS, len(words) - 2), 0, -1)
+    "Kementerian" of that name), leaving ``keep`` words of a name at least; 0 when they name none."""
+    return next((size for size in range(min(_PORTFOLIO_MAX_WORDS, len(words) - keep), 0, -1)
                  if _a_portfolio(table, _join(text, words[:size]))), 0)
+
+
+def _portfolio_tail(text: str, span: EntitySpan, words: Sequence[_Word], table: NameTable) -> int:
+    """How many of ``words`` end a minister's portfolio begun before the span ("Menteri Komunikasi dan" +
+    "Informatika Rudiantara"), leaving one word at least; 0 when they end none."""
+    before = text[max(0, span.start - 60):span.start].split()
+    offices = [index for index, word in enumerate(before) if word.lower() in _MINISTERS]
+    if not offices or len(before) - offices[-1] - 1 > _PORTFOLIO_MAX_WORDS:
+        return 0
+    head = " ".join(before[offices[-1] + 1:])  # "Komunikasi dan"
+    return next((size for size in range(min(_PORTFOLIO_MAX_WORDS, len(words) - 1), 0, -1)
+                 if _a_portfolio(table, f"{head} {_join(text, words[:size])}")), 0)
 
 
 def _a_portfolio(table: NameTable, name: str) -> bool:
