@@ -505,3 +505,8 @@ def test_a_nickname_is_the_person_whatever_it_was_tagged_and_with_its_honour() -
 def test_a_name_written_partly_in_capitals_takes_the_form_written_without() -> None:
     # a headline's "MARQUEZ" names Marc Marquez as the text writes him, not "Marc MARQUEZ"
     assert canon(("Marc MARQUEZ", "PER"), ("Marc Marquez", "PER")) == [("PER", "Marc Marquez")] * 2
+    # and a word in lower case that the name's other mentions capitalise (IndoSum: "Propam Polda metro Jaya"), but
+    # not a particle that names write in lower case
+    assert canon(("Propam Polda metro Jaya", "ORG"), ("Propam Polda Metro Jaya", "ORG")) \
+        == [("ORG", "Propam Polda Metro Jaya")] * 2
+    assert canon(("Virgil van Dijk", "PER"), ("Virgil Van Dijk", "PER")) == [("PER", "Virgil van Dijk")] * 2

@@ -583,9 +583,20 @@ def _full_name(part: str, position: int, people: list[tuple[int, str]]) -> str |
     return containing[0][1] if containing else None
 
 
-def _words_in_capitals(name: str) -> int:
-    """How many words of three letters or more ``name`` writes in capitals ("Marc MARQUEZ": one)."""
-    return sum(1 for word in name.split() if len(word) >= 3 and word.isupper())
+def _miscased_words(name: str) -> tuple[int, int]:
+    """How many words of three letters or more ``name`` writes in capitals ("Marc MARQUEZ": one), then how many
+    after its first in lower case ("Propam Polda metro Jaya": one), which the same name's other mentions may write
+    as a name is written."""
+    words = name.split()
+    return (sum(1 for word in words if len(word) >= 3 and word.isupper()),
+            sum(1 for word in words[1:] if word[:1].islower() and word.lower() not in _LOWER_CASE_PARTICLES))
+
+
+# Words that names write in lower case ("Virgil van Dijk", "Bank of America", "Kementerian Pemuda dan Olahraga"):
+# a mention that capitalises them is no better written.
+_LOWER_CASE_PARTICLES = frozenset({
+    "van", "von", "der", "den", "de", "da", "di", "do", "dos", "das", "del", "della", "du", "des", "la", "le", "el",
+    "al", "bin", "binti", "y", "e", "of", "the", "and", "for", "dan", "untuk"})
 
 
 _cached_entity_id = lru_cache(maxsize=65536)(entity_id)
@@ -593,12 +604,12 @@ _cached_entity_id = lru_cache(maxsize=65536)(entity_id)
 
 def _with_ids(mentions: Sequence[_Mention]) -> list[Entity]:
     """Entities with their ids; the mentions of one entity share the first mention's name, or the first with the
-    fewest words in capitals: a dateline or a headline's "BARCELONA" is Barcelona where the text writes it so, and
-    "Marc MARQUEZ" Marc Marquez."""
+    fewest words in capitals, then in lower case: a dateline or a headline's "BARCELONA" is Barcelona where the text
+    writes it so, "Marc MARQUEZ" Marc Marquez, and "Propam Polda metro Jaya" Propam Polda Metro Jaya."""
     identities = [_cached_entity_id(mention.label, mention.name) for mention in mentions]
     names: dict[str, str] = {}
     for identity, mention in zip(identities, mentions, strict=True):
-        if identity not in names or _words_in_capitals(names[identity]) > _words_in_capitals(mention.name):
+        if identity not in names or _miscased_words(names[identity]) > _miscased_words(mention.name):
             names[identity] = mention.name
     return [Entity(text=mention.span.text, label=mention.label, start=mention.span.start, end=mention.span.end,
                    canonical=names[identity], id=identity)
