@@ -1004,6 +1004,14 @@ def test_a_known_brand_opening_a_persons_span_is_the_company_of_a_product_or_of_
         ("Samsung Electronics", "ORG"), ("Budi Santoso", "PER")]
 
 
+def test_a_results_tables_row_is_the_person_and_the_team() -> None:
+    # IndoSum's MotoGP and Formula 1 results: "Marc Marquez ESP Repsol Honda" had been one person
+    text = "1 Marc Marquez ESP Repsol Honda 1m29.225s\n2 Sebastian Vettel GER Scuderia Ferrari +0.3s"
+    tagged = spans_of(text, ("Marc Marquez ESP Repsol Honda", "PER"), ("Sebastian Vettel GER Scuderia Ferrari", "ORG"))
+    assert [(span.text, span.label) for span in refine(text, tagged, language="id")] == [
+        ("Marc Marquez", "PER"), ("Repsol Honda", "ORG"), ("Sebastian Vettel", "PER"), ("Scuderia Ferrari", "ORG")]
+
+
 def test_a_brand_of_several_words_opening_a_persons_span_is_the_company() -> None:
     text = "Kata CEO XL Axiata Dian Siswarini, saham Harley Davidson Sportster naik."
     tagged = spans_of(text, ("XL Axiata Dian Siswarini", "PER"), ("Harley Davidson Sportster", "PER"))

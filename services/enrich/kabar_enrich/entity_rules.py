@@ -425,6 +425,7 @@ _OFFICES_BEFORE_A_HOLDER = SELF_NAMED_OFFICES | _words("wapres presiden")
 _CAPITAL_RUN = re.compile(r"(?<![\w'’-])[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
 MALAY_LOWER_CASE_FILE = "lowercase_ms.txt"
+COUNTRY_CODES_FILE = "country_codes.txt"
 _DEFINED_BY = re.compile(r"[ \t]*\([ \t]*([A-Z][\w.&-]{0,15})[ \t]*\)")
 # Languages whose news follows the Indonesian press's conventions: an organisation's bracketed abbreviation is part
 # of its name (as idner-news-2k tags it), and training/acronyms.tsv's acronyms are its institutions'.
@@ -480,7 +481,8 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
         named = frozenset(word for span in spans if span.label == "PER" and not _opens_with_office(span)
                           for word in name_key(span.text).split())
         spans = [piece for span in spans for piece in _office_holder(text, span, table, named)]
-    split = [(span, [piece for part in _company_and_office_holder(text, span, table)
+    split = [(span, [piece for row in _results_row(text, span, table)
+                     for part in _company_and_office_holder(text, row, table)
                      for piece in _brand_run_together(text, part, table)]) for span in spans]
     # a company named between an office and its holder ("CEO Ruangguru Belva Devara") is one wherever the article
     # names it, though the recogniser tags it a person elsewhere, as it had tagged it here
@@ -690,6 +692,26 @@ def _brand_run_together(text: str, span: EntitySpan, table: NameTable) -> list[E
             and not any(char.isdigit() for word in rest for char in word.text):
         return [company, _span(text, rest[0].start, rest[-1].end, "PER")]
     return [company] if not _looks_like_a_name(rest, table) or len(rest) == 1 else [span]
+
+
+def _results_row(text: str, span: EntitySpan, table: NameTable) -> list[EntitySpan]:
+    """A results table's row run into one span, a name, a country's three-letter code and a team ("Marc Marquez ESP
+    Repsol Honda", "Sebastian Vettel GER Scuderia Ferrari"): the person and the team; the code, a nationality, goes."""
+    if span.label not in ("PER", "ORG"):
+        return [span]
+    words = _words_of(text, span.start, span.end)
+    code = next((index for index in range(_PERSON_WORDS[0], len(words) - 1) if words[index].text in _country_codes()),
+                None)
+    if code is None or not _looks_like_a_name(words[:code], table) or not words[code + 1].text[:1].isupper():
+        return [span]
+    return [_span(text, span.start, words[code - 1].end, "PER"), _span(text, words[code + 1].start, span.end, "ORG")]
+
+
+@cache
+def _country_codes() -> frozenset[str]:
+    """ISO 3166 and IOC three-letter country codes (``models/country_codes.txt``, built by build_names.py)."""
+    lines = (DEFAULT_MODEL_DIR / COUNTRY_CODES_FILE).read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 def _brand_at_start(text: str, words: Sequence[_Word], table: NameTable) -> int:

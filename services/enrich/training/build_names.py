@@ -41,6 +41,7 @@ import pycountry
 from babel import Locale
 
 ROOT = Path(__file__).resolve().parents[3]
+CODES_OUTPUT = ROOT / "services" / "enrich" / "kabar_enrich" / "models" / "country_codes.txt"
 OUTPUT = ROOT / "services" / "enrich" / "kabar_enrich" / "models" / "names.tsv"
 ALIASES = Path(__file__).with_name("aliases.tsv")
 ACRONYMS = Path(__file__).with_name("acronyms.tsv")
@@ -284,7 +285,22 @@ def table_rows(path: Path) -> list[list[str]]:
             if line.strip() and not line.startswith("#")]
 
 
+# The International Olympic Committee's codes that differ from ISO 3166's, as sports results print them ("Sebastian
+# Vettel GER Scuderia Ferrari", "Michael van der Mark NED").
+IOC_CODES = (
+    "GER", "NED", "SUI", "POR", "DEN", "CRO", "RSA", "GRE", "INA", "MAS", "PHI", "VIE", "TPE", "KSA", "UAE",
+    "IRI", "BUL", "CHI", "URU", "PAR", "ALG", "NGR", "ZIM", "ZAM", "MGL", "LAT", "SLO", "HAI", "GUA", "HON",
+    "CRC", "ESA", "PUR", "ANG", "BAN", "MYA", "NEP", "SRI", "LIB", "SUD", "KUW", "BRN", "OMA")
+
+
+def country_codes() -> list[str]:
+    """Three-letter country codes, ISO 3166's and the IOC's."""
+    return sorted({country.alpha_3 for country in pycountry.countries} | set(IOC_CODES))
+
+
 def main() -> None:
+    CODES_OUTPUT.write_text("# ISO 3166 alpha-3 (pycountry) and IOC country codes; built by build_names.py.\n"
+                            + "\n".join(country_codes()) + "\n", encoding="utf-8")
     rows: dict[str, tuple[str, str]] = {}
     for alias, canonical, kind in table_rows(ALIASES):
         rows[name_key(alias)] = (canonical, kind)
