@@ -1004,6 +1004,15 @@ def test_a_known_brand_opening_a_persons_span_is_the_company_of_a_product_or_of_
         ("Samsung Electronics", "ORG"), ("Budi Santoso", "PER")]
 
 
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_an_acronym_of_a_common_noun_is_no_entity(language: str) -> None:
+    # two tech pages had "AI" as a place 22 times; IndoSum "SUV" and "HDMI" as organisations
+    text = "Nvidia bets on AI. The SUV has HDMI, and AI chips sold out, said Nvidia."
+    tagged = spans_in_order(text, ("Nvidia", "ORG"), ("AI", "LOC"), ("SUV", "ORG"), ("HDMI", "ORG"), ("AI", "LOC"),
+                            ("Nvidia", "ORG"))
+    assert [span.text for span in refine(text, tagged, language=language)] == ["Nvidia", "Nvidia"]
+
+
 def test_a_results_tables_row_is_the_person_and_the_team() -> None:
     # IndoSum's MotoGP and Formula 1 results: "Marc Marquez ESP Repsol Honda" had been one person
     text = "1 Marc Marquez ESP Repsol Honda 1m29.225s\n2 Sebastian Vettel GER Scuderia Ferrari +0.3s"

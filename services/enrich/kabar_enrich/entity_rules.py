@@ -424,6 +424,14 @@ _NAME_RUN = re.compile(r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*){0,2}(?![\
 _OFFICES_BEFORE_A_HOLDER = SELF_NAMED_OFFICES | _words("wapres presiden")
 _CAPITAL_RUN = re.compile(r"(?<![\w'’-])[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){3,9}")
 _ABBREVIATION_THEN_PLACE = re.compile(r"\s*\(\s*[A-Z][\w.&-]{0,15}\s*\)\s+([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)")
+# Acronyms of common nouns, no names ("AI", artificial intelligence, had been a place 20 times on two tech pages;
+# "GDP", "CPU", "SUV" organisations): no entity alone, as none of the NER sets tags them. Not "PC", "TV", "BBM" or
+# "CCTV", which also name bodies (BlackBerry Messenger, China Central Television).
+COMMON_NOUN_ACRONYMS = frozenset({
+    "AI", "A.I.", "GDP", "PDB", "CEO", "CFO", "CTO", "COO", "EV", "EVs", "SUV", "SUVs", "CPU", "CPUs", "GPU", "GPUs",
+    "RAM", "SIM", "USB", "USB-C", "HDMI", "ECG", "FPS", "EBITDA", "IPO", "IPOs", "ETF", "ETFs", "VPN", "IoT", "API",
+    "APIs", "DNA", "LED", "LCD", "OLED", "SSD", "GPS", "NFC", "LTE", "SMS", "URL", "HTML", "Wi-Fi", "WiFi", "VR",
+    "HVAC", "CDMA", "GSM", "HPV"})
 MALAY_LOWER_CASE_FILE = "lowercase_ms.txt"
 COUNTRY_CODES_FILE = "country_codes.txt"
 _DEFINED_BY = re.compile(r"[ \t]*\([ \t]*([A-Z][\w.&-]{0,15})[ \t]*\)")
@@ -495,6 +503,7 @@ def refine(text: str, spans: Sequence[EntitySpan], names: NameTable | None = Non
                          and parts[0] not in _OFFICE_OR_DEPUTY for word in parts[1:])
     kept = [_without_leading_titles(text, trimmed, table, malay=language == "ms", surnames=surnames) for span in spans
             if not _in_credit(text, span) and not _common_word(text, span, table) and not _office_alone(span)
+            and span.text.strip() not in COMMON_NOUN_ACRONYMS
             and not (language == "ms" and _malay_common_word_opening_a_sentence(text, span, table))
             and not _an_event(span, language)
             if (trimmed := _without_title_abbreviation(text, span)) is not None]
