@@ -2145,12 +2145,18 @@ def _person_by_given_name(text: str, span: EntitySpan, table: NameTable) -> Enti
     if last in _PERSONLESS_LAST_WORDS or (last.endswith("s") and not last.endswith("ss")) \
             or table.place(span.text, fuzzy=False) is not None or table.organisation(span.text) is not None \
             or table.place(words[1], fuzzy=False) is not None \
-            or not _looks_like_a_name([_Word(word, 0, 0) for word in words], table) or _named_as_a_place(text, span) \
-            or not _GROUND_LEADS.isdisjoint(word.strip(",").lower() for word in text[max(0, span.start - 40):span.start]
-                                            .split()[-3:]) \
-            or _word_before(text, span.start).lower() in INSTITUTION_WORDS:  # "Lembaga Charles Babbage"
+            or not _looks_like_a_name([_Word(word, 0, 0) for word in words], table) \
+            or _written_as_a_venue_or_a_body(text, span):
         return span
     return EntitySpan(span.text, "PER", span.start, span.end)
+
+
+def _written_as_a_venue_or_a_body(text: str, span: EntitySpan) -> bool:
+    """Is ``span`` written as a place's name ("di Santiago Bernabeu"), a team's ground or a brand's ("kandang Madrid,
+    Santiago Bernabeu", "ke Wanda Metropolitano", "label Christian Dada"), or a body's ("Lembaga Charles Babbage")?"""
+    near = {word.strip(",").lower() for word in text[max(0, span.start - 40):span.start].split()[-3:]}
+    return _named_as_a_place(text, span) or not _GROUND_LEADS.isdisjoint(near) \
+        or _word_before(text, span.start).lower() in INSTITUTION_WORDS
 
 
 def _opens_with_a_given_name(text: str, span: EntitySpan, table: NameTable) -> bool:
