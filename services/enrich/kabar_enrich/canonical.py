@@ -592,11 +592,13 @@ def _miscased_words(name: str) -> tuple[int, int]:
             sum(1 for word in words[1:] if word[:1].islower() and word.lower() not in _LOWER_CASE_PARTICLES))
 
 
+# The particles of people's names ("Virgil van Dijk", "Najib bin Razak").
+NAME_PARTICLES = frozenset({
+    "de", "da", "di", "do", "dos", "del", "della", "van", "von", "der", "den", "la", "le", "al", "el", "bin", "binti"})
 # Words that names write in lower case ("Virgil van Dijk", "Bank of America", "Kementerian Pemuda dan Olahraga"):
 # a mention that capitalises them is no better written.
-_LOWER_CASE_PARTICLES = frozenset({
-    "van", "von", "der", "den", "de", "da", "di", "do", "dos", "das", "del", "della", "du", "des", "la", "le", "el",
-    "al", "bin", "binti", "y", "e", "of", "the", "and", "for", "dan", "untuk"})
+_LOWER_CASE_PARTICLES = NAME_PARTICLES | frozenset({
+    "das", "du", "des", "y", "e", "of", "the", "and", "for", "dan", "untuk"})
 
 
 _cached_entity_id = lru_cache(maxsize=65536)(entity_id)

@@ -72,6 +72,7 @@ from kabar_enrich.canonical import (
     INSTITUTION_WORDS,
     MALAYSIAN_HONOURS,
     MINISTRY_KIND,
+    NAME_PARTICLES,
     ORGANISATION_KINDS,
     ORGANISATION_WORDS,
     REGENCY_KIND,
@@ -417,7 +418,6 @@ _NAMED_AFTER_PEOPLE_TOO = _words("stasiun bandar masjid kediaman warung makam mo
 _KINDS_OF_PLACE = _words("kota kabupaten provinsi desa kecamatan pulau")
 # Words before a place's name: prepositions of place and words for a town ("di Hamilton", "the town of Zandvoort").
 _PLACE_LEADS = _KINDS_OF_PLACE | _words("di in near at town city village")
-_NAME_PARTICLES = _words("de da di do dos del della van von der den la le al el bin binti")
 # An office that names its own field, then (for ``_missed_holders``) a name of one to three capitalised words.
 _HOLDER_OFFICE = re.compile(r"(?<![\w-])(Wapres|Wakil Presiden|Presiden|Menko [A-Z][a-z]+|[A-Z][a-z]{4,}) (?=[A-Z])")
 _NAME_RUN = re.compile(r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*){0,2}(?![\w'’-])(?! [A-Z\d])")
@@ -1341,7 +1341,7 @@ def _before_a_named_person(text: str, span: EntitySpan, words: Sequence[_Word], 
 def _a_body_then_a_person(text: str, head: Sequence[_Word], tail: Sequence[_Word], table: NameTable) -> bool:
     """Do ``head`` and ``tail`` read as a body's name and a person's, one after the other?"""
     first, last = head[0].text, head[-1].text
-    if text[head[-1].end:tail[0].start] != " " or not last[0].isupper() or last.lower() in _NAME_PARTICLES \
+    if text[head[-1].end:tail[0].start] != " " or not last[0].isupper() or last.lower() in NAME_PARTICLES \
             or any(word.text.lower() in _NAMED_AFTER_PEOPLE | _NAMED_AFTER_PEOPLE_TOO for word in head):
         return False  # "Brighton and Hove Albion", "Termas de Rio Hondo", "Terminal 3 Bandara Soekarno Hatta"
     if not _looks_like_a_name(tail, table) or any(char.isdigit() for word in tail for char in word.text):
