@@ -671,5 +671,10 @@ def city_as_given_name(city: str, rest: Sequence[str]) -> bool:
 def common_given_names() -> frozenset[str]:
     """Given names of at least 1 in 10,000 Americans (``models/given_names.txt``, built by
     ``training/build_given_names.py`` from the US census)."""
-    lines = GIVEN_NAMES_PATH.read_text(encoding="utf-8").splitlines()
+    return word_list(GIVEN_NAMES_PATH)
+
+
+def word_list(path: Path) -> frozenset[str]:
+    """The lines of a one-word-a-line model file, its "#" comments and blank lines left out."""
+    lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(line for line in lines if line and not line.startswith("#"))

@@ -81,6 +81,7 @@ from kabar_enrich.canonical import (
     city_as_given_name,
     common_given_names,
     name_key,
+    word_list,
 )
 from kabar_enrich.entities import DEFAULT_MODEL_DIR, MAX_CHARS, EntitySpan
 from kabar_enrich.loader import shared
@@ -719,8 +720,7 @@ def _results_row(text: str, span: EntitySpan, table: NameTable) -> list[EntitySp
 @cache
 def _country_codes() -> frozenset[str]:
     """ISO 3166 and IOC three-letter country codes (``models/country_codes.txt``, built by build_names.py)."""
-    lines = (DEFAULT_MODEL_DIR / COUNTRY_CODES_FILE).read_text(encoding="utf-8").splitlines()
-    return frozenset(line for line in lines if line and not line.startswith("#"))
+    return word_list(DEFAULT_MODEL_DIR / COUNTRY_CODES_FILE)
 
 
 def _brand_at_start(text: str, words: Sequence[_Word], table: NameTable) -> int:
@@ -833,8 +833,7 @@ def _capital_habits() -> dict[str, str]:
 def _malay_lower_case_words() -> frozenset[str]:
     """Words Malay writes in lower case inside a sentence (models/lowercase_ms.txt, built by
     training/build_malay_lexicon.py from TICO-19, TALPCo and FLORES-200 Malay)."""
-    lines = (DEFAULT_MODEL_DIR / MALAY_LOWER_CASE_FILE).read_text(encoding="utf-8").splitlines()
-    return frozenset(line for line in lines if line and not line.startswith("#"))
+    return word_list(DEFAULT_MODEL_DIR / MALAY_LOWER_CASE_FILE)
 
 
 def _with_malay_bodies(text: str, spans: Sequence[EntitySpan], table: NameTable) -> list[EntitySpan]:
